@@ -1,0 +1,51 @@
+/**
+ * Errors with a stable `code` (for logs, metrics and tests) and a `cause`, in the manner of
+ * undici's lib/core/errors.js. Messages name the place (config key, file, queue, S3 key); they
+ * never carry secrets.
+ */
+export const ErrorCodes = {
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  CONFIG_UNREADABLE: 'CONFIG_UNREADABLE',
+  SECRET_UNAVAILABLE: 'SECRET_UNAVAILABLE',
+  STATE_UNREADABLE: 'STATE_UNREADABLE',
+  STATE_WRITE_FAILED: 'STATE_WRITE_FAILED',
+  AWS_CALL_FAILED: 'AWS_CALL_FAILED',
+  QUEUE_NOT_FOUND: 'QUEUE_NOT_FOUND',
+  LOG_GROUP_NOT_FOUND: 'LOG_GROUP_NOT_FOUND',
+  OBJECT_UNREADABLE: 'OBJECT_UNREADABLE',
+  OBJECT_CORRUPT: 'OBJECT_CORRUPT',
+  OUTPUT_CONFIG: 'OUTPUT_CONFIG',
+  OUTPUT_UNAVAILABLE: 'OUTPUT_UNAVAILABLE',
+  OUTPUT_REJECTED: 'OUTPUT_REJECTED',
+  OUTPUT_STOPPED: 'OUTPUT_STOPPED',
+  TLS_MATERIAL: 'TLS_MATERIAL',
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class CollectorError extends Error {
+  readonly code: ErrorCode;
+  /** Structured, secret-free context (queue, region, bucket, key, file...). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CollectorError';
+    this.code = code;
+    this.details = Object.freeze({ ...options.details });
+  }
+}
+
+export function isCollectorError(err: unknown, code?: ErrorCode): err is CollectorError {
+  return err instanceof CollectorError && (code === undefined || err.code === code);
+}
+
+/** A one-line description of any thrown value, for logs. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code ?? (err as { name?: unknown }).name;
+    return code && code !== 'Error' ? `${String(code)}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,22 @@
+import type { CollectorEvent } from '../runtime/batch.js';
+
+/**
+ * The one interface every output implements (devo_platform, devo_http, syslog, console, file).
+ *
+ * Contract:
+ * - `write(events)` resolves only when every event was accepted downstream (TLS: written and
+ *   flushed to the socket; HTTP: a 2xx; file: written). Transient failures are retried inside
+ *   the output (reconnect, backoff) — the promise simply stays pending: that is backpressure.
+ *   It rejects (CollectorError OUTPUT_REJECTED / OUTPUT_STOPPED) only when the output cannot
+ *   accept these events at all: permanently failed (e.g. HTTP 401) or stopped.
+ * - Several `write` calls may be outstanding at once; each resolves independently.
+ * - `start()` prepares (validates certificates, opens connections lazily or eagerly).
+ * - `stop()` finishes or abandons pending writes (they reject with OUTPUT_STOPPED) and closes.
+ *   `stop()` is safe before `start()` and safe twice.
+ */
+export interface Output {
+  readonly name: string;
+  start(): Promise<void>;
+  write(events: readonly CollectorEvent[]): Promise<void>;
+  stop(): Promise<void>;
+}
