@@ -1,0 +1,178 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { registerSecret } from '../telemetry/secrets.js';
+
+export interface AwsCredentialsConfig {
+  access_key?: string | undefined;
+  access_secret?: string | undefined;
+  base_assume_role?: string | undefined;
+  target_assume_role?: string | undefined;
+  assume_role_external_id?: string | undefined;
+}
+
+export interface AwsClientsOptions {
+  credentials: AwsCredentialsConfig;
+  /** Endpoint override for every service (emulators); the SDK's AWS_ENDPOINT_URL* variables also work. */
+  endpoint?: string | undefined;
+  /** Region for STS calls of the assume-role chain. */
+  stsRegion: string;
+  /** Name for STS sessions, so CloudTrail shows who assumed the role. */
+  sessionName?: string | undefined;
+  /** Most concurrent HTTP connections per client (SQS long polls each hold one). */
+  maxSockets?: number;
+}
+
+type ClientKind = 'sqs' | 's3' | 'sts' | 'cloudtrail' | 'cloudwatch' | 'logs' | 'eventbridge';
+
+const ctors = {
+  sqs: SQSClient,
+  s3: S3Client,
+  sts: STSClient,
+  cloudtrail: CloudTrailClient,
+  cloudwatch: CloudWatchClient,
+  logs: CloudWatchLogsClient,
+  eventbridge: EventBridgeClient,
+} as const;
+
+type ClientOf<K extends ClientKind> = InstanceType<(typeof ctors)[K]>;
+
+/**
+ * The one place SDK v3 clients are made: one client per service × region, sharing one
+ * credentials provider (static keys or the SDK's default chain, then the optional
+ * base_assume_role → target_assume_role chain, refreshed by the SDK before expiry).
+ */
+export class AwsClients {
+  readonly credentials: AwsCredentialIdentityProvider | undefined;
+  private readonly clients = new Map<string, { destroy(): void }>();
+  private readonly accountIds = new Map<string, Promise<string>>();
+  private readonly handler: NodeHttpHandler;
+
+  constructor(private readonly options: AwsClientsOptions) {
+    const sockets = options.maxSockets ?? 64;
+    this.handler = new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: sockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: sockets }),
+      connectionTimeout: 10_000,
+      // Above SQS's 20 s long poll, so a long poll is never cut short.
+      requestTimeout: 60_000,
+    });
+    this.credentials = buildCredentials(options);
+  }
+
+  private get<K extends ClientKind>(kind: K, region: string): ClientOf<K> {
+    const id = `${kind}/${region}`;
+    let client = this.clients.get(id);
+    if (!client) {
+      const Ctor = ctors[kind] as unknown as new (cfg: Record<string, unknown>) => { destroy(): void };
+      const config: Record<string, unknown> = {
+        region,
+        requestHandler: this.handler,
+        maxAttempts: 5,
+        retryMode: 'adaptive',
+      };
+      if (this.credentials) config.credentials = this.credentials;
+      if (this.options.endpoint) config.endpoint = this.options.endpoint;
+      // Emulators (and our sandbox) address buckets by path, not by virtual host.
+      if (kind === 's3' && hasEndpointOverride(this.options.endpoint)) config.forcePathStyle = true;
+      if (kind === 's3') config.followRegionRedirects = true;
+      client = new Ctor(config);
+      this.clients.set(id, client);
+    }
+    return client as ClientOf<K>;
+  }
+
+  sqs(region: string): SQSClient {
+    return this.get('sqs', region);
+  }
+  s3(region: string): S3Client {
+    return this.get('s3', region);
+  }
+  sts(region: string): STSClient {
+    return this.get('sts', region);
+  }
+  cloudtrail(region: string): CloudTrailClient {
+    return this.get('cloudtrail', region);
+  }
+  cloudwatch(region: string): CloudWatchClient {
+    return this.get('cloudwatch', region);
+  }
+  logs(region: string): CloudWatchLogsClient {
+    return this.get('logs', region);
+  }
+  eventbridge(region: string): EventBridgeClient {
+    return this.get('eventbridge', region);
+  }
+
+  /** Account id of the effective credentials (STS GetCallerIdentity, cached; retried after failure). */
+  accountId(region: string = this.options.stsRegion): Promise<string> {
+    let pending = this.accountIds.get(region);
+    if (!pending) {
+      pending = this.sts(region)
+        .send(new GetCallerIdentityCommand({}))
+        .then((r) => {
+          if (!r.Account) throw new Error('STS GetCallerIdentity returned no Account');
+          return r.Account;
+        });
+      pending.catch(() => this.accountIds.delete(region));
+      this.accountIds.set(region, pending);
+    }
+    return pending;
+  }
+
+  destroy(): void {
+    for (const c of this.clients.values()) c.destroy();
+    this.clients.clear();
+    this.handler.destroy();
+  }
+}
+
+function hasEndpointOverride(configured: string | undefined): boolean {
+  return Boolean(configured || process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3);
+}
+
+function buildCredentials(options: AwsClientsOptions): AwsCredentialIdentityProvider | undefined {
+  const c = options.credentials;
+  let provider: AwsCredentialIdentityProvider | undefined;
+  if (c.access_key && c.access_secret) {
+    registerSecret(c.access_secret);
+    const identity: AwsCredentialIdentity = { accessKeyId: c.access_key, secretAccessKey: c.access_secret };
+    provider = async () => identity;
+  }
+  // undefined: the SDK's default chain (env, shared files, SSO, container/instance roles).
+  const stsConfig = { region: options.stsRegion, ...(options.endpoint ? { endpoint: options.endpoint } : {}) };
+  const sessionName = options.sessionName ?? 'devo-aws-collector';
+  for (const roleArn of [c.base_assume_role, c.target_assume_role]) {
+    if (!roleArn) continue;
+    const isTarget = roleArn === c.target_assume_role;
+    provider = fromTemporaryCredentials({
+      params: {
+        RoleArn: roleArn,
+        RoleSessionName: sessionName,
+        ...(isTarget && c.assume_role_external_id ? { ExternalId: c.assume_role_external_id } : {}),
+      },
+      ...(provider ? { masterCredentials: provider } : {}),
+      clientConfig: stsConfig,
+    });
+  }
+  return provider && secretRegistering(provider);
+}
+
+/** Registers every temporary secret/token as it is issued, so logs can never show it. */
+function secretRegistering(provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
+  return async (props) => {
+    const identity = await provider(props);
+    registerSecret(identity.secretAccessKey);
+    registerSecret(identity.sessionToken);
+    return identity;
+  };
+}

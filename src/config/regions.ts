@@ -1,0 +1,58 @@
+/**
+ * Every AWS region name, as listed by the AWS SDK for JavaScript v3 partitions data
+ * (@aws-sdk/core, partitionsInfo) when this file was written. Regenerate when AWS opens a region.
+ */
+export const AWS_REGIONS: Readonly<Record<string, { description: string; partition: string }>> = {
+  "af-south-1": { description: "Africa (Cape Town)", partition: "aws" },
+  "ap-east-1": { description: "Asia Pacific (Hong Kong)", partition: "aws" },
+  "ap-east-2": { description: "Asia Pacific (Taipei)", partition: "aws" },
+  "ap-northeast-1": { description: "Asia Pacific (Tokyo)", partition: "aws" },
+  "ap-northeast-2": { description: "Asia Pacific (Seoul)", partition: "aws" },
+  "ap-northeast-3": { description: "Asia Pacific (Osaka)", partition: "aws" },
+  "ap-south-1": { description: "Asia Pacific (Mumbai)", partition: "aws" },
+  "ap-south-2": { description: "Asia Pacific (Hyderabad)", partition: "aws" },
+  "ap-southeast-1": { description: "Asia Pacific (Singapore)", partition: "aws" },
+  "ap-southeast-2": { description: "Asia Pacific (Sydney)", partition: "aws" },
+  "ap-southeast-3": { description: "Asia Pacific (Jakarta)", partition: "aws" },
+  "ap-southeast-4": { description: "Asia Pacific (Melbourne)", partition: "aws" },
+  "ap-southeast-5": { description: "Asia Pacific (Malaysia)", partition: "aws" },
+  "ap-southeast-6": { description: "Asia Pacific (New Zealand)", partition: "aws" },
+  "ap-southeast-7": { description: "Asia Pacific (Thailand)", partition: "aws" },
+  "ca-central-1": { description: "Canada (Central)", partition: "aws" },
+  "ca-west-1": { description: "Canada West (Calgary)", partition: "aws" },
+  "eu-central-1": { description: "Europe (Frankfurt)", partition: "aws" },
+  "eu-central-2": { description: "Europe (Zurich)", partition: "aws" },
+  "eu-north-1": { description: "Europe (Stockholm)", partition: "aws" },
+  "eu-south-1": { description: "Europe (Milan)", partition: "aws" },
+  "eu-south-2": { description: "Europe (Spain)", partition: "aws" },
+  "eu-west-1": { description: "Europe (Ireland)", partition: "aws" },
+  "eu-west-2": { description: "Europe (London)", partition: "aws" },
+  "eu-west-3": { description: "Europe (Paris)", partition: "aws" },
+  "il-central-1": { description: "Israel (Tel Aviv)", partition: "aws" },
+  "me-central-1": { description: "Middle East (UAE)", partition: "aws" },
+  "me-south-1": { description: "Middle East (Bahrain)", partition: "aws" },
+  "me-west-1": { description: "Middle East (Saudi Arabia)", partition: "aws" },
+  "mx-central-1": { description: "Mexico (Central)", partition: "aws" },
+  "sa-east-1": { description: "South America (Sao Paulo)", partition: "aws" },
+  "sa-west-1": { description: "South America (Chile)", partition: "aws" },
+  "us-east-1": { description: "US East (N. Virginia)", partition: "aws" },
+  "us-east-2": { description: "US East (Ohio)", partition: "aws" },
+  "us-west-1": { description: "US West (N. California)", partition: "aws" },
+  "us-west-2": { description: "US West (Oregon)", partition: "aws" },
+  "cn-north-1": { description: "China (Beijing)", partition: "aws-cn" },
+  "cn-northwest-1": { description: "China (Ningxia)", partition: "aws-cn" },
+  "eusc-de-east-1": { description: "AWS European Sovereign Cloud (Germany)", partition: "aws-eusc" },
+  "us-iso-east-1": { description: "US ISO East", partition: "aws-iso" },
+  "us-iso-west-1": { description: "US ISO WEST", partition: "aws-iso" },
+  "us-isob-east-1": { description: "US ISOB East (Ohio)", partition: "aws-iso-b" },
+  "us-isob-west-1": { description: "US ISOB West", partition: "aws-iso-b" },
+  "eu-isoe-west-1": { description: "EU ISOE West", partition: "aws-iso-e" },
+  "us-isof-east-1": { description: "US ISOF EAST", partition: "aws-iso-f" },
+  "us-isof-south-1": { description: "US ISOF SOUTH", partition: "aws-iso-f" },
+  "us-gov-east-1": { description: "AWS GovCloud (US-East)", partition: "aws-us-gov" },
+  "us-gov-west-1": { description: "AWS GovCloud (US-West)", partition: "aws-us-gov" },
+};
+
+export function isAwsRegion(name: string): boolean {
+  return Object.hasOwn(AWS_REGIONS, name);
+}

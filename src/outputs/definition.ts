@@ -1,0 +1,22 @@
+import type { z } from 'zod';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { Output } from './output.js';
+
+/** What an output gets when it is created from `outputs.<name>`. */
+export interface OutputContext {
+  /** The output's key in `outputs`. */
+  readonly name: string;
+  /** Folder of the configuration file: relative paths (certificates, files) resolve from here. */
+  readonly configDir: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Host name written in syslog headers. */
+  readonly hostname: string;
+}
+
+/** A kind of output: its `config` schema (zod, the single source of truth) and its factory. */
+export interface OutputDefinition<S extends z.ZodType = z.ZodType> {
+  readonly schema: S;
+  create(config: z.output<S>, ctx: OutputContext): Output;
+}
