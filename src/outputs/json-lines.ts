@@ -1,0 +1,58 @@
+import type { Writable } from 'node:stream';
+import { CollectorError, ErrorCodes } from '../errors.js';
+import type { CollectorEvent } from '../runtime/batch.js';
+import type { OutputContext } from './definition.js';
+import type { Output } from './output.js';
+
+/** One JSON object per line: `{"tag":"…","message":"…"}`. The message is kept as the exact string delivered. */
+export function toJsonLines(events: readonly CollectorEvent[]): string {
+  let out = '';
+  for (const e of events) out += `{"tag":${JSON.stringify(e.tag)},"message":${JSON.stringify(e.message)}}\n`;
+  return out;
+}
+
+/**
+ * Writes JSON lines to a stream (stdout or a file). A write is accepted when the stream's write
+ * callback fires (the data was handed to the OS); a full stream is backpressure, never a drop.
+ */
+export class JsonLinesOutput implements Output {
+  private stream: Writable | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: OutputContext,
+    private readonly open: () => Promise<Writable>,
+    private readonly closeStream: (stream: Writable) => Promise<void>,
+  ) {}
+
+  get name(): string {
+    return this.ctx.name;
+  }
+
+  async start(): Promise<void> {
+    this.stream ??= await this.open();
+  }
+
+  async write(events: readonly CollectorEvent[]): Promise<void> {
+    if (this.stopped) throw new CollectorError(ErrorCodes.OUTPUT_STOPPED, `output ${this.name} is stopped`);
+    const stream = (this.stream ??= await this.open());
+    const text = toJsonLines(events);
+    await new Promise<void>((resolve, reject) => {
+      stream.write(text, (err) =>
+        err
+          ? reject(new CollectorError(ErrorCodes.OUTPUT_UNAVAILABLE, `output ${this.name}: ${err.message}`, { cause: err }))
+          : resolve(),
+      );
+    });
+    this.ctx.metrics.outputEvents.inc({ output: this.name }, events.length);
+    this.ctx.metrics.outputBytes.inc({ output: this.name }, Buffer.byteLength(text));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const stream = this.stream;
+    this.stream = undefined;
+    if (stream) await this.closeStream(stream);
+  }
+}

@@ -1,0 +1,164 @@
+import { CollectorError, ErrorCodes, describeError } from '../errors.js';
+import type { Output } from '../outputs/output.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { batchBytes, type Batch } from './batch.js';
+
+export interface DeliveryLimits {
+  maxEvents: number;
+  maxBytes: number;
+}
+
+export interface DeliveryLabels {
+  service: string;
+  region: string;
+}
+
+interface Waiter {
+  events: number;
+  bytes: number;
+  admit: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Fans every batch out to every output and acknowledges it when all accepted (DESIGN.md §2).
+ * An in-flight window (events and bytes admitted but not yet acknowledged) bounds memory: when
+ * it is full, admit() waits, which stops the services from pulling — block, never drop.
+ */
+export class Delivery {
+  private inFlightEvents = 0;
+  private inFlightBytes = 0;
+  private readonly waiters: Waiter[] = [];
+  private readonly active = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly outputs: readonly Output[],
+    private readonly limits: DeliveryLimits,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Waits for room in the window, then starts delivering the batch in the background and
+   * resolves. ack()/release() of the batch are called when delivery ends. An empty batch is
+   * acknowledged at once (its source still has to move on).
+   */
+  async admit(batch: Batch, labels: DeliveryLabels): Promise<void> {
+    const events = batch.events.length;
+    const bytes = batchBytes(batch.events);
+    if (this.closed) {
+      const err = new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down');
+      await batch.release(err);
+      throw err;
+    }
+    if (!this.fits(events, bytes)) {
+      try {
+        await new Promise<void>((admit, reject) => this.waiters.push({ events, bytes, admit, reject }));
+      } catch (err) {
+        await batch.release(err as Error);
+        throw err;
+      }
+    } else {
+      this.take(events, bytes);
+    }
+    this.metrics.eventsPulled.inc(labels, events);
+    const run = this.deliver(batch, labels, events, bytes);
+    this.active.add(run);
+    void run.finally(() => this.active.delete(run));
+  }
+
+  private fits(events: number, bytes: number): boolean {
+    // A batch larger than the window is admitted alone, so it can never wait forever.
+    if (this.inFlightEvents === 0 && this.waiters.length === 0) return true;
+    return (
+      this.waiters.length === 0 &&
+      this.inFlightEvents + events <= this.limits.maxEvents &&
+      this.inFlightBytes + bytes <= this.limits.maxBytes
+    );
+  }
+
+  private take(events: number, bytes: number): void {
+    this.inFlightEvents += events;
+    this.inFlightBytes += bytes;
+    this.metrics.inFlightEvents.set(this.inFlightEvents);
+    this.metrics.inFlightBytes.set(this.inFlightBytes);
+  }
+
+  private give(events: number, bytes: number): void {
+    this.inFlightEvents -= events;
+    this.inFlightBytes -= bytes;
+    // Admit waiters in order while they fit (the first one always fits an empty window).
+    while (this.waiters.length > 0) {
+      const next = this.waiters[0]!;
+      const fits =
+        this.inFlightEvents === 0 ||
+        (this.inFlightEvents + next.events <= this.limits.maxEvents && this.inFlightBytes + next.bytes <= this.limits.maxBytes);
+      if (!fits) break;
+      this.waiters.shift();
+      this.inFlightEvents += next.events;
+      this.inFlightBytes += next.bytes;
+      next.admit();
+    }
+    this.metrics.inFlightEvents.set(this.inFlightEvents);
+    this.metrics.inFlightBytes.set(this.inFlightBytes);
+  }
+
+  private async deliver(batch: Batch, labels: DeliveryLabels, events: number, bytes: number): Promise<void> {
+    try {
+      if (events > 0) await Promise.all(this.outputs.map((o) => o.write(batch.events)));
+    } catch (err) {
+      this.logger.warn({ source: batch.source, events, err }, `delivery failed, releasing batch: ${describeError(err)}`);
+      await safely(() => batch.release(err as Error), this.logger, batch.source);
+      this.give(events, bytes);
+      return;
+    }
+    try {
+      await batch.ack();
+      this.metrics.eventsDelivered.inc(labels, events);
+    } catch (err) {
+      this.metrics.errors.inc({ ...labels, code: (err as { code?: string }).code ?? 'ACK_FAILED' });
+      this.logger.error({ source: batch.source, err }, `acknowledging a delivered batch failed: ${describeError(err)}`);
+    } finally {
+      this.give(events, bytes);
+    }
+  }
+
+  get inFlight(): { events: number; bytes: number; batches: number } {
+    return { events: this.inFlightEvents, bytes: this.inFlightBytes, batches: this.active.size };
+  }
+
+  /** Waits until every admitted batch was acknowledged or released, or `timeoutMs` passed. True if drained. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.active.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.active]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, left);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  /** No more admissions: waiting admits are rejected with SHUTTING_DOWN (their batches released). */
+  close(): void {
+    this.closed = true;
+    const err = new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down');
+    for (const w of this.waiters.splice(0)) w.reject(err);
+  }
+}
+
+async function safely(fn: () => Promise<void>, logger: Logger, source: string): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    logger.error({ source, err }, `releasing a batch failed: ${describeError(err)}`);
+  }
+}

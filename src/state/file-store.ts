@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CollectorError, ErrorCodes } from '../errors.js';
+import type { StateStore } from './store.js';
+
+/**
+ * One JSON file per key in a folder. Writes are atomic and durable: the new value goes to a
+ * temporary file that is fsynced, renamed over the old one, and the folder is fsynced, so a
+ * crash at any moment leaves either the previous or the new value — never a torn file.
+ */
+export class FileStateStore implements StateStore {
+  readonly dir: string;
+  /** Writes to one key are serialised so an older value never lands after a newer one. */
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+
+  fileFor(key: string): string {
+    return join(this.dir, `${encodeURIComponent(key)}.json`);
+  }
+
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    await this.chains.get(key);
+    const file = this.fileFor(key);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw unreadable(file, err);
+    }
+    try {
+      return (JSON.parse(text) as { value: T }).value;
+    } catch (err) {
+      throw unreadable(file, err);
+    }
+  }
+
+  set(key: string, value: unknown): Promise<void> {
+    const previous = this.chains.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.write(key, value));
+    this.chains.set(key, next);
+    void next.finally(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  private async write(key: string, value: unknown): Promise<void> {
+    const file = this.fileFor(key);
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const body = JSON.stringify({ key, savedAt: new Date().toISOString(), value });
+    try {
+      await mkdir(this.dir, { recursive: true });
+      const handle = await open(tmp, 'w', 0o600);
+      try {
+        await handle.writeFile(body);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, file);
+      await syncDir(this.dir);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw new CollectorError(ErrorCodes.STATE_WRITE_FAILED, `cannot save state file ${file}: ${(err as Error).message}`, {
+        cause: err,
+        details: { file },
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.chains.values()]);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function unreadable(file: string, err: unknown): CollectorError {
+  return new CollectorError(
+    ErrorCodes.STATE_UNREADABLE,
+    `state file ${file} is unreadable (${(err as Error).message}); fix or remove it — the collector will not silently start over`,
+    { cause: err, details: { file } },
+  );
+}

@@ -1,0 +1,16 @@
+/**
+ * Where checkpoints live (`globals.persistence`). Keys are built with `stateKey()` so that every
+ * input/service/region (and log group) has its own entry. Values are small JSON documents.
+ */
+export interface StateStore {
+  /** The saved value, or undefined when none was ever saved. Throws STATE_UNREADABLE if corrupt. */
+  get<T = unknown>(key: string): Promise<T | undefined>;
+  /** Saves durably (atomic: a reader sees the previous or the new value, never a mix). */
+  set(key: string, value: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `input/service/region[/extra...]` — the one way keys are formed. */
+export function stateKey(...parts: string[]): string {
+  return parts.map((p) => p.replaceAll('/', '%2F')).join('/');
+}

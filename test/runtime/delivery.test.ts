@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { CollectorError, ErrorCodes } from '../../src/errors.js';
+import type { CollectorEvent } from '../../src/runtime/batch.js';
+import { Delivery } from '../../src/runtime/delivery.js';
+import type { Output } from '../../src/outputs/output.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
+import { Metrics } from '../../src/telemetry/metrics.js';
+import { events, recordingBatch } from '../helpers/batches.js';
+
+/** An output whose writes complete only when the test says so. */
+class ManualOutput implements Output {
+  readonly writes: { events: readonly CollectorEvent[]; resolve: () => void; reject: (e: Error) => void }[] = [];
+  constructor(readonly name: string) {}
+  async start() {}
+  async stop() {}
+  write(events: readonly CollectorEvent[]): Promise<void> {
+    return new Promise((resolve, reject) => this.writes.push({ events, resolve, reject }));
+  }
+}
+
+const labels = { service: 'svc', region: 'us-east-1' };
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('Delivery', () => {
+  test('a batch is acknowledged only after every output accepted it', async () => {
+    const a = new ManualOutput('a');
+    const b = new ManualOutput('b');
+    const d = new Delivery([a, b], { maxEvents: 100, maxBytes: 1e6 }, new Metrics(), silentLogger());
+    const batch = recordingBatch(events(3));
+    await d.admit(batch, labels);
+    await tick();
+    assert.equal(a.writes.length, 1);
+    assert.equal(b.writes.length, 1);
+    a.writes[0]!.resolve();
+    await tick();
+    assert.equal(batch.outcome, 'pending');
+    b.writes[0]!.resolve();
+    assert.equal(await batch.settled, 'acked');
+  });
+
+  test('a rejected write releases the batch instead of acknowledging it', async () => {
+    const a = new ManualOutput('a');
+    const b = new ManualOutput('b');
+    const d = new Delivery([a, b], { maxEvents: 100, maxBytes: 1e6 }, new Metrics(), silentLogger());
+    const batch = recordingBatch(events(2));
+    await d.admit(batch, labels);
+    await tick();
+    a.writes[0]!.resolve();
+    b.writes[0]!.reject(new CollectorError(ErrorCodes.OUTPUT_REJECTED, 'HTTP 401'));
+    assert.equal(await batch.settled, 'released');
+    assert.equal(await d.drain(1000), true);
+    assert.deepEqual(d.inFlight, { events: 0, bytes: 0, batches: 0 });
+  });
+
+  test('the in-flight window blocks admission until acknowledgements make room (backpressure)', async () => {
+    const out = new ManualOutput('o');
+    const d = new Delivery([out], { maxEvents: 10, maxBytes: 1e6 }, new Metrics(), silentLogger());
+    await d.admit(recordingBatch(events(6)), labels);
+    let secondAdmitted = false;
+    const second = d.admit(recordingBatch(events(6)), labels).then(() => (secondAdmitted = true));
+    await tick();
+    assert.equal(secondAdmitted, false, 'window full: must wait');
+    assert.equal(d.inFlight.events, 6);
+    out.writes[0]!.resolve();
+    await second;
+    assert.equal(secondAdmitted, true);
+    assert.equal(d.inFlight.events, 6);
+  });
+
+  test('a batch larger than the window is admitted alone rather than waiting forever', async () => {
+    const out = new ManualOutput('o');
+    const d = new Delivery([out], { maxEvents: 5, maxBytes: 1e6 }, new Metrics(), silentLogger());
+    await d.admit(recordingBatch(events(50)), labels);
+    assert.equal(d.inFlight.events, 50);
+  });
+
+  test('close() rejects waiting admissions with SHUTTING_DOWN and releases their batches', async () => {
+    const out = new ManualOutput('o');
+    const d = new Delivery([out], { maxEvents: 1, maxBytes: 1e6 }, new Metrics(), silentLogger());
+    await d.admit(recordingBatch(events(1)), labels);
+    const waiting = recordingBatch(events(1));
+    const admitted = d.admit(waiting, labels);
+    d.close();
+    await assert.rejects(admitted, (e: unknown) => (e as CollectorError).code === 'SHUTTING_DOWN');
+    assert.equal(waiting.outcome, 'released');
+    assert.equal(await d.drain(10), false, 'the first batch is still in flight');
+    out.writes[0]!.resolve();
+    assert.equal(await d.drain(1000), true);
+  });
+});

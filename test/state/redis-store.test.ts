@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import { RedisStateStore } from '../../src/state/redis-store.js';
+import { hasRedisServer, startRedis } from '../helpers/redis.js';
+
+// CI installs redis-server (.ci/run); elsewhere the test says why it did not run.
+const skip = !hasRedisServer() && !process.env.CI ? 'redis-server is not installed (apt-get install redis-server)' : false;
+
+test('RedisStateStore: replicas share state; corrupt values are a clear error', { skip }, async () => {
+  const redis = await startRedis();
+  const options = { host: '127.0.0.1', port: redis.port, password: 'test-redis-pass', db: 0, tls: false, key_prefix: 'dac:' };
+  const a = new RedisStateStore(options);
+  const b = new RedisStateStore(options);
+  const raw = new Redis({ host: '127.0.0.1', port: redis.port, password: 'test-redis-pass' });
+  try {
+    assert.equal(await a.get('12351/cwl_1/eu-west-1'), undefined);
+    await a.set('12351/cwl_1/eu-west-1', { startTime: 1700000000000, ids: ['x'] });
+    assert.deepEqual(await b.get('12351/cwl_1/eu-west-1'), { startTime: 1700000000000, ids: ['x'] });
+    await raw.set('dac:broken', '{not json');
+    await assert.rejects(b.get('broken'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'STATE_UNREADABLE');
+      assert.match(err.message, /dac:broken/);
+      assert.doesNotMatch(err.message, /test-redis-pass/);
+      return true;
+    });
+  } finally {
+    raw.disconnect();
+    await a.close();
+    await b.close();
+    await a.close();
+    await redis.stop();
+  }
+});
