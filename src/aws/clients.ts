@@ -8,6 +8,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { registerSecret } from '../telemetry/secrets.js';
@@ -149,7 +150,10 @@ function buildCredentials(options: AwsClientsOptions): AwsCredentialIdentityProv
     provider = async () => identity;
   }
   // undefined: the SDK's default chain (env, shared files, SSO, container/instance roles).
-  const stsConfig = { region: options.stsRegion, ...(options.endpoint ? { endpoint: options.endpoint } : {}) };
+  const stsConfig = {
+    region: options.stsRegion,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  };
   const sessionName = options.sessionName ?? 'devo-aws-collector';
   for (const roleArn of [c.base_assume_role, c.target_assume_role]) {
     if (!roleArn) continue;
@@ -164,7 +168,11 @@ function buildCredentials(options: AwsClientsOptions): AwsCredentialIdentityProv
       clientConfig: stsConfig,
     });
   }
-  return provider && secretRegistering(provider);
+  // Shared by every client of every region: one AssumeRole chain, refreshed before expiry.
+  return (
+    provider &&
+    memoizeIdentityProvider(secretRegistering(provider), isIdentityExpired, doesIdentityRequireRefresh)
+  );
 }
 
 /** Registers every temporary secret/token as it is issued, so logs can never show it. */

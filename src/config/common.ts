@@ -10,9 +10,15 @@ export const regionSchema = z
   .refine(isAwsRegion, { message: 'not an AWS region name (e.g. us-east-1, eu-west-1)' })
   .describe('AWS region name');
 
-export const isoDateTimeSchema = z.iso
-  .datetime({ offset: true, local: false, message: 'must be an ISO-8601 date-time, e.g. 2024-05-01T00:00:00Z' })
-  .or(z.iso.date({ message: 'must be an ISO-8601 date-time, e.g. 2024-05-01T00:00:00Z' }));
+/** ISO-8601 date or date-time, with `Z` or an offset when a time is given (no ambiguous local times). */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/;
+
+export const isoDateTimeSchema = z
+  .string()
+  .refine((s) => ISO_8601.test(s) && !Number.isNaN(Date.parse(s)), {
+    message: 'must be an ISO-8601 date-time with a time zone, e.g. 2024-05-01T00:00:00Z',
+  })
+  .meta({ format: 'date-time' });
 
 /** Properties every service has (reference document, "common properties"). */
 export const commonServiceFields = {
@@ -20,18 +26,15 @@ export const commonServiceFields = {
     .array(regionSchema)
     .min(1, { message: 'at least one region is required' })
     .describe('Regions to collect from; one independent worker per region.'),
-  request_period_in_seconds: z
-    .number()
-    .int()
-    .min(1)
-    .default(60)
-    .describe('Seconds between pulls.'),
+  request_period_in_seconds: z.number().int().min(1).default(60).describe('Seconds between pulls.'),
   pull_retries: z
     .number()
     .int()
     .min(0)
     .default(3)
-    .describe('Retries of a failed pull, with exponential backoff and jitter, before waiting for the next period.'),
+    .describe(
+      'Retries of a failed pull, with exponential backoff and jitter, before waiting for the next period.',
+    ),
   tag: z
     .string()
     .min(1)

@@ -40,7 +40,11 @@ export class JsonLinesOutput implements Output {
     await new Promise<void>((resolve, reject) => {
       stream.write(text, (err) =>
         err
-          ? reject(new CollectorError(ErrorCodes.OUTPUT_UNAVAILABLE, `output ${this.name}: ${err.message}`, { cause: err }))
+          ? reject(
+              new CollectorError(ErrorCodes.OUTPUT_UNAVAILABLE, `output ${this.name}: ${err.message}`, {
+                cause: err,
+              }),
+            )
           : resolve(),
       );
     });

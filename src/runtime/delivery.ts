@@ -94,7 +94,8 @@ export class Delivery {
       const next = this.waiters[0]!;
       const fits =
         this.inFlightEvents === 0 ||
-        (this.inFlightEvents + next.events <= this.limits.maxEvents && this.inFlightBytes + next.bytes <= this.limits.maxBytes);
+        (this.inFlightEvents + next.events <= this.limits.maxEvents &&
+          this.inFlightBytes + next.bytes <= this.limits.maxBytes);
       if (!fits) break;
       this.waiters.shift();
       this.inFlightEvents += next.events;
@@ -109,7 +110,10 @@ export class Delivery {
     try {
       if (events > 0) await Promise.all(this.outputs.map((o) => o.write(batch.events)));
     } catch (err) {
-      this.logger.warn({ source: batch.source, events, err }, `delivery failed, releasing batch: ${describeError(err)}`);
+      this.logger.warn(
+        { source: batch.source, events, err },
+        `delivery failed, releasing batch: ${describeError(err)}`,
+      );
       await safely(() => batch.release(err as Error), this.logger, batch.source);
       this.give(events, bytes);
       return;
@@ -119,7 +123,10 @@ export class Delivery {
       this.metrics.eventsDelivered.inc(labels, events);
     } catch (err) {
       this.metrics.errors.inc({ ...labels, code: (err as { code?: string }).code ?? 'ACK_FAILED' });
-      this.logger.error({ source: batch.source, err }, `acknowledging a delivered batch failed: ${describeError(err)}`);
+      this.logger.error(
+        { source: batch.source, err },
+        `acknowledging a delivered batch failed: ${describeError(err)}`,
+      );
     } finally {
       this.give(events, bytes);
     }

@@ -35,11 +35,17 @@ export async function runWorker(
         const code = (err as { code?: unknown }).code;
         metrics.errors.inc({ ...labels, code: typeof code === 'string' ? code : 'PULL_FAILED' });
         if (attempt >= schedule.retries) {
-          logger.error({ worker: worker.name, err, attempts: attempt + 1 }, `pull failed, next try in the next period: ${describeError(err)}`);
+          logger.error(
+            { worker: worker.name, err, attempts: attempt + 1 },
+            `pull failed, next try in the next period: ${describeError(err)}`,
+          );
           break;
         }
         const delay = backoffDelay(attempt, schedule.backoff);
-        logger.warn({ worker: worker.name, err, attempt: attempt + 1, retryInMs: delay }, `pull failed, retrying: ${describeError(err)}`);
+        logger.warn(
+          { worker: worker.name, err, attempt: attempt + 1, retryInMs: delay },
+          `pull failed, retrying: ${describeError(err)}`,
+        );
         await sleep(delay, signal);
       }
     }

@@ -43,9 +43,11 @@ export class FileStateStore implements StateStore {
     const previous = this.chains.get(key) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.write(key, value));
     this.chains.set(key, next);
-    void next.finally(() => {
-      if (this.chains.get(key) === next) this.chains.delete(key);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.chains.get(key) === next) this.chains.delete(key);
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -66,10 +68,14 @@ export class FileStateStore implements StateStore {
       await syncDir(this.dir);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
-      throw new CollectorError(ErrorCodes.STATE_WRITE_FAILED, `cannot save state file ${file}: ${(err as Error).message}`, {
-        cause: err,
-        details: { file },
-      });
+      throw new CollectorError(
+        ErrorCodes.STATE_WRITE_FAILED,
+        `cannot save state file ${file}: ${(err as Error).message}`,
+        {
+          cause: err,
+          details: { file },
+        },
+      );
     }
   }
 

@@ -41,21 +41,36 @@ export class RedisStateStore implements StateStore {
     try {
       text = await this.redis.get(this.options.key_prefix + key);
     } catch (err) {
-      throw new CollectorError(ErrorCodes.STATE_UNREADABLE, `cannot read state from ${this.where(key)}: ${(err as Error).message}`, { cause: err });
+      throw new CollectorError(
+        ErrorCodes.STATE_UNREADABLE,
+        `cannot read state from ${this.where(key)}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     if (text === null) return undefined;
     try {
       return (JSON.parse(text) as { value: T }).value;
     } catch (err) {
-      throw new CollectorError(ErrorCodes.STATE_UNREADABLE, `state at ${this.where(key)} is not valid JSON; fix or delete it`, { cause: err });
+      throw new CollectorError(
+        ErrorCodes.STATE_UNREADABLE,
+        `state at ${this.where(key)} is not valid JSON; fix or delete it`,
+        { cause: err },
+      );
     }
   }
 
   async set(key: string, value: unknown): Promise<void> {
     try {
-      await this.redis.set(this.options.key_prefix + key, JSON.stringify({ key, savedAt: new Date().toISOString(), value }));
+      await this.redis.set(
+        this.options.key_prefix + key,
+        JSON.stringify({ key, savedAt: new Date().toISOString(), value }),
+      );
     } catch (err) {
-      throw new CollectorError(ErrorCodes.STATE_WRITE_FAILED, `cannot save state to ${this.where(key)}: ${(err as Error).message}`, { cause: err });
+      throw new CollectorError(
+        ErrorCodes.STATE_WRITE_FAILED,
+        `cannot save state to ${this.where(key)}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 

@@ -8,19 +8,41 @@ export class Metrics {
   readonly registry = new Registry();
 
   /** Events a service produced (before delivery). */
-  readonly eventsPulled = this.counter('collector_events_pulled_total', 'Events produced by services', ['service', 'region']);
+  readonly eventsPulled = this.counter('collector_events_pulled_total', 'Events produced by services', [
+    'service',
+    'region',
+  ]);
   /** Events every output accepted. */
-  readonly eventsDelivered = this.counter('collector_events_delivered_total', 'Events accepted by every output', ['service', 'region']);
+  readonly eventsDelivered = this.counter(
+    'collector_events_delivered_total',
+    'Events accepted by every output',
+    ['service', 'region'],
+  );
   /** Inputs that were not of the expected shape but were still delivered as-is. */
-  readonly malformed = this.counter('collector_malformed_total', 'Malformed inputs delivered as-is', ['service', 'region', 'kind']);
+  readonly malformed = this.counter('collector_malformed_total', 'Malformed inputs delivered as-is', [
+    'service',
+    'region',
+    'kind',
+  ]);
   /** Events dropped on purpose (drop_event_names, S3 test events, filtered keys). */
-  readonly filtered = this.counter('collector_filtered_total', 'Events or objects filtered out by configuration', ['service', 'region', 'reason']);
+  readonly filtered = this.counter(
+    'collector_filtered_total',
+    'Events or objects filtered out by configuration',
+    ['service', 'region', 'reason'],
+  );
   /** Failures by stable error code. */
   readonly errors = this.counter('collector_errors_total', 'Errors by code', ['service', 'region', 'code']);
   /** Events written by each output. */
-  readonly outputEvents = this.counter('collector_output_events_total', 'Events accepted per output', ['output']);
-  readonly outputBytes = this.counter('collector_output_bytes_total', 'Bytes accepted per output', ['output']);
-  readonly inFlightEvents = this.gauge('collector_in_flight_events', 'Events admitted but not yet acknowledged');
+  readonly outputEvents = this.counter('collector_output_events_total', 'Events accepted per output', [
+    'output',
+  ]);
+  readonly outputBytes = this.counter('collector_output_bytes_total', 'Bytes accepted per output', [
+    'output',
+  ]);
+  readonly inFlightEvents = this.gauge(
+    'collector_in_flight_events',
+    'Events admitted but not yet acknowledged',
+  );
   readonly inFlightBytes = this.gauge('collector_in_flight_bytes', 'Bytes admitted but not yet acknowledged');
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {

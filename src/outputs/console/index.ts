@@ -5,7 +5,9 @@ import { JsonLinesOutput } from '../json-lines.js';
 const schema = z
   .strictObject({})
   .default({})
-  .describe('Writes each event as a JSON line {"tag","message"} to standard output (logs go to standard error).');
+  .describe(
+    'Writes each event as a JSON line {"tag","message"} to standard output (logs go to standard error).',
+  );
 
 export const definition: OutputDefinition<typeof schema> = {
   schema,

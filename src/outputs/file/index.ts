@@ -8,7 +8,10 @@ import { JsonLinesOutput } from '../json-lines.js';
 
 const schema = z
   .strictObject({
-    path: z.string().min(1).describe('File to append JSON lines {"tag","message"} to; relative to the configuration file.'),
+    path: z
+      .string()
+      .min(1)
+      .describe('File to append JSON lines {"tag","message"} to; relative to the configuration file.'),
   })
   .describe('Appends each event as a JSON line to a local file.');
 

@@ -1,0 +1,431 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createGunzip, createGzip } from 'node:zlib';
+import { createTestPki, writeTestPki } from '../sandbox/certs.js';
+import { startFakeAws, type FakeAws } from '../sandbox/fake-aws/index.js';
+import { AwsClients } from '../src/aws/clients.js';
+import { predefinedServiceSchemas } from '../src/config/schema.js';
+import { definition as devoTls } from '../src/outputs/devo-tls/index.js';
+import { Delivery } from '../src/runtime/delivery.js';
+import { createAuditS3Worker, createNonCloudwatchLogsWorkers } from '../src/services/s3-objects/index.js';
+import type { ServiceWorker, WorkerContext } from '../src/services/service.js';
+import { FileStateStore } from '../src/state/file-store.js';
+import { createLogger } from '../src/telemetry/logger.js';
+import { Metrics } from '../src/telemetry/metrics.js';
+import type { BenchResult } from './types.js';
+
+/**
+ * S3 objects announced on SQS, end to end: one gzip object per format (about 1 GiB uncompressed;
+ * BENCH_S3_OBJECTS_MB overrides) in the fake S3, announced on its queue, read by the real worker
+ * (the non-cloudwatch-logs or audit-events-all factory, default settings) in a child process — the
+ * "collector", so its RSS is its own, not the fake's copy of the object — and delivered to the
+ * devo_platform output over TLS (client certificate) to a loopback receiver in another child.
+ * Timed from sending the notification until the message is deleted, i.e. until every event was
+ * flushed by the TLS output and acknowledged. Next to it, the raw gunzip rate of the same object
+ * (node's zlib stream, in this process). Targets: VPC Flow Logs ≥ 50 % of the raw gunzip rate;
+ * CloudTrail ≥ 100,000 records/s; peak RSS < 256 MB for a 1 GiB object of each format.
+ */
+const MEGABYTES = Number(process.env.BENCH_S3_OBJECTS_MB ?? 1024);
+const REGION = 'eu-west-1';
+const INPUT_ID = 'bench';
+const CHILD_ENV = 'S3_OBJECTS_BENCH_CHILD';
+const RSS_TARGET_MB = 256;
+const CREDENTIALS = { access_key: 'AKIABENCHBENCHBENCH', access_secret: 'bench-secret-key-0000' };
+
+export type ObjectKind = 'vpcflowlogs' | 'cloudtrail' | 'cloudfront';
+
+export interface GeneratedObject {
+  /** The gzip bytes. */
+  body: Buffer;
+  /** Events the object holds. */
+  events: number;
+  /** Uncompressed size. */
+  bytes: number;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so every run reads the same data. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const int = (next: () => number, n: number): number => Math.floor(next() * n);
+const ip = (next: () => number): string => `10.${int(next, 256)}.${int(next, 256)}.${int(next, 256)}`;
+
+const VPC_HEADER =
+  'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
+const CLOUDFRONT_HEADER =
+  '#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end';
+
+const rows: Record<ObjectKind, (next: () => number, i: number) => string> = {
+  vpcflowlogs: (next, i) =>
+    `2 123456789012 eni-0a1b2c3d4e${(i % 997).toString(16).padStart(6, '0')} ${ip(next)} ${ip(next)} ` +
+    `${1024 + int(next, 60000)} ${[22, 443, 80, 3389, 53][i % 5]} 6 ${1 + int(next, 100)} ${40 + int(next, 100000)} ` +
+    `${1795700000 + (i >> 10)} ${1795700060 + (i >> 10)} ${next() < 0.8 ? 'ACCEPT' : 'REJECT'} OK`,
+  cloudfront: (next, i) =>
+    `2026-11-20\t18:${String(i % 60).padStart(2, '0')}:02\tLHR62-C2\t${int(next, 100000)}\t${ip(next)}\tGET\t` +
+    `d111111abcdef8.cloudfront.net\t/assets/${int(next, 1e6)}.js\t200\t-\tMozilla/5.0%20(Windows%20NT%2010.0)\t-\t-\tHit\t` +
+    `${int(next, 1e15).toString(36)}${int(next, 1e15).toString(36)}==\twww.example.com\thttps\t23\t0.001\t-\tTLSv1.3\t` +
+    `TLS_AES_128_GCM_SHA256\tHit\tHTTP/2.0\t-\t-\t${1024 + int(next, 60000)}\t0.001\tHit\ttext/html\t${int(next, 5000)}\t-\t-`,
+  cloudtrail: (next, i) => {
+    const service = ['ec2', 's3', 'iam', 'sts', 'lambda', 'kms', 'dynamodb', 'cloudwatch'][i % 8] as string;
+    return JSON.stringify({
+      eventVersion: '1.09',
+      userIdentity: {
+        type: 'AssumedRole',
+        principalId: `AROAEXAMPLE${i % 50}:session-${int(next, 1e6)}`,
+        arn: `arn:aws:sts::123456789012:assumed-role/Role${i % 50}/session`,
+        accountId: '123456789012',
+        accessKeyId: `ASIA${int(next, 1e12)}`,
+        sessionContext: {
+          sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLE', arn: 'arn:aws:iam::123456789012:role/Role' },
+          attributes: { creationDate: '2026-11-20T17:00:00Z', mfaAuthenticated: 'false' },
+        },
+      },
+      eventTime: `2026-11-20T18:${String(i % 60).padStart(2, '0')}:01Z`,
+      eventSource: `${service}.amazonaws.com`,
+      eventName: `${['Describe', 'Get', 'List', 'Put'][i % 4]}Thing`,
+      awsRegion: ['eu-west-1', 'us-east-1', 'ap-southeast-2', 'us-west-2'][i % 4],
+      sourceIPAddress: ip(next),
+      userAgent: 'aws-sdk-java/2.20.0 Linux/5.10 OpenJDK_64-Bit_Server_VM/17.0.8',
+      requestParameters: { filterSet: { items: [{ name: 'tag:Name', valueSet: { items: [{ value: `app-${i}` }] } }] } },
+      responseElements: null,
+      requestID: `${int(next, 1e16).toString(16)}-${i}`,
+      eventID: `${int(next, 1e16).toString(16)}-${int(next, 1e16).toString(16)}`,
+      readOnly: true,
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      recipientAccountId: '123456789012',
+      eventCategory: 'Management',
+    });
+  },
+};
+
+/**
+ * A gzip object of about `bytes` uncompressed bytes of `kind` (a CloudTrail log document, or a
+ * log file with its header lines), generated and compressed as a stream: the uncompressed content
+ * never exists whole in memory.
+ */
+export async function generateObject(kind: ObjectKind, bytes: number): Promise<GeneratedObject> {
+  const gzip = createGzip({ level: 1 });
+  const out: Buffer[] = [];
+  gzip.on('data', (chunk: Buffer) => out.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => gzip.on('end', resolve).on('error', reject));
+  let written = 0;
+  const write = async (text: string): Promise<void> => {
+    const chunk = Buffer.from(text, 'latin1');
+    written += chunk.length;
+    if (!gzip.write(chunk)) await new Promise((resolve) => gzip.once('drain', resolve));
+  };
+  const next = random(bytes);
+  const row = rows[kind];
+  const [head, separator, tail] =
+    kind === 'cloudtrail' ? ['{"Records":[', ',', ']}'] : [`${kind === 'vpcflowlogs' ? VPC_HEADER : CLOUDFRONT_HEADER}\n`, '\n', '\n'];
+  await write(head);
+  let events = 0;
+  while (written < bytes) {
+    const block: string[] = [];
+    let size = 0;
+    while (size < 1 << 20 && written + size < bytes) {
+      const line = row(next, events++);
+      block.push(line);
+      size += line.length + 1;
+    }
+    await write((events > block.length ? separator : '') + block.join(separator));
+  }
+  await write(tail);
+  gzip.end();
+  await ended;
+  return { body: Buffer.concat(out), events, bytes: written };
+}
+
+/** node's zlib alone over the object, in 64 KiB slices as a GetObject body arrives: MB/s of output. */
+async function rawGunzipSeconds(gz: Buffer): Promise<number> {
+  const started = process.hrtime.bigint();
+  const zlib = createGunzip({ chunkSize: 64 * 1024 });
+  const done = new Promise<void>((resolve, reject) => {
+    zlib.on('data', () => {});
+    zlib.on('end', resolve);
+    zlib.on('error', reject);
+  });
+  for (let at = 0; at < gz.length; at += 64 * 1024) {
+    if (!zlib.write(gz.subarray(at, at + 64 * 1024))) await new Promise((resolve) => zlib.once('drain', resolve));
+  }
+  zlib.end();
+  await done;
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+// ---- the collector child -------------------------------------------------------------------------
+
+interface ChildConfig {
+  kind: ObjectKind;
+  endpoint: string;
+  queue: string;
+  tlsPort: number;
+  certDir: string;
+}
+
+interface ChildReport {
+  peakRss: number;
+  /** process.memoryUsage() when the peak was sampled. */
+  atPeak: NodeJS.MemoryUsage;
+  idleRss: number;
+  cpuSeconds: number;
+  delivered: number;
+}
+
+/** Runs in the child: the worker with the product's defaults, delivering to devo_platform over TLS. */
+async function collectorChild(config: ChildConfig): Promise<void> {
+  const idleRss = process.memoryUsage.rss();
+  let peakRss = idleRss;
+  let atPeak = process.memoryUsage();
+  const sampler = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (rss > peakRss) {
+      peakRss = rss;
+      atPeak = process.memoryUsage();
+    }
+  }, 25);
+  const logger = createLogger({ level: 'warn' });
+  const metrics = new Metrics();
+  const aws = new AwsClients({ credentials: CREDENTIALS, endpoint: config.endpoint, stsRegion: REGION });
+  const output = devoTls.create(
+    devoTls.schema.parse({ address: '127.0.0.1', port: config.tlsPort, chain: 'chain.crt', cert: 'client.crt', key: 'client.key' }),
+    { name: 'devo', configDir: config.certDir, logger, metrics, hostname: 'bench-host' },
+  );
+  await output.start();
+  // globals.max_in_flight_events / max_in_flight_bytes defaults.
+  const delivery = new Delivery([output], { maxEvents: 200_000, maxBytes: 256 * 1024 * 1024 }, metrics, logger);
+  const state = new FileStateStore(join(config.certDir, 'state'));
+  const abort = new AbortController();
+  const ctx = (serviceName: string): WorkerContext => ({
+    inputId: INPUT_ID,
+    serviceName,
+    region: REGION,
+    aws,
+    state,
+    logger,
+    metrics,
+    ackMessages: true,
+    signal: abort.signal,
+    deliver: (batch) => delivery.admit(batch, { service: serviceName, region: REGION }),
+  });
+  const tuning = { waitTimeSeconds: 1 };
+  let worker: ServiceWorker;
+  if (config.kind === 'cloudtrail') {
+    const service = predefinedServiceSchemas['audit-events-all'].parse({
+      regions: [REGION],
+      types: ['audits_s3'],
+      audit_sqs_queue_name: config.queue,
+    });
+    worker = createAuditS3Worker(service, ctx('audit-events-all'), tuning);
+  } else {
+    const service = predefinedServiceSchemas['non-cloudwatch-logs'].parse({ regions: [REGION] });
+    const [vpc, cloudfront] = createNonCloudwatchLogsWorkers(service, ctx('non-cloudwatch-logs'), tuning);
+    worker = (config.kind === 'vpcflowlogs' ? vpc : cloudfront) as ServiceWorker;
+  }
+  const cpu = process.cpuUsage();
+  process.on('message', (message) => {
+    if (message === 'stop') abort.abort();
+  });
+  process.send?.({ ready: true });
+  while (!abort.signal.aborted) await worker.pull();
+  const used = process.cpuUsage(cpu);
+  clearInterval(sampler);
+  const report: ChildReport = {
+    peakRss,
+    idleRss,
+    atPeak,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    delivered: await metrics.total('collector_events_delivered_total'),
+  };
+  await worker.stop();
+  delivery.close();
+  await delivery.drain(5_000);
+  await output.stop();
+  await state.close();
+  aws.destroy();
+  process.send?.({ report }, () => process.disconnect());
+}
+
+// ---- the parent ----------------------------------------------------------------------------------
+
+// Plain JavaScript run with `node -e`: counts the lines it reads, nothing else.
+const RECEIVER = `
+const tls = require('node:tls');
+const pki = JSON.parse(process.env.BENCH_PKI);
+let lines = 0;
+const server = tls.createServer(
+  { cert: pki.cert, key: pki.key, ca: pki.ca, requestCert: true, rejectUnauthorized: true },
+  (socket) => {
+    socket.on('data', (chunk) => { let i = -1; while ((i = chunk.indexOf(10, i + 1)) >= 0) lines++; });
+    socket.on('error', () => {});
+  },
+);
+server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+process.on('message', (msg) => {
+  if (msg === 'lines') process.send({ lines });
+  if (msg === 'close') server.close(() => process.exit(0));
+});
+`;
+
+function nextMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void => reject(new Error(`bench child exited (code ${code}) early`));
+    child.once('exit', onExit);
+    child.once('message', (m) => {
+      child.off('exit', onExit);
+      resolve(m as T);
+    });
+  });
+}
+
+const QUEUES: Record<ObjectKind, string> = {
+  vpcflowlogs: `devo-ncwl-vpcfl-${INPUT_ID}`,
+  cloudfront: `devo-ncwl-cfl-${INPUT_ID}`,
+  cloudtrail: 'cloudtrail-bench',
+};
+const KEYS: Record<ObjectKind, string> = {
+  vpcflowlogs: 'AWSLogs/123456789012/vpcflowlogs/eu-west-1/2026/11/20/123456789012_vpcflowlogs_eu-west-1_fl-0a1b2c3d_20261120T1805Z_bench.log.gz',
+  cloudfront: 'cf/E2EXAMPLE.2026-11-20-18.bench.gz',
+  cloudtrail: 'AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/20/123456789012_CloudTrail_eu-west-1_20261120T1805Z_Bench0001.json.gz',
+};
+const LABELS: Record<ObjectKind, string> = {
+  vpcflowlogs: 'VPC Flow Logs',
+  cloudfront: 'CloudFront logs',
+  cloudtrail: 'CloudTrail',
+};
+
+async function measure(
+  fake: FakeAws,
+  kind: ObjectKind,
+  receiver: ChildProcess,
+  tlsPort: number,
+  certDir: string,
+): Promise<BenchResult[]> {
+  const object = await generateObject(kind, MEGABYTES * 1024 * 1024);
+  const bucket = `bench-${kind}`;
+  fake.s3.createBucket(REGION, bucket);
+  fake.s3.putObject(bucket, KEYS[kind], object.body);
+  fake.sqs.createQueue(REGION, QUEUES[kind]);
+  const linesBefore = (await ask<{ lines: number }>(receiver, 'lines')).lines;
+
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [CHILD_ENV]: JSON.stringify({ kind, endpoint: fake.endpoint, queue: QUEUES[kind], tlsPort, certDir }) },
+  });
+  await nextMessage(child);
+  const started = process.hrtime.bigint();
+  fake.sqs.send(
+    REGION,
+    QUEUES[kind],
+    JSON.stringify({
+      Records: [
+        {
+          eventVersion: '2.1',
+          eventSource: 'aws:s3',
+          awsRegion: REGION,
+          eventName: 'ObjectCreated:Put',
+          s3: { bucket: { name: bucket }, object: { key: KEYS[kind], size: object.body.length } },
+        },
+      ],
+    }),
+  );
+  while (fake.sqs.stats(REGION, QUEUES[kind]).deleted === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const reported = nextMessage<{ report: ChildReport }>(child);
+  child.send('stop');
+  const { report } = await reported;
+  await new Promise((resolve) => child.once('exit', resolve));
+  let received = 0;
+  for (let waited = 0; waited < 10_000; waited += 20) {
+    received = (await ask<{ lines: number }>(receiver, 'lines')).lines - linesBefore;
+    if (received >= object.events) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  if (report.delivered !== object.events || received !== object.events) {
+    throw new Error(`${kind}: ${object.events} events in the object, ${report.delivered} delivered, ${received} received`);
+  }
+  const gunzipSeconds = await rawGunzipSeconds(object.body);
+
+  const mb = object.bytes / 1e6;
+  const peakRssMb = Math.round(report.peakRss / 1e6);
+  const size = `${(object.bytes / 2 ** 20).toFixed(0)} MiB uncompressed, ${(object.body.length / 1e6).toFixed(0)} MB gzip`;
+  const ratio = gunzipSeconds / seconds;
+  const heap = report.atPeak;
+  const mbOf = (n: number): string => `${Math.round(n / 1e6)}`;
+  const breakdown = `at peak: heap ${mbOf(heap.heapUsed)}/${mbOf(heap.heapTotal)} MB used/total, external ${mbOf(heap.external)} MB`;
+  const targets = [
+    `peak RSS < ${RSS_TARGET_MB} MB: ${peakRssMb < RSS_TARGET_MB ? 'met' : 'NOT met'} (idle ${Math.round(report.idleRss / 1e6)} MB)`,
+    ...(kind === 'vpcflowlogs' ? [`≥ 50 % of raw gunzip: ${ratio >= 0.5 ? 'met' : 'NOT met'}`] : []),
+    ...(kind === 'cloudtrail' ? [`≥ 100,000 records/s: ${object.events / seconds >= 100_000 ? 'met' : 'NOT met'}`] : []),
+  ];
+  return [
+    {
+      name: `${LABELS[kind]}: S3 → devo-tls, end to end`,
+      events: object.events,
+      seconds: Number(seconds.toFixed(2)),
+      eventsPerSecond: Math.round(object.events / seconds),
+      megabytesPerSecond: Number((mb / seconds).toFixed(1)),
+      peakRssMb,
+      notes:
+        `${size}; MB/s of decompressed object bytes; ${(ratio * 100).toFixed(0)} % of the raw gunzip rate; ` +
+        `collector busy ${((report.cpuSeconds / seconds) * 100).toFixed(0)} % of one core; ${breakdown}; ${targets.join('; ')}`,
+    },
+    {
+      name: `${LABELS[kind]}: raw gunzip of the same object`,
+      events: object.events,
+      seconds: Number(gunzipSeconds.toFixed(2)),
+      eventsPerSecond: Math.round(object.events / gunzipSeconds),
+      megabytesPerSecond: Number((mb / gunzipSeconds).toFixed(1)),
+      notes: 'node zlib stream, 64 KiB input slices, output dropped',
+    },
+  ];
+}
+
+function ask<T>(child: ChildProcess, message: string): Promise<T> {
+  const reply = nextMessage<T>(child);
+  child.send(message);
+  return reply;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const certDir = await mkdtemp(join(tmpdir(), 's3-objects-bench-'));
+  const pki = await createTestPki();
+  await writeTestPki(certDir, pki);
+  const receiver = spawn(process.execPath, ['-e', RECEIVER], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, BENCH_PKI: JSON.stringify({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert }) },
+  });
+  const fake = await startFakeAws();
+  try {
+    const { port } = await nextMessage<{ port: number }>(receiver);
+    const results: BenchResult[] = [];
+    for (const kind of ['vpcflowlogs', 'cloudtrail', 'cloudfront'] as const) {
+      results.push(...(await measure(fake, kind, receiver, port, certDir)));
+    }
+    return results;
+  } finally {
+    await fake.stop();
+    receiver.send('close');
+    await new Promise((resolve) => receiver.once('exit', resolve));
+    await rm(certDir, { recursive: true, force: true });
+  }
+}
+
+const child = process.env[CHILD_ENV];
+if (child) {
+  await collectorChild(JSON.parse(child) as ChildConfig);
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const r of await run()) console.log(JSON.stringify(r));
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { configJsonSchema, configReferenceMarkdown } from '../config/json-schema.js';
+import { loadConfig } from '../config/loader.js';
+import { CollectorError, describeError } from '../errors.js';
+import { Collector } from '../runtime/collector.js';
+import { createLogger } from '../telemetry/logger.js';
+import { scrub } from '../telemetry/secrets.js';
+
+/** Exit codes: 0 done, 1 failed while running, 2 bad invocation or configuration. */
+const EXIT_RUNTIME = 1;
+const EXIT_USAGE = 2;
+
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+export function buildProgram(): Command {
+  const program = new Command('devo-aws-collector')
+    .description('Collects AWS monitoring data and delivers it to Devo.')
+    .version(version, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('Collect and deliver until SIGINT/SIGTERM.')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config: string }) => {
+      await run(opts.config);
+    });
+
+  program
+    .command('validate')
+    .description('Check a configuration file; lists every problem at once.')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .action((opts: { config: string }) => {
+      const loaded = loadConfig(opts.config);
+      const input = loaded.config.inputs.aws;
+      const services = Object.entries(input.services).filter(([, s]) => s);
+      const workers = services.reduce((n, [, s]) => n + (s?.regions.length ?? 0), 0);
+      process.stdout.write(
+        `${loaded.file}: valid — ${services.length} service(s), ${workers} service × region worker(s), ${Object.keys(loaded.config.outputs).length} output(s)\n`,
+      );
+      for (const path of loaded.inlineSecrets)
+        process.stdout.write(`warning: ${path} is written inline; prefer \${ENV_VAR} or \${file:/path}\n`);
+    });
+
+  program
+    .command('print-schema')
+    .description('Print the JSON Schema of the configuration file.')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    });
+
+  program
+    .command('print-docs')
+    .description('Print the configuration reference (Markdown), generated from the schema.')
+    .action(() => {
+      process.stdout.write(configReferenceMarkdown());
+    });
+
+  program
+    .command('demo')
+    .description('Run every service against the built-in sandbox (local fake AWS and Devo receiver); no AWS account needed.')
+    .option('--dir <folder>', 'where the sandbox writes its configuration, state, logs and received events', '.demo')
+    .action(async (opts: { dir: string }) => {
+      // The sandbox is shipped apart from the production code (dist/sandbox) and loaded only here.
+      const { runDemo } = (await import(new URL('../../sandbox/demo/run.js', import.meta.url).href)) as typeof import('../../sandbox/demo/run.js');
+      process.exitCode = await runDemo({ workDir: opts.dir });
+    });
+
+  return program;
+}
+
+async function run(configFile: string): Promise<void> {
+  const loaded = loadConfig(configFile);
+  const logger = createLogger({ debug: loaded.config.globals.debug });
+  for (const path of loaded.inlineSecrets)
+    logger.warn(
+      { key: path },
+      `${path} is written inline in the configuration; prefer \${ENV_VAR} or \${file:/path}`,
+    );
+  const collector = new Collector(loaded, { logger });
+  let signals = 0;
+  const done = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        logger.flush();
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
+      logger.info({ signal }, 'signal received: shutting down');
+      collector.stop().then(resolve, (err: unknown) => {
+        logger.error({ err }, `shutdown failed: ${describeError(err)}`);
+        process.exitCode = EXIT_RUNTIME;
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  try {
+    await collector.start();
+  } catch (err) {
+    await collector.stop(0);
+    throw err;
+  }
+  await done;
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    const isConfig = err instanceof CollectorError && err.code.startsWith('CONFIG');
+    process.stderr.write(
+      `devo-aws-collector: ${scrub(err instanceof CollectorError ? err.message : describeError(err))}\n`,
+    );
+    return isConfig ? EXIT_USAGE : EXIT_RUNTIME;
+  }
+}
+
+// Exit explicitly: a lingering keep-alive socket must not keep a finished collector alive.
+main(process.argv).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`devo-aws-collector: ${scrub(describeError(err))}\n`);
+    process.exitCode = EXIT_RUNTIME;
+  },
+);

@@ -1,0 +1,28 @@
+import { CollectorError, ErrorCodes } from '../errors.js';
+
+/**
+ * OBJECT_CORRUPT error for a problem found at a byte offset of an object's content. `source`
+ * names the object (e.g. `s3://bucket/key`); parsers take it as an option because they never see
+ * where their bytes come from.
+ */
+export function corruptAt(
+  source: string | undefined,
+  offset: number,
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): CollectorError {
+  return new CollectorError(
+    ErrorCodes.OBJECT_CORRUPT,
+    `${source ?? 'object'}: ${message} (at byte ${offset})`,
+    {
+      cause,
+      details: { ...(source === undefined ? {} : { source }), offset, ...details },
+    },
+  );
+}
+
+/** A byte for an error message: the character when printable ASCII, else its hex code. */
+export function describeByte(b: number): string {
+  return b >= 0x20 && b < 0x7f ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16).padStart(2, '0')}`;
+}

@@ -1,0 +1,228 @@
+import { isAscii } from 'node:buffer';
+import { corruptAt } from './corrupt.js';
+
+/**
+ * Called once per non-blank line, in order: the line without its line break (a trailing CR is
+ * dropped too) and its number of fields (separator bytes + 1). `needsEscape` is only computed while
+ * the splitter's `detectEscapes` is on: whether the line holds a byte that JSON must escape (a
+ * control character, '"' or '\'); otherwise it is false.
+ */
+export type LineHandler = (line: string, fields: number, needsEscape: boolean) => void;
+
+export interface LineSplitterOptions {
+  /** Field separator byte to count per line (ASCII, not LF): 0x20 for VPC Flow Logs, 0x09 for CloudFront. */
+  separator: number;
+  detectEscapes?: boolean;
+  /**
+   * A line longer than this is corruption (OBJECT_CORRUPT), not a reason to buffer without end.
+   * Default 8 MiB, far above any flow or access log line.
+   */
+  maxLineBytes?: number;
+  /** Names the input in error messages, e.g. `s3://bucket/key`. */
+  source?: string;
+}
+
+const DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const LOW7 = 0x7f7f7f7f;
+const EMPTY_WORDS = new Uint32Array(0);
+
+/**
+ * Splits Buffer chunks into text lines across chunk boundaries, counting a field separator per
+ * line on the way (VPC Flow Logs and CloudFront both check their field counts). An ASCII chunk —
+ * every real flow or access log — is decoded once to a latin1 string, line breaks are found with
+ * String#indexOf and lines are sliced from it: far cheaper than a decode per line. Separators are
+ * counted four bytes at a time with SWAR masks on a Uint32Array view. A non-ASCII chunk is decoded
+ * per line as UTF-8 (a line break never splits a UTF-8 sequence).
+ */
+export class LineSplitter {
+  private readonly separator: number;
+  private readonly separator4: number;
+  /** Compute LineHandler's `needsEscape`; may be switched on by the handler, e.g. after a header line. */
+  detectEscapes: boolean;
+  private readonly onLine: LineHandler;
+  private readonly maxLineBytes: number;
+  private readonly source: string | undefined;
+  /** Bytes of the unfinished last line, copied: callers may reuse their chunks. */
+  private carry: Buffer[] = [];
+  private carryLength = 0;
+  /** Input offset where the unfinished line starts. */
+  private carryStart = 0;
+  /** Bytes of the chunks before the current one. */
+  private offset = 0;
+
+  constructor(options: LineSplitterOptions, onLine: LineHandler) {
+    const { separator } = options;
+    if (!Number.isInteger(separator) || separator <= 0 || separator > 0x7f || separator === LF) {
+      throw new RangeError(`line field separator must be an ASCII byte other than LF, got ${separator}`);
+    }
+    this.separator = separator;
+    this.separator4 = Math.imul(separator, 0x01010101);
+    this.detectEscapes = options.detectEscapes ?? false;
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.source = options.source;
+    this.onLine = onLine;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    if (this.carry.length > 0) {
+      const nl = chunk.indexOf(LF);
+      if (nl < 0) {
+        this.keep(chunk, this.carryStart);
+        this.offset += chunk.length;
+        return;
+      }
+      this.carry.push(chunk.subarray(0, nl + 1));
+      const joined = Buffer.concat(this.carry);
+      this.carry = [];
+      this.carryLength = 0;
+      this.scan(joined, 0, false);
+      start = nl + 1;
+    }
+    const rest = this.scan(chunk, start, false);
+    if (rest < chunk.length) this.keep(chunk.subarray(rest), this.offset + rest);
+    this.offset += chunk.length;
+  }
+
+  /** The input ended: a last line without a line break is still a line. */
+  end(): void {
+    if (this.carry.length === 0) return;
+    const joined = Buffer.concat(this.carry);
+    this.carry = [];
+    this.carryLength = 0;
+    this.scan(joined, 0, true);
+  }
+
+  /** Keeps a copy of bytes of the unfinished line, which starts at byte `lineStart` of the input. */
+  private keep(bytes: Buffer, lineStart: number): void {
+    if (bytes.length === 0) return;
+    if (this.carry.length === 0) this.carryStart = lineStart;
+    this.carryLength += bytes.length;
+    if (this.carryLength > this.maxLineBytes) {
+      throw corruptAt(this.source, this.carryStart, `a line is longer than ${this.maxLineBytes} bytes`);
+    }
+    this.carry.push(Buffer.from(bytes));
+  }
+
+  /** Emits the lines of buf[start..]; returns where the unfinished last line starts. */
+  private scan(buf: Buffer, start: number, final: boolean): number {
+    const length = buf.length;
+    if (start >= length) return length;
+    const region = buf.subarray(start);
+    const ascii = isAscii(region);
+    const text = ascii ? region.toString('latin1') : '';
+    // Checked once per chunk, when first needed: when the chunk holds no such byte, as real logs
+    // never do, no line of it needs escaping.
+    let escapes: boolean | undefined;
+    const counter = new SeparatorCounter(buf, this.separator, this.separator4);
+    let pos = start;
+    while (pos < length) {
+      let nl: number;
+      if (ascii) {
+        // String#indexOf is a V8 builtin, much cheaper per call than Buffer#indexOf.
+        const at = text.indexOf('\n', pos - start);
+        nl = at < 0 ? -1 : at + start;
+      } else {
+        nl = buf.indexOf(LF, pos);
+      }
+      if (nl < 0) {
+        if (!final) break;
+        nl = length;
+      }
+      let stop = nl;
+      if (stop > pos && buf[stop - 1] === CR) stop--;
+      if (stop > pos) {
+        const line = ascii ? text.slice(pos - start, stop - start) : buf.toString('utf8', pos, stop);
+        let escape = false;
+        if (this.detectEscapes) {
+          escapes ??= !ascii || hasEscapableByte(region);
+          escape = escapes && needsJsonEscape(line);
+        }
+        this.onLine(line, counter.count(pos, stop) + 1, escape);
+      }
+      pos = nl + 1;
+    }
+    return Math.min(pos, length);
+  }
+}
+
+/** Whether a string holds a character JSON must escape: a control character, '"' or '\\'. */
+function needsJsonEscape(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c) return true;
+  }
+  return false;
+}
+
+/** Whether `bytes` holds a '"', a '\\' or a control character other than LF. */
+function hasEscapableByte(bytes: Buffer): boolean {
+  if (bytes.indexOf(0x22) >= 0 || bytes.indexOf(0x5c) >= 0) return true;
+  const isControl = (b: number): boolean => b < 0x20 && b !== LF;
+  const misalign = bytes.byteOffset & 3;
+  const head = Math.min(bytes.length, misalign === 0 ? 0 : 4 - misalign);
+  for (let i = 0; i < head; i++) if (isControl(bytes[i] as number)) return true;
+  const count = (bytes.length - head) >>> 2;
+  const words = count > 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + head, count) : EMPTY_WORDS;
+  for (let w = 0; w < count; w++) {
+    const v = words[w] as number;
+    // Nonzero iff a byte of the word is below 0x20 (an exact test of existence); then look closer,
+    // as that byte is mostly the line's LF.
+    if (((v - 0x20202020) & ~v & 0x80808080) !== 0) {
+      const at = head + (w << 2);
+      for (let i = at; i < at + 4; i++) if (isControl(bytes[i] as number)) return true;
+    }
+  }
+  for (let i = head + (count << 2); i < bytes.length; i++) if (isControl(bytes[i] as number)) return true;
+  return false;
+}
+
+/** Counts one byte value in ranges of a Buffer, four bytes at a time over aligned words. */
+class SeparatorCounter {
+  private readonly bytes: Buffer;
+  private readonly words: Uint32Array;
+  /** Index in `bytes` of words[0]. */
+  private readonly wordBase: number;
+  private readonly byte: number;
+  private readonly byte4: number;
+
+  constructor(bytes: Buffer, byte: number, byte4: number) {
+    this.bytes = bytes;
+    this.byte = byte;
+    this.byte4 = byte4;
+    const misalign = bytes.byteOffset & 3;
+    this.wordBase = misalign === 0 ? 0 : 4 - misalign;
+    const count = bytes.length > this.wordBase ? (bytes.length - this.wordBase) >>> 2 : 0;
+    this.words =
+      count > 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + this.wordBase, count) : EMPTY_WORDS;
+  }
+
+  count(from: number, to: number): number {
+    const bytes = this.bytes;
+    const byte = this.byte;
+    let n = 0;
+    let i = from;
+    // First and last whole word of the range, as indexes into `words`.
+    const firstWord = (from - this.wordBase + 3) >> 2;
+    const endWord = (to - this.wordBase) >> 2;
+    if (firstWord >= endWord) {
+      for (; i < to; i++) if (bytes[i] === byte) n++;
+      return n;
+    }
+    const wordsStart = this.wordBase + (firstWord << 2);
+    for (; i < wordsStart; i++) if (bytes[i] === byte) n++;
+    const words = this.words;
+    const byte4 = this.byte4;
+    for (let w = firstWord; w < endWord; w++) {
+      // SWAR: 0x80 in each byte of x that is zero, i.e. equal to `byte` in the word (exact, no borrows).
+      const x = (words[w] as number) ^ byte4;
+      const z = ~(((x & LOW7) + LOW7) | x | LOW7);
+      if (z !== 0) n += Math.imul((z >>> 7) & 0x01010101, 0x01010101) >>> 24;
+    }
+    for (i = this.wordBase + (endWord << 2); i < to; i++) if (bytes[i] === byte) n++;
+    return n;
+  }
+}

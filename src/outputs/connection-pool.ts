@@ -1,0 +1,337 @@
+import type { Socket } from 'node:net';
+import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../errors.js';
+import type { Logger } from '../telemetry/logger.js';
+import { backoffDelay, sleep } from '../runtime/backoff.js';
+import { backoffOptions, type BackoffConfig } from './backoff.js';
+
+export interface ConnectionPoolOptions {
+  /** Output name, for logs and errors. */
+  name: string;
+  /** `host:port`, for logs. */
+  target: string;
+  /** Parallel connections. */
+  connections: number;
+  /**
+   * Opens one connection and resolves once it can carry data (TLS: handshake done, server
+   * verified). Rejects on failure; must give up promptly when `signal` aborts.
+   */
+  connect(signal: AbortSignal): Promise<Socket>;
+  reconnect: BackoffConfig;
+  /** Close a connection gracefully and open a new one after about this long; 0 = never. */
+  recycleAfterMs: number;
+  /**
+   * Bytes already flushed to the kernel that are kept per connection and sent again if the
+   * connection breaks: a flush only means the kernel took the bytes, and what sat in the
+   * socket buffers (ours and the receiver's) when a receiver died is otherwise lost.
+   */
+  resendWindowBytes: number;
+  /** Flushed bytes older than this are assumed received and not sent again. */
+  resendWindowMs: number;
+  /** How long a graceful close may wait for the peer to close its side. */
+  closeTimeoutMs: number;
+  logger: Logger;
+}
+
+interface Job {
+  readonly data: Buffer;
+  /** The waiting write; cleared once settled, so a re-sent job never settles twice. */
+  settle: { resolve(): void; reject(err: Error): void } | undefined;
+  flushedAt: number;
+}
+
+interface Connection {
+  readonly socket: Socket;
+  /** Written to the socket, write callback not fired yet, in write order. */
+  readonly inflight: Job[];
+  /** Flushed recently: sent again if the connection breaks (see resendWindowBytes). */
+  readonly window: Job[];
+  windowBytes: number;
+  readonly openedAt: number;
+  closed: boolean;
+  /** Our graceful close (recycle or stop) is under way. */
+  closing: boolean;
+  /** The peer closed its side (FIN): with `closing`, it has read everything we sent. */
+  peerEnded: boolean;
+  recycleDue: boolean;
+  error: Error | undefined;
+  /** Resolves the slot's current wait (for work, drain or close). */
+  wake: (() => void) | undefined;
+  readonly closedPromise: Promise<void>;
+}
+
+/** A connection that lived this long was healthy: its loss restarts the backoff from the beginning. */
+const HEALTHY_CONNECTION_MS = 10_000;
+
+/**
+ * Several long-lived stream connections (TLS or TCP) carrying opaque buffers, with write
+ * backpressure, reconnection with backoff and jitter, graceful recycling, and at-least-once
+ * delivery across breaks. Shared by devo_platform and syslog (TCP/TLS).
+ *
+ * `send(data)` resolves once the bytes were flushed to the kernel (the socket's write callback
+ * fired). When a connection breaks, its unflushed buffers and its resend window go back to the
+ * head of the queue and are written again on the next connection: duplicates are possible on
+ * failure, loss is not. Memory is what callers have queued plus, per connection, at most
+ * `resendWindowBytes` of flushed data.
+ */
+export class ConnectionPool {
+  private queue: Job[] = [];
+  private readonly connections = new Set<Connection>();
+  private readonly idle = new Set<Connection>();
+  private readonly abort = new AbortController();
+  private slots: Promise<void>[] = [];
+  private started = false;
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+  private failures = 0;
+  private failingSince = 0;
+  private lastFailure = '';
+
+  constructor(private readonly options: ConnectionPoolOptions) {}
+
+  /** Opens the connections (in the background: an unreachable server is retried, not fatal). */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    for (let i = 0; i < this.options.connections; i++) this.slots.push(this.runSlot());
+  }
+
+  /** Resolves when `data` was flushed to the kernel on some connection; rejects OUTPUT_STOPPED on stop(). */
+  send(data: Buffer): Promise<void> {
+    if (this.stopped) return Promise.reject(this.stoppedError());
+    return new Promise((resolve, reject) => {
+      this.queue.push({ data, settle: { resolve, reject }, flushedAt: 0 });
+      this.wakeIdle();
+    });
+  }
+
+  /** Bytes held: queued, in flight and in resend windows (bounded memory is checked against this). */
+  get bufferedBytes(): number {
+    let bytes = 0;
+    for (const job of this.queue) bytes += job.data.length;
+    for (const conn of this.connections) {
+      bytes += conn.windowBytes;
+      for (const job of conn.inflight) bytes += job.data.length;
+    }
+    return bytes;
+  }
+
+  /** Rejects what was never written, lets in-flight writes flush during a graceful close, then closes. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    const err = this.stoppedError();
+    for (const job of this.queue.splice(0)) job.settle?.reject(err);
+    for (const conn of this.connections) this.wake(conn);
+    await Promise.all(this.slots);
+  }
+
+  private async runSlot(): Promise<void> {
+    const backoff = backoffOptions(this.options.reconnect);
+    let attempt = 0;
+    while (!this.stopped) {
+      let socket: Socket;
+      try {
+        socket = await this.options.connect(this.abort.signal);
+      } catch (err) {
+        if (this.stopped) return;
+        this.reportFailure(err);
+        await sleep(backoffDelay(attempt++, backoff), this.abort.signal);
+        continue;
+      }
+      if (this.stopped) {
+        socket.destroy();
+        return;
+      }
+      this.reportConnected();
+      const conn = await this.serve(socket);
+      if (this.stopped) return;
+      if (conn.closing && !conn.error) {
+        attempt = 0; // recycled: reconnect at once
+        continue;
+      }
+      if (Date.now() - conn.openedAt >= HEALTHY_CONNECTION_MS) attempt = 0;
+      this.reportBroken(conn);
+      await sleep(backoffDelay(attempt++, backoff), this.abort.signal);
+    }
+  }
+
+  /** Carries jobs on one connection until it breaks, is recycled, or the pool stops. */
+  private async serve(socket: Socket): Promise<Connection> {
+    let markClosed!: () => void;
+    const conn: Connection = {
+      socket,
+      inflight: [],
+      window: [],
+      windowBytes: 0,
+      openedAt: Date.now(),
+      closed: false,
+      closing: false,
+      peerEnded: false,
+      recycleDue: false,
+      error: undefined,
+      wake: undefined,
+      closedPromise: new Promise((resolve) => (markClosed = resolve)),
+    };
+    this.connections.add(conn);
+    socket.on('error', (err) => (conn.error ??= err));
+    socket.on('end', () => (conn.peerEnded = true));
+    socket.once('close', () => {
+      this.onClose(conn);
+      markClosed();
+    });
+    const { recycleAfterMs } = this.options;
+    // ±10 % so that connections opened together are not all recycled at the same moment.
+    const recycle =
+      recycleAfterMs > 0
+        ? setTimeout(
+            () => {
+              conn.recycleDue = true;
+              this.wake(conn);
+            },
+            recycleAfterMs * (0.9 + 0.2 * Math.random()),
+          )
+        : undefined;
+    recycle?.unref();
+
+    while (!conn.closed && !conn.recycleDue && !this.stopped) {
+      const job = this.queue.shift();
+      if (!job) {
+        await this.waitForWork(conn);
+        continue;
+      }
+      conn.inflight.push(job);
+      if (!socket.write(job.data, (err) => this.onFlushed(conn, job, err))) await this.waitForDrain(conn);
+    }
+    clearTimeout(recycle);
+    if (!conn.closed) await this.closeGracefully(conn);
+    return conn;
+  }
+
+  private onFlushed(conn: Connection, job: Job, err: Error | null | undefined): void {
+    // A failed write is handled when the connection closes: its jobs are re-queued then.
+    if (err || conn.closed) return;
+    const index = conn.inflight[0] === job ? 0 : conn.inflight.indexOf(job);
+    if (index < 0) return;
+    conn.inflight.splice(index, 1);
+    job.settle?.resolve();
+    job.settle = undefined;
+    if (this.options.resendWindowBytes <= 0) return;
+    job.flushedAt = Date.now();
+    conn.window.push(job);
+    conn.windowBytes += job.data.length;
+    while (conn.windowBytes > this.options.resendWindowBytes) {
+      conn.windowBytes -= conn.window.shift()!.data.length;
+    }
+  }
+
+  private onClose(conn: Connection): void {
+    conn.closed = true;
+    this.connections.delete(conn);
+    this.idle.delete(conn);
+    const unflushed = conn.inflight.splice(0);
+    if (this.stopped) {
+      const err = this.stoppedError();
+      for (const job of unflushed) job.settle?.reject(err);
+    } else {
+      // After our graceful close the peer's FIN says it read everything: nothing to re-send
+      // from the window. Otherwise re-send what may not have reached the receiver, oldest first.
+      const clean = conn.closing && conn.peerEnded && !conn.error;
+      const since = Date.now() - this.options.resendWindowMs;
+      const resend = clean ? [] : conn.window.filter((job) => job.flushedAt >= since);
+      // concat, not unshift(...): a window of many small jobs would exceed the argument limit.
+      this.queue = resend.concat(unflushed, this.queue);
+      if (this.queue.length > 0) this.wakeIdle();
+    }
+    conn.window.length = 0;
+    conn.windowBytes = 0;
+    this.wake(conn);
+  }
+
+  private async closeGracefully(conn: Connection): Promise<void> {
+    conn.closing = true;
+    conn.socket.end();
+    const timer = setTimeout(() => conn.socket.destroy(), this.options.closeTimeoutMs);
+    await conn.closedPromise;
+    clearTimeout(timer);
+  }
+
+  private waitForWork(conn: Connection): Promise<void> {
+    return new Promise((resolve) => {
+      conn.wake = resolve;
+      this.idle.add(conn);
+    });
+  }
+
+  private waitForDrain(conn: Connection): Promise<void> {
+    if (conn.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      conn.wake = resolve;
+      conn.socket.once('drain', () => this.wake(conn));
+    });
+  }
+
+  private wake(conn: Connection): void {
+    const wake = conn.wake;
+    conn.wake = undefined;
+    this.idle.delete(conn);
+    wake?.();
+  }
+
+  private wakeIdle(): void {
+    for (const conn of this.idle) this.wake(conn);
+  }
+
+  private stoppedError(): CollectorError {
+    return new CollectorError(ErrorCodes.OUTPUT_STOPPED, `output ${this.options.name} is stopped`);
+  }
+
+  private reportFailure(err: unknown): void {
+    const { logger, name, target } = this.options;
+    const message = describeError(err);
+    if (this.failures === 0) this.failingSince = Date.now();
+    this.failures++;
+    // The first failure of an outage, and any change of reason, is worth a line; repeats are not.
+    if (this.failures > 1 && message === this.lastFailure) {
+      logger.debug(
+        { output: name, target, attempt: this.failures },
+        `output ${name}: still cannot connect: ${message}`,
+      );
+      return;
+    }
+    this.lastFailure = message;
+    const level = isCollectorError(err) && err.details.tlsVerification ? 'error' : 'warn';
+    logger[level](
+      { output: name, target, err },
+      `output ${name}: cannot connect to ${target}: ${message}; retrying with backoff`,
+    );
+  }
+
+  private reportConnected(): void {
+    const { logger, name, target } = this.options;
+    if (this.failures > 0) {
+      const seconds = ((Date.now() - this.failingSince) / 1000).toFixed(1);
+      logger.info(
+        { output: name, target },
+        `output ${name}: connected to ${target} again after ${seconds} s`,
+      );
+      this.failures = 0;
+      this.lastFailure = '';
+    } else {
+      logger.debug({ output: name, target }, `output ${name}: connected to ${target}`);
+    }
+  }
+
+  private reportBroken(conn: Connection): void {
+    const { logger, name, target } = this.options;
+    const reason = conn.error ? describeError(conn.error) : 'closed by the server';
+    logger.warn(
+      { output: name, target, err: conn.error },
+      `output ${name}: connection to ${target} lost (${reason}); unconfirmed data will be sent again`,
+    );
+  }
+}

@@ -1,0 +1,394 @@
+import { Agent, request, type RequestOptions } from 'node:https';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { z } from 'zod';
+import { CollectorError, ErrorCodes, describeError } from '../../errors.js';
+import type { CollectorEvent } from '../../runtime/batch.js';
+import { registerSecret } from '../../telemetry/secrets.js';
+import { backoffDelay, sleep } from '../../runtime/backoff.js';
+import { backoffOptions, backoffSchema } from '../backoff.js';
+import type { OutputContext, OutputDefinition } from '../definition.js';
+import type { Output } from '../output.js';
+import { escapeLineBreaks } from '../syslog-line.js';
+import { loadTlsMaterial, resolveConfigFile } from '../tls-material.js';
+
+const gzip = promisify(gzipCallback);
+
+/** Devo's limit on one request's uncompressed body. */
+const MAX_REQUEST_BYTES = 32_000_000;
+/** A Retry-After beyond this is taken as this: a misconfigured proxy must not park the output for hours. */
+const MAX_RETRY_AFTER_MS = 600_000;
+
+const REGION_URLS = {
+  us: 'https://http-us.devo.io',
+  eu: 'https://http-eu.devo.io',
+  ca: 'https://http-ca.devo.io',
+  ap: 'https://http-ap.devo.io',
+} as const;
+
+const schema = z
+  .strictObject({
+    region: z
+      .enum(['us', 'eu', 'ca', 'ap'])
+      .optional()
+      .describe('Devo region; the endpoint is https://http-<region>.devo.io. Give either region or url.'),
+    url: z
+      .url({ protocol: /^https$/, message: 'must be an https:// URL' })
+      .optional()
+      .describe(
+        'Endpoint base URL instead of region (e.g. a relay or proxy), https only; /stream/... is appended.',
+      ),
+    domain: z.string().min(1).describe('Devo domain that receives the events.'),
+    token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'HTTP ingestion token; write it as ${ENV_VAR} so it stays out of the file. Give either token or token_file.',
+      ),
+    token_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'File holding the token (surrounding whitespace ignored); relative to the configuration file or its certs/ folder.',
+      ),
+    host: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Host name sent in the URL path; the machine name when absent.'),
+    ca: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('CA certificate(s) (PEM) for the endpoint, replacing the system CAs (private relays).'),
+    max_request_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(MAX_REQUEST_BYTES)
+      .default(MAX_REQUEST_BYTES)
+      .describe(
+        'Most uncompressed bytes in one request (Devo accepts up to 32 MB). A single larger event is sent alone.',
+      ),
+    compression_level: z.number().int().min(1).max(9).default(6).describe('gzip level of request bodies.'),
+    max_concurrent_requests: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(4)
+      .describe('Requests in flight at once.'),
+    request_timeout_seconds: z
+      .number()
+      .positive()
+      .default(60)
+      .describe('A request without an answer for this long is abandoned and retried.'),
+    retry: backoffSchema
+      .prefault({})
+      .describe(
+        'Backoff between retries of a request after 429, 5xx or a network error (Retry-After wins when given).',
+      ),
+  })
+  .superRefine((config, issues) => {
+    if ((config.region === undefined) === (config.url === undefined)) {
+      issues.addIssue({ code: 'custom', path: ['region'], message: 'give exactly one of region and url' });
+    }
+    if ((config.token === undefined) === (config.token_file === undefined)) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: 'give exactly one of token and token_file',
+      });
+    }
+  })
+  .describe(
+    'Devo HTTP ingestion: events grouped by tag, newline-separated, gzip-compressed, POSTed to /stream/<domain>/token!<token>/<host>/<tag>.',
+  );
+
+type DevoHttpConfig = z.output<typeof schema>;
+
+interface Answer {
+  status: number;
+  retryAfter: string | undefined;
+}
+
+/**
+ * Devo HTTP ingestion. A write is accepted when every request carrying its events got a 2xx.
+ * 429, 5xx and network errors are retried with backoff (Retry-After honoured); 401/403 mean the
+ * token is refused: the output fails for good, logs it once, and every pending and later write
+ * rejects OUTPUT_REJECTED so nothing upstream is acknowledged. The token never leaves the request
+ * path: it is registered as a secret and the URL is never logged.
+ */
+export class DevoHttpOutput implements Output {
+  private readonly base: URL;
+  private readonly abort = new AbortController();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly waiters: (() => void)[] = [];
+  private agent: Agent | undefined;
+  private pathPrefix = '';
+  private starting: Promise<void> | undefined;
+  private stopped = false;
+  private failure: CollectorError | undefined;
+  private active = 0;
+  private retrying = 0;
+
+  constructor(
+    private readonly config: DevoHttpConfig,
+    private readonly ctx: OutputContext,
+  ) {
+    this.base = new URL(config.url ?? REGION_URLS[config.region ?? 'us']);
+  }
+
+  get name(): string {
+    return this.ctx.name;
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.open();
+    return this.starting;
+  }
+
+  async write(events: readonly CollectorEvent[]): Promise<void> {
+    this.checkUsable();
+    if (events.length === 0) return;
+    await this.start();
+    const posts: Promise<void>[] = [];
+    for (const [tag, messages] of groupByTag(events)) {
+      let lines: string[] = [];
+      let bytes = 0;
+      for (const message of messages) {
+        const size = Buffer.byteLength(message) + 1;
+        if (bytes + size > this.config.max_request_bytes && lines.length > 0) {
+          posts.push(this.track(this.post(tag, lines, bytes)));
+          lines = [];
+          bytes = 0;
+        }
+        lines.push(message);
+        bytes += size;
+      }
+      posts.push(this.track(this.post(tag, lines, bytes)));
+    }
+    // Settle every request before answering, so a rejected write leaves nothing running.
+    const results = await Promise.allSettled(posts);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.abort.abort();
+    for (const wake of this.waiters.splice(0)) wake();
+    await Promise.allSettled(this.pending);
+    this.agent?.destroy();
+  }
+
+  private async open(): Promise<void> {
+    const { config, ctx } = this;
+    let token = config.token;
+    if (config.token_file !== undefined) {
+      const path = await resolveConfigFile(ctx.configDir, config.token_file);
+      try {
+        token = (await readFile(path, 'utf8')).trim();
+      } catch (err) {
+        throw new CollectorError(
+          ErrorCodes.SECRET_UNAVAILABLE,
+          `output ${this.name}: cannot read token file ${path} (outputs.${this.name}.config.token_file): ${describeError(err)}`,
+          { cause: err, details: { file: path } },
+        );
+      }
+      if (!token) {
+        throw new CollectorError(
+          ErrorCodes.SECRET_UNAVAILABLE,
+          `output ${this.name}: token file ${path} is empty (outputs.${this.name}.config.token_file)`,
+          { details: { file: path } },
+        );
+      }
+    }
+    registerSecret(token);
+    const ca =
+      config.ca === undefined
+        ? undefined
+        : (
+            await loadTlsMaterial(
+              { ca: config.ca },
+              { configDir: ctx.configDir, configKey: `outputs.${this.name}.config` },
+            )
+          ).ca;
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: config.max_concurrent_requests,
+      minVersion: 'TLSv1.2',
+      ...(ca ? { ca } : {}),
+    });
+    const segment = (value: string): string => encodeURIComponent(value);
+    this.pathPrefix =
+      `${this.base.pathname.replace(/\/+$/, '')}/stream/${segment(config.domain)}` +
+      `/token!${segment(token!)}/${segment(config.host ?? ctx.hostname)}/`;
+  }
+
+  /** One request (retried until accepted, refused for good, or stopped). */
+  private async post(tag: string, lines: string[], bytes: number): Promise<void> {
+    const body = await gzip(Buffer.from(`${lines.join('\n')}\n`), { level: this.config.compression_level });
+    const count = lines.length;
+    const path = this.pathPrefix + encodeURIComponent(tag);
+    const backoff = backoffOptions(this.config.retry);
+    for (let attempt = 0; ; attempt++) {
+      this.checkUsable();
+      await this.acquire();
+      let answer: Answer | Error;
+      try {
+        this.checkUsable();
+        answer = await this.request(path, body);
+      } catch (err) {
+        answer = err instanceof CollectorError ? err : new Error(describeError(err));
+      } finally {
+        this.release();
+      }
+      if (answer instanceof CollectorError) throw answer;
+      if (!(answer instanceof Error) && answer.status >= 200 && answer.status < 300) {
+        this.recovered();
+        this.ctx.metrics.outputEvents.inc({ output: this.name }, count);
+        this.ctx.metrics.outputBytes.inc({ output: this.name }, bytes);
+        return;
+      }
+      this.checkUsable();
+      if (!(answer instanceof Error)) {
+        const { status } = answer;
+        if (status === 401 || status === 403) throw this.fail(status);
+        if (status !== 408 && status !== 429 && status < 500) {
+          throw new CollectorError(
+            ErrorCodes.OUTPUT_REJECTED,
+            `output ${this.name}: ${this.base.origin} answered HTTP ${status} to ${count} events for tag ${tag}`,
+            { details: { output: this.name, status, tag } },
+          );
+        }
+      }
+      const retryAfter = answer instanceof Error ? undefined : retryAfterMs(answer.retryAfter);
+      const delay = retryAfter ?? backoffDelay(attempt, backoff);
+      this.retryNotice(answer, tag, delay);
+      await sleep(delay, this.abort.signal);
+    }
+  }
+
+  private request(path: string, body: Buffer): Promise<Answer> {
+    const timeoutMs = this.config.request_timeout_seconds * 1000;
+    const options: RequestOptions = {
+      protocol: this.base.protocol,
+      hostname: this.base.hostname,
+      port: this.base.port || 443,
+      path,
+      method: 'POST',
+      agent: this.agent,
+      signal: this.abort.signal,
+      timeout: timeoutMs,
+      headers: {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Encoding': 'gzip',
+        'Content-Length': body.length,
+      },
+    };
+    return new Promise((resolve, reject) => {
+      const req = request(options, (res) => {
+        // The answer's body is not needed; reading it lets the connection be reused.
+        res.resume();
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, retryAfter: header(res.headers['retry-after']) }),
+        );
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** Throws when the output cannot take events: refused for good, or stopped. */
+  private checkUsable(): void {
+    if (this.failure) throw this.failure;
+    if (this.stopped) throw new CollectorError(ErrorCodes.OUTPUT_STOPPED, `output ${this.name} is stopped`);
+  }
+
+  private fail(status: number): CollectorError {
+    if (!this.failure) {
+      this.failure = new CollectorError(
+        ErrorCodes.OUTPUT_REJECTED,
+        `output ${this.name}: Devo refused the token for domain ${this.config.domain} (HTTP ${status} from ${this.base.origin}); ` +
+          `check outputs.${this.name}.config.token / token_file. The output is stopped; events stay unacknowledged and will be collected again.`,
+        { details: { output: this.name, status } },
+      );
+      this.ctx.logger.error({ output: this.name, status }, this.failure.message);
+      // Wakes retries that are waiting and cuts requests in flight: they all reject with the failure.
+      this.abort.abort();
+      for (const wake of this.waiters.splice(0)) wake();
+    }
+    return this.failure;
+  }
+
+  private retryNotice(answer: Answer | Error, tag: string, delay: number): void {
+    const reason = answer instanceof Error ? answer.message : `HTTP ${answer.status}`;
+    const message = `output ${this.name}: request to ${this.base.origin} for tag ${tag} failed (${reason}); retrying in ${(delay / 1000).toFixed(1)} s`;
+    // The first failure after a success is worth a warning; the retries that follow are not.
+    if (this.retrying++ === 0) this.ctx.logger.warn({ output: this.name }, message);
+    else this.ctx.logger.debug({ output: this.name }, message);
+  }
+
+  private recovered(): void {
+    if (this.retrying === 0) return;
+    this.ctx.logger.info(
+      { output: this.name },
+      `output ${this.name}: requests accepted again after ${this.retrying} retries`,
+    );
+    this.retrying = 0;
+  }
+
+  private async acquire(): Promise<void> {
+    while (this.active >= this.config.max_concurrent_requests && !this.failure && !this.stopped) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.active++;
+  }
+
+  private release(): void {
+    this.active--;
+    this.waiters.shift()?.();
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.pending.add(promise);
+    void promise.finally(() => this.pending.delete(promise)).catch(() => undefined);
+    return promise;
+  }
+}
+
+function groupByTag(events: readonly CollectorEvent[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const e of events) {
+    const message = escapeLineBreaks(e.message);
+    const group = groups.get(e.tag);
+    if (group) group.push(message);
+    else groups.set(e.tag, [message]);
+  }
+  return groups;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Retry-After as delta-seconds or an HTTP date, in milliseconds (capped); undefined when absent or unreadable. */
+export function retryAfterMs(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - now;
+  if (Number.isNaN(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+export const definition: OutputDefinition<typeof schema> = {
+  schema,
+  create: (config, ctx: OutputContext) => new DevoHttpOutput(config, ctx),
+};

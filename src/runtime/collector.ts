@@ -1,0 +1,194 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { AwsClients } from '../aws/clients.js';
+import type { LoadedConfig } from '../config/loader.js';
+import type { CollectorConfig } from '../config/schema.js';
+import { describeError } from '../errors.js';
+import { outputDefinitions } from '../outputs/registry.js';
+import type { Output } from '../outputs/output.js';
+import { definitionFor } from '../services/registry.js';
+import type { ServiceWorker, WorkerContext } from '../services/service.js';
+import { FileStateStore } from '../state/file-store.js';
+import { RedisStateStore } from '../state/redis-store.js';
+import type { StateStore } from '../state/store.js';
+import type { Logger } from '../telemetry/logger.js';
+import { Metrics } from '../telemetry/metrics.js';
+import { startStatusServer, type StatusServer } from '../telemetry/status-server.js';
+import { Delivery } from './delivery.js';
+import { runWorker } from './scheduler.js';
+
+interface RunningWorker {
+  worker: ServiceWorker;
+  service: string;
+  region: string;
+  periodMs: number;
+  retries: number;
+}
+
+export interface CollectorOptions {
+  logger: Logger;
+  /** Base folder for a relative filesystem state folder (default: the working directory). */
+  cwd?: string;
+}
+
+/**
+ * The composition root: builds outputs, state, AWS clients, delivery and one worker per
+ * enabled service × region from a validated configuration, runs them, and shuts down cleanly.
+ */
+export class Collector {
+  readonly metrics = new Metrics();
+  readonly delivery: Delivery;
+  readonly outputs: Output[];
+  readonly state: StateStore;
+  readonly aws: AwsClients;
+  private readonly workers: RunningWorker[] = [];
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+  private status: StatusServer | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly logger: Logger;
+  private readonly config: CollectorConfig;
+
+  constructor(
+    private readonly loaded: LoadedConfig,
+    options: CollectorOptions,
+  ) {
+    this.config = loaded.config;
+    this.logger = options.logger;
+    const g = this.config.globals;
+    this.state = createStateStore(this.config, options.cwd ?? process.cwd());
+    const host = hostname();
+    this.outputs = Object.entries(this.config.outputs).map(([name, o]) => {
+      const { type, config } = o as { type: string; config: unknown };
+      const def = outputDefinitions[type]!;
+      return def.create(config, {
+        name,
+        configDir: loaded.dir,
+        logger: this.logger.child({ output: name }),
+        metrics: this.metrics,
+        hostname: host,
+      });
+    });
+    this.delivery = new Delivery(
+      this.outputs,
+      { maxEvents: g.max_in_flight_events, maxBytes: g.max_in_flight_bytes },
+      this.metrics,
+      this.logger,
+    );
+    const input = this.config.inputs.aws;
+    const services = Object.entries(input.services).filter(([, s]) => s !== undefined);
+    const firstRegion = services[0]?.[1]?.regions[0] ?? 'us-east-1';
+    this.aws = new AwsClients({
+      credentials: input.credentials,
+      endpoint: input.endpoint,
+      stsRegion: firstRegion,
+      sessionName: `devo-aws-collector-${input.id}`,
+    });
+    if (!input.enabled) {
+      this.logger.warn('inputs.aws.enabled is false: nothing will be collected');
+      return;
+    }
+    for (const [serviceName, serviceConfig] of services) {
+      if (!serviceConfig) continue;
+      const def = definitionFor(serviceName);
+      for (const region of serviceConfig.regions) {
+        const ctx: WorkerContext = {
+          inputId: input.id,
+          serviceName,
+          region,
+          aws: this.aws,
+          state: this.state,
+          logger: this.logger.child({ service: serviceName, region }),
+          metrics: this.metrics,
+          ackMessages: input.ack_messages,
+          signal: this.abort.signal,
+          deliver: (batch) => this.delivery.admit(batch, { service: serviceName, region }),
+        };
+        for (const worker of def.createWorkers(serviceConfig as never, ctx)) {
+          this.workers.push({
+            worker,
+            service: serviceName,
+            region,
+            periodMs: serviceConfig.request_period_in_seconds * 1000,
+            retries: serviceConfig.pull_retries,
+          });
+        }
+      }
+    }
+  }
+
+  get workerNames(): string[] {
+    return this.workers.map((w) => w.worker.name);
+  }
+
+  /** Starts outputs (fails fast on bad certificates), then every worker. */
+  async start(): Promise<void> {
+    for (const output of this.outputs) await output.start();
+    const port = this.config.globals.status_port;
+    if (port !== undefined)
+      this.status = await startStatusServer(port, this.metrics, () => this.delivery.inFlight);
+    this.logger.info(
+      { workers: this.workerNames, outputs: this.outputs.map((o) => o.name) },
+      `started ${this.workers.length} worker(s) and ${this.outputs.length} output(s)`,
+    );
+    this.loops = this.workers.map((w) =>
+      runWorker(
+        w.worker,
+        { periodMs: w.periodMs, retries: w.retries, backoff: { baseMs: 1_000, maxMs: 30_000 } },
+        this.abort.signal,
+        this.logger,
+        this.metrics,
+        { service: w.service, region: w.region },
+      ).catch((err: unknown) =>
+        this.logger.error({ worker: w.worker.name, err }, `worker stopped: ${describeError(err)}`),
+      ),
+    );
+  }
+
+  /**
+   * Stops pulling, gives in-flight events `grace` to be delivered, releases the rest to their
+   * sources (SQS messages become visible again, checkpoints stay where delivery got), saves
+   * state and closes everything. Safe before start() and safe twice.
+   */
+  stop(graceMs: number = this.config.globals.shutdown_grace_seconds * 1000): Promise<void> {
+    this.stopping ??= this.shutdown(graceMs);
+    return this.stopping;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    this.logger.info(
+      { inFlight: this.delivery.inFlight, graceMs },
+      'stopping: no new pulls; delivering what is in flight',
+    );
+    this.abort.abort();
+    await withTimeout(Promise.allSettled(this.loops), Math.max(0, deadline - Date.now()));
+    this.delivery.close();
+    const drained = await this.delivery.drain(Math.max(0, deadline - Date.now()));
+    if (!drained)
+      this.logger.warn(
+        { inFlight: this.delivery.inFlight },
+        'grace period over: releasing undelivered events to their sources',
+      );
+    // Stopping outputs rejects their pending writes, which releases those batches.
+    await Promise.allSettled(this.outputs.map((o) => o.stop()));
+    await this.delivery.drain(5_000);
+    await Promise.allSettled(this.workers.map((w) => w.worker.stop()));
+    await this.status?.close();
+    await this.state.close();
+    this.aws.destroy();
+    this.logger.info('stopped');
+  }
+}
+
+function createStateStore(config: CollectorConfig, cwd: string): StateStore {
+  const p = config.globals.persistence;
+  if (p.type === 'redis') return new RedisStateStore(p.config);
+  return new FileStateStore(resolve(cwd, p.config.directory_name));
+}
+
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,181 @@
+import {
+  FilterLogEventsCommand,
+  type CloudWatchLogsClient,
+  type FilteredLogEvent,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { paceAttempts, rateLimiter, retryThrottled, type RateLimiter } from '../../aws/rate-limiter.js';
+import type { LogsConfig } from '../../config/schema.js';
+import { CollectorError, ErrorCodes, isCollectorError } from '../../errors.js';
+import type { Batch, CollectorEvent } from '../../runtime/batch.js';
+import { CheckpointSequencer } from '../../runtime/checkpoints.js';
+import { stateKey } from '../../state/store.js';
+import { createTagger, TAG_CLOUDWATCH_LOGS } from '../../tagging/tags.js';
+import {
+  DeliveredBefore,
+  isTimeCheckpoint,
+  TimeCursor,
+  type TimeCheckpoint,
+} from '../cloudtrail-api/time-cursor.js';
+import type { ServiceWorker, WorkerContext } from '../service.js';
+
+export interface LogsWorkerOptions {
+  /**
+   * How far behind now a pull reads: events can reach CloudWatch Logs a little after their
+   * timestamp, and a time is not read again once passed (default 60 s).
+   */
+  settleDelayMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** FilterLogEvents allows 5 requests a second per account and region. */
+export const FILTER_LOG_EVENTS_PER_SECOND = 5;
+
+/**
+ * One CloudWatch Logs group (`types: [logs]`, `log_group`): FilterLogEvents over every stream of
+ * the group, from the checkpoint to now − settle delay. AWS returns the events of a query sorted by
+ * timestamp (FilterLogEvents API reference), so each page is delivered as it comes, checkpointed
+ * at its last event's timestamp plus the ids of the events at that timestamp.
+ */
+export class LogsWorker implements ServiceWorker {
+  readonly name: string;
+  private readonly key: string;
+  private readonly settleDelayMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly config: LogsConfig,
+    private readonly ctx: WorkerContext,
+    options: LogsWorkerOptions = {},
+  ) {
+    this.name = `${ctx.serviceName}/${ctx.region}`;
+    this.key = stateKey(ctx.inputId, ctx.serviceName, ctx.region, config.log_group);
+    this.settleDelayMs = options.settleDelayMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async pull(): Promise<void> {
+    const { ctx, config } = this;
+    const saved = await ctx.state.get(this.key);
+    const start: TimeCheckpoint = isTimeCheckpoint(saved)
+      ? saved
+      : {
+          from: config.start_time
+            ? Date.parse(config.start_time)
+            : this.now() - config.request_period_in_seconds * 1000,
+          seen: [],
+        };
+    const end = this.now() - this.settleDelayMs;
+    if (start.from > end) return;
+
+    const accountId = await ctx.aws.accountId();
+    const limiter = rateLimiter('logs:FilterLogEvents', accountId, ctx.region, FILTER_LOG_EVENTS_PER_SECOND);
+    const client = ctx.aws.logs(ctx.region);
+    const tag = createTagger({
+      rule: 'fixed',
+      eventType: 'logs',
+      defaultTag: TAG_CLOUDWATCH_LOGS,
+      tag: config.tag,
+      tagConfigKey: `inputs.aws.services.${ctx.serviceName}.tag`,
+      region: ctx.region,
+      accountId,
+    }).tagFor({});
+    const before = new DeliveredBefore(start);
+    const cursor = new TimeCursor(start);
+    const seq = new CheckpointSequencer<TimeCheckpoint>((cp) => ctx.state.set(this.key, cp));
+    let stopped = false;
+    const deliver = async (batch: Batch): Promise<void> => {
+      try {
+        await ctx.deliver(batch);
+      } catch (err) {
+        if (!isCollectorError(err, ErrorCodes.SHUTTING_DOWN)) throw err;
+        stopped = true;
+      }
+      // A released batch: stop, the next pull resumes from the last saved checkpoint.
+      if (seq.anyReleased || ctx.signal.aborted) stopped = true;
+    };
+
+    try {
+      let token: string | undefined;
+      do {
+        const page = await this.page(client, limiter, start.from, end, token);
+        if (ctx.signal.aborted) break;
+        token = page.nextToken;
+        const events: CollectorEvent[] = [];
+        for (const e of page.events) {
+          if (e.timestamp === undefined || !e.eventId || before.has(e.timestamp, e.eventId)) continue;
+          events.push({ tag, message: logMessage(config.log_group, e) });
+          cursor.pass(e.timestamp, e.eventId);
+        }
+        if (!token) cursor.completeThrough(end);
+        // Empty pages (FilterLogEvents returns them while it searches) move nothing; the last one moves past `end`.
+        if (events.length > 0 || !token)
+          await deliver(
+            seq.batch(events, `CloudWatch Logs ${config.log_group} ${ctx.region}`, cursor.checkpoint()),
+          );
+      } while (token && !stopped);
+    } finally {
+      await seq.settled();
+    }
+  }
+
+  async stop(): Promise<void> {}
+
+  private async page(
+    client: CloudWatchLogsClient,
+    limiter: RateLimiter,
+    from: number,
+    to: number,
+    token: string | undefined,
+  ) {
+    const { ctx, config } = this;
+    try {
+      const out = await retryThrottled(
+        () => {
+          const command = new FilterLogEventsCommand({
+            logGroupName: config.log_group,
+            startTime: from,
+            endTime: to,
+            ...(token ? { nextToken: token } : {}),
+          });
+          paceAttempts(command, limiter, ctx.signal);
+          return client.send(command, { abortSignal: ctx.signal });
+        },
+        {
+          signal: ctx.signal,
+          what: `CloudWatch Logs FilterLogEvents on ${config.log_group} in ${ctx.region}`,
+          onThrottled: (attempt, delayMs) =>
+            ctx.logger.warn(
+              { worker: this.name, attempt, delayMs },
+              'FilterLogEvents throttled, backing off',
+            ),
+        },
+      );
+      return { events: out.events ?? [], nextToken: out.nextToken || undefined };
+    } catch (err) {
+      if ((err as { name?: unknown }).name === 'ResourceNotFoundException') {
+        throw new CollectorError(
+          ErrorCodes.LOG_GROUP_NOT_FOUND,
+          `log group ${config.log_group} not found in ${ctx.region} (service ${ctx.serviceName}.log_group)`,
+          {
+            cause: err,
+            details: { logGroup: config.log_group, region: ctx.region, service: ctx.serviceName },
+          },
+        );
+      }
+      throw err;
+    }
+  }
+}
+
+/** The Devo event of one log event: compact JSON (the message's own newlines are escaped by JSON). */
+export function logMessage(logGroup: string, e: FilteredLogEvent): string {
+  return JSON.stringify({
+    logGroup,
+    logStream: e.logStreamName,
+    timestamp: e.timestamp,
+    ingestionTime: e.ingestionTime,
+    eventId: e.eventId,
+    message: e.message,
+  });
+}

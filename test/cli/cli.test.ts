@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startFakeAws, type FakeAws } from '../../sandbox/fake-aws/index.js';
+import { runCli } from '../helpers/cli.js';
+import { repoRoot, tempDir } from '../helpers/paths.js';
+
+describe('CLI', () => {
+  const tmp = tempDir('dac-cli-');
+  after(() => tmp.cleanup());
+
+  test('--version and --help', async () => {
+    const version = runCli(['--version']);
+    assert.equal(await version.exited, 0);
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(version.stdout().trim(), pkg.version);
+    const help = runCli(['--help']);
+    assert.equal(await help.exited, 0);
+    for (const cmd of ['run', 'validate', 'print-schema', 'demo']) assert.match(help.stdout(), new RegExp(`\\b${cmd}\\b`));
+  });
+
+  test('validate accepts the full example and warns about nothing when secrets come from the environment', async () => {
+    const run = runCli(['validate', '--config', join(repoRoot, 'docs/examples/full.yaml')], {
+      env: { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'example-secret-value', DEVO_EXTERNAL_ID: 'ext' },
+    });
+    assert.equal(await run.exited, 0, run.stderr());
+    assert.match(run.stdout(), /valid — 7 service\(s\), 13 service × region worker\(s\), 1 output\(s\)/);
+    assert.doesNotMatch(run.stdout(), /warning/);
+  });
+
+  test('validate lists five different mistakes at once, with their paths, exit code 2, no secret echoed', async () => {
+    const file = join(tmp.dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      `globals:
+  debg: true
+outputs:
+  devo:
+    type: devo_platform
+    config: { address: collector-eu.devo.io, chain: c.crt, cert: d.crt }
+inputs:
+  aws:
+    id: abc
+    credentials: { access_key: AKIAINLINE, access_secret: super-secret-inline-value }
+    services:
+      metrics-all:
+        regions: [eu-west-9]
+      cwl_1:
+        types: [logs]
+        regions: [eu-west-1]
+      audit-events-all:
+        start_time: last tuesday
+        regions: [eu-west-1]
+`,
+    );
+    const run = runCli(['validate', '--config', file]);
+    assert.equal(await run.exited, 2);
+    const err = run.stderr();
+    assert.match(err, /5 problems/);
+    assert.match(err, /globals\.debg: unknown key \(did you mean 'debug'\?\)/);
+    assert.match(err, /outputs\.devo\.config\.key: .*required/);
+    assert.match(err, /inputs\.aws\.services\.metrics-all\.regions\[0\]: not an AWS region name/);
+    assert.match(err, /inputs\.aws\.services\.cwl_1\.log_group: required/);
+    assert.match(err, /inputs\.aws\.services\.audit-events-all\.start_time: must be an ISO-8601/);
+    assert.doesNotMatch(err, /super-secret-inline-value/);
+  });
+
+  test('print-schema prints a JSON Schema', async () => {
+    const run = runCli(['print-schema']);
+    assert.equal(await run.exited, 0);
+    const schema = JSON.parse(run.stdout()) as { properties: Record<string, unknown> };
+    assert.deepEqual(Object.keys(schema.properties).sort(), ['globals', 'inputs', 'outputs']);
+  });
+
+  test('a missing config file is one clear message and exit code 2', async () => {
+    const run = runCli(['run', '--config', join(tmp.dir, 'nope.yaml')]);
+    assert.equal(await run.exited, 2);
+    assert.match(run.stderr(), /cannot read configuration file .*nope\.yaml/);
+  });
+});
+
+describe('CLI run against the fake AWS', () => {
+  let fake: FakeAws;
+  const tmp = tempDir('dac-cli-run-');
+  before(async () => {
+    fake = await startFakeAws();
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      fake.sqs.createQueue(region, 'devo-cwe-123456789012.fifo', { FifoQueue: 'true', ContentBasedDeduplication: 'true' });
+      fake.sqs.createQueue(region, 'securityhub');
+      fake.sqs.createQueue(region, 'trail-files');
+      fake.sqs.createQueue(region, 'devo-ncwl-vpcfl-e2e');
+      fake.sqs.createQueue(region, 'devo-ncwl-cfl-e2e');
+      fake.logs.createLogGroup(region, '/app/one');
+    }
+  });
+  after(async () => {
+    await fake.stop();
+    tmp.cleanup();
+  });
+
+  test('starts one worker per service × region and exits 0 within the grace period on SIGTERM', async () => {
+    const config = join(tmp.dir, 'collector.yaml');
+    writeFileSync(
+      config,
+      `globals:
+  shutdown_grace_seconds: 5
+  persistence: { type: filesystem, config: { directory_name: ${join(tmp.dir, 'state')} } }
+outputs:
+  local: { type: console }
+inputs:
+  aws:
+    id: e2e
+    endpoint: ${fake.endpoint}
+    credentials: { access_key: AKIAE2ETESTKEY, access_secret: "\${E2E_SECRET}" }
+    services:
+      service-events-all: { cloudwatch_sqs_queue_name: "devo-cwe-<account_id>.fifo", regions: [us-east-1, eu-west-1] }
+      sqs-cloudwatch-consumer: { cloudwatch_sqs_queue_name: securityhub, regions: [us-east-1, eu-west-1] }
+      audit-events-all: { types: [audits_api, audits_s3], audit_sqs_queue_name: trail-files, regions: [us-east-1, eu-west-1] }
+      metrics-all: { regions: [us-east-1, eu-west-1] }
+      cwl_1: { types: [logs], log_group: /app/one, regions: [us-east-1, eu-west-1] }
+      non-cloudwatch-logs: { regions: [us-east-1, eu-west-1] }
+`,
+    );
+    const run = runCli(['run', '--config', config], { env: { E2E_SECRET: 'e2e-secret-value-42' } });
+    await run.waitForLog('"msg":"started ');
+    const started = run.stderr().split('\n').find((l) => l.includes('"msg":"started '))!;
+    const workers = (JSON.parse(started) as { workers: string[] }).workers;
+    // 6 services × 2 regions, plus a second worker for audits (api + s3) and for non-cloudwatch-logs (vpc + cloudfront).
+    assert.equal(workers.length, 16, workers.join(', '));
+    for (const region of ['us-east-1', 'eu-west-1']) assert.equal(workers.filter((w) => w.includes(region)).length, 8);
+    const t0 = Date.now();
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exited, 0, run.stderr());
+    assert.ok(Date.now() - t0 < 5_000 + 2_000, `exited within the grace period (${Date.now() - t0} ms)`);
+    assert.match(run.stderr(), /"msg":"stopped"/);
+    assert.doesNotMatch(run.stderr(), /e2e-secret-value-42/);
+  });
+});

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { configJsonSchema, configReferenceMarkdown } from '../../src/config/json-schema.js';
+import { loadConfig, parseConfigText } from '../../src/config/loader.js';
+import { isCollectorError } from '../../src/errors.js';
+import { scrub } from '../../src/telemetry/secrets.js';
+import { repoRoot, tempDir } from '../helpers/paths.js';
+
+const fullExample = readFileSync(join(repoRoot, 'docs/examples/full.yaml'), 'utf8');
+const env = {
+  AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE01',
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  DEVO_EXTERNAL_ID: 'ext-id-0b9f2c',
+};
+
+const minimal = (services: string, extra = '') => `
+globals:
+  debug: false${extra}
+outputs:
+  local:
+    type: console
+inputs:
+  aws:
+    id: abc
+    services:
+${services}
+`;
+
+describe('configuration', () => {
+  test('accepts every service block of the reference document, with defaults applied', () => {
+    const { config, problems } = parseConfigText(fullExample, { env });
+    assert.deepEqual(problems, []);
+    assert.ok(config);
+    const s = config.inputs.aws.services;
+    assert.equal(s['service-events-all']?.cloudwatch_sqs_queue_name, 'devo-cwe-<account_id>.fifo');
+    assert.equal(s['service-events-all']?.pull_retries, 3, 'default pull_retries');
+    assert.equal(s['metrics-all']?.request_period_in_seconds, 60, 'default period');
+    assert.deepEqual(s['audit-events-all']?.types, ['audits_api', 'audits_s3']);
+    assert.ok(s['audit-events-all']?.s3_file_type_filter instanceof RegExp, 'regexes are compiled');
+    assert.equal(s.cwl_1?.log_group, '/aws/lambda/payments');
+    assert.equal(config.inputs.aws.id, '12351', 'numeric ids become strings');
+    assert.equal(config.inputs.aws.credentials.access_secret, env.AWS_SECRET_ACCESS_KEY, '${ENV} is expanded');
+    assert.equal(config.globals.persistence.type, 'filesystem');
+    assert.ok(Object.isFrozen(config.inputs.aws.services), 'validated config is frozen');
+    assert.equal(scrub(`x ${env.AWS_SECRET_ACCESS_KEY} y`), 'x [REDACTED] y', 'secrets from the environment are registered for scrubbing');
+  });
+
+  test('reports every problem at once, each with its path and what was expected', () => {
+    const text = minimal(
+      `      cwl_1:
+        types: [logs]
+        regions: [us-east-1]
+      metrcs-all:
+        regions: [us-east-1]
+      metrics-all:
+        request_period_in_seconds: sixty
+        regions: [us-east-7]
+      audit-events-all:
+        start_time: yesterday
+        s3_file_type_filter: '(unclosed'
+        audit_sqs_queue_name: q
+        regions: [eu-west-1]`,
+      '\n  persistance: {}',
+    );
+    const { config, problems } = parseConfigText(text, { env: {} });
+    assert.equal(config, undefined);
+    const byPath = new Map(problems.map((p) => [p.path, p.message]));
+    assert.equal(byPath.get('inputs.aws.services.cwl_1.log_group'), 'required');
+    assert.match(byPath.get('inputs.aws.services.metrcs-all') ?? '', /unknown service \(did you mean 'metrics-all'\?\)/);
+    assert.match(byPath.get('inputs.aws.services.metrics-all.request_period_in_seconds') ?? '', /expected number, got "sixty"/);
+    assert.match(byPath.get('inputs.aws.services.metrics-all.regions[0]') ?? '', /not an AWS region name/);
+    assert.match(byPath.get('inputs.aws.services.audit-events-all.start_time') ?? '', /ISO-8601/);
+    assert.match(byPath.get('inputs.aws.services.audit-events-all.s3_file_type_filter') ?? '', /not a valid regular expression/);
+    assert.match(byPath.get('globals.persistance') ?? '', /unknown key \(did you mean 'persistence'\?\)/);
+    assert.equal(problems.length, 7, JSON.stringify(problems, null, 1));
+  });
+
+  test('unknown keys inside outputs and credentials get did-you-mean hints', () => {
+    const text = `
+outputs:
+  local:
+    type: file
+    config: { pth: out.jsonl }
+inputs:
+  aws:
+    id: abc
+    credentials: { acces_key: AKIA, access_secret: x }
+    services:
+      metrics-all: { regions: [us-east-1] }
+`;
+    const { problems } = parseConfigText(text, { env: {} });
+    const byPath = new Map(problems.map((p) => [p.path, p.message]));
+    assert.match(byPath.get('outputs.local.config.pth') ?? '', /did you mean 'path'/);
+    assert.match(byPath.get('outputs.local.config.path') ?? '', /required/);
+    assert.match(byPath.get('inputs.aws.credentials.acces_key') ?? '', /did you mean 'access_key'/);
+  });
+
+  test('an unknown output type names the types that exist', () => {
+    const { problems } = parseConfigText(minimal('      metrics-all: { regions: [us-east-1] }').replace('type: console', 'type: consol'), { env: {} });
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0]!.path, 'outputs.local.type');
+    assert.match(problems[0]!.message, /console/);
+  });
+
+  test('secrets come from the environment or a file; a missing variable names the key and the variable', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      writeFileSync(join(dir, 'secret'), 'file-secret-value-123\n');
+      const text = minimal('      metrics-all: { regions: [us-east-1] }').replace(
+        'id: abc',
+        'id: abc\n    credentials: { access_key: "${MY_KEY}", access_secret: "${file:secret}" }',
+      );
+      const ok = parseConfigText(text, { env: { MY_KEY: 'AKIAFROMENV' }, dir });
+      assert.deepEqual(ok.problems, []);
+      assert.equal(ok.config?.inputs.aws.credentials.access_secret, 'file-secret-value-123');
+      assert.deepEqual(ok.inlineSecrets, []);
+      const missing = parseConfigText(text, { env: {}, dir });
+      assert.deepEqual(missing.problems, [{ path: 'inputs.aws.credentials.access_key', message: 'environment variable MY_KEY is not set' }]);
+      const inline = parseConfigText(text.replace('"${file:secret}"', 'plainsecretvalue'), { env: { MY_KEY: 'AKIAFROMENV' }, dir });
+      assert.deepEqual(inline.inlineSecrets, ['inputs.aws.credentials.access_secret']);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('audit-events-all: types default from the presence of audit_sqs_queue_name; audits_s3 needs the queue', () => {
+    const parse = (block: string) => parseConfigText(minimal(`      audit-events-all:\n${block}`), { env: {} });
+    assert.deepEqual(parse('        regions: [us-east-1]').config?.inputs.aws.services['audit-events-all']?.types, ['audits_api']);
+    assert.deepEqual(
+      parse('        audit_sqs_queue_name: q\n        regions: [us-east-1]').config?.inputs.aws.services['audit-events-all']?.types,
+      ['audits_s3'],
+    );
+    assert.deepEqual(parse('        types: [audits_s3]\n        regions: [us-east-1]').problems, [
+      { path: 'inputs.aws.services.audit-events-all.audit_sqs_queue_name', message: 'required when types includes audits_s3' },
+    ]);
+  });
+
+  test('YAML syntax errors and unreadable files are clear errors', () => {
+    const { problems } = parseConfigText('globals: [unclosed');
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.path, /^line \d+/);
+    assert.throws(
+      () => loadConfig('/nonexistent/collector.yaml'),
+      (e: unknown) => isCollectorError(e, 'CONFIG_UNREADABLE') && /\/nonexistent\/collector\.yaml/.test(e.message),
+    );
+  });
+
+  test('the JSON Schema and the configuration reference come from the same schema', () => {
+    const schema = configJsonSchema() as { properties: Record<string, { properties?: Record<string, unknown> }> };
+    assert.ok(schema.properties.inputs?.properties?.aws);
+    const docs = configReferenceMarkdown();
+    for (const key of [
+      'inputs.aws.services.service-events-all.cloudwatch_sqs_queue_name',
+      'inputs.aws.services.audit-events-all.s3_file_type_filter',
+      'inputs.aws.services.non-cloudwatch-logs.cloudfrontlogs_sqs_queue_name',
+      'inputs.aws.services.<name>.log_group',
+      'inputs.aws.credentials.target_assume_role',
+      'globals.persistence',
+    ]) {
+      assert.ok(docs.includes(`\`${key}\``), `docs mention ${key}`);
+    }
+    assert.equal(readFileSync(join(repoRoot, 'docs/configuration.md'), 'utf8'), docs, 'docs/configuration.md is up to date (npm run docs:config)');
+  });
+});

@@ -1,0 +1,103 @@
+import { AwsClients } from '../../src/aws/clients.js';
+import type { CollectorEvent } from '../../src/runtime/batch.js';
+import { Delivery } from '../../src/runtime/delivery.js';
+import type { Output } from '../../src/outputs/output.js';
+import type { WorkerContext } from '../../src/services/service.js';
+import { FileStateStore } from '../../src/state/file-store.js';
+import type { StateStore } from '../../src/state/store.js';
+import { silentLogger, type Logger } from '../../src/telemetry/logger.js';
+import { Metrics } from '../../src/telemetry/metrics.js';
+import { tempDir } from './paths.js';
+
+/**
+ * An output that keeps what it accepted, and can be made to fail or to slow down, so tests can
+ * play an outage: while `failing` is set, writes wait (as a real output retrying would).
+ */
+export class CaptureOutput implements Output {
+  readonly events: CollectorEvent[] = [];
+  /** While true, writes stay pending (the output is "down"); they complete once it is cleared. */
+  failing = false;
+  /** Extra time each write takes, in ms. */
+  delayMs = 0;
+  /** When set, writes reject with this error (a permanent failure). */
+  rejectWith: Error | undefined;
+  writes = 0;
+  constructor(readonly name = 'capture') {}
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async write(events: readonly CollectorEvent[]): Promise<void> {
+    this.writes += 1;
+    if (this.rejectWith) throw this.rejectWith;
+    while (this.failing) await new Promise((r) => setTimeout(r, 20));
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    this.events.push(...events);
+  }
+  byTag(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const e of this.events) m.set(e.tag, (m.get(e.tag) ?? 0) + 1);
+    return m;
+  }
+}
+
+export interface Harness {
+  aws: AwsClients;
+  output: CaptureOutput;
+  delivery: Delivery;
+  state: StateStore;
+  metrics: Metrics;
+  abort: AbortController;
+  /** A WorkerContext for one service × region, wired to the real Delivery. */
+  context(serviceName: string, region: string, extra?: Partial<WorkerContext>): WorkerContext;
+  close(): Promise<void>;
+}
+
+/** Real SDK clients pointed at the fake AWS, real delivery into a CaptureOutput, a temporary state folder. */
+export function createHarness(options: {
+  endpoint: string;
+  credentials?: { access_key?: string; access_secret?: string; base_assume_role?: string; target_assume_role?: string; assume_role_external_id?: string };
+  maxInFlightEvents?: number;
+  logger?: Logger;
+  inputId?: string;
+}): Harness {
+  const { dir, cleanup } = tempDir('dac-harness-');
+  const aws = new AwsClients({
+    credentials: options.credentials ?? { access_key: 'AKIATESTTESTTEST', access_secret: 'test-secret-key-0000' },
+    endpoint: options.endpoint,
+    stsRegion: 'us-east-1',
+  });
+  const output = new CaptureOutput();
+  const metrics = new Metrics();
+  const logger = options.logger ?? silentLogger();
+  const delivery = new Delivery([output], { maxEvents: options.maxInFlightEvents ?? 50_000, maxBytes: 256 * 1024 * 1024 }, metrics, logger);
+  const state = new FileStateStore(dir);
+  const abort = new AbortController();
+  return {
+    aws,
+    output,
+    delivery,
+    state,
+    metrics,
+    abort,
+    context: (serviceName, region, extra = {}) => ({
+      inputId: options.inputId ?? 'test',
+      serviceName,
+      region,
+      aws,
+      state,
+      logger,
+      metrics,
+      ackMessages: true,
+      signal: abort.signal,
+      deliver: (batch) => delivery.admit(batch, { service: serviceName, region }),
+      ...extra,
+    }),
+    close: async () => {
+      abort.abort();
+      delivery.close();
+      await delivery.drain(5_000);
+      await state.close();
+      aws.destroy();
+      cleanup();
+    },
+  };
+}

@@ -1,0 +1,290 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { createTestPki, writeTestPki, type TestPki } from '../../sandbox/certs.js';
+import { isCollectorError } from '../../src/errors.js';
+import { definition, retryAfterMs } from '../../src/outputs/devo-http/index.js';
+import type { CollectorEvent } from '../../src/runtime/batch.js';
+import { tempDir, testContext } from './helpers.js';
+
+const TOKEN = 'tok-5ecret-Value-0123456789';
+
+interface Received {
+  method: string;
+  path: string;
+  encoding: string | undefined;
+  body: string;
+  rawBytes: number;
+}
+
+/** An HTTPS server on 127.0.0.1 whose answers the test scripts: `answer` gives the status (and headers) per request. */
+class FakeDevo {
+  readonly requests: Received[] = [];
+  readonly times: number[] = [];
+  private server!: Server;
+  port = 0;
+  answer: (req: Received, index: number) => { status: number; headers?: Record<string, string> } = () => ({
+    status: 200,
+  });
+
+  async start(tls: TestPki): Promise<this> {
+    this.server = createServer({ cert: tls.server.cert, key: tls.server.key }, (req, res) =>
+      this.handle(req, res),
+    );
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  /** Requests that were answered 2xx, in order. */
+  get accepted(): Received[] {
+    return this.requests.filter((_, i) => this.statuses[i]! < 300);
+  }
+
+  private readonly statuses: number[] = [];
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const encoding = req.headers['content-encoding'];
+      const received: Received = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        encoding,
+        body: (encoding === 'gzip' ? gunzipSync(raw) : raw).toString('utf8'),
+        rawBytes: raw.length,
+      };
+      const index = this.requests.push(received) - 1;
+      this.times.push(Date.now());
+      const { status, headers } = this.answer(received, index);
+      this.statuses.push(status);
+      res.writeHead(status, headers).end(status < 300 ? '' : 'no');
+    });
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+let pki: TestPki;
+let dir: string;
+let removeDir: () => Promise<void>;
+
+before(async () => {
+  pki = await createTestPki();
+  ({ dir, remove: removeDir } = await tempDir());
+  await writeTestPki(dir, pki);
+});
+
+after(async () => {
+  await removeDir();
+});
+
+function httpOutput(port: number, overrides: Record<string, unknown> = {}) {
+  const config = definition.schema.parse({
+    url: `https://127.0.0.1:${port}`,
+    domain: 'acme',
+    token: TOKEN,
+    host: 'collector-1',
+    ca: 'chain.crt',
+    retry: { initial_delay_seconds: 0.01, max_delay_seconds: 0.05 },
+    ...overrides,
+  });
+  const { ctx, logs } = testContext('devo_http', dir);
+  return { output: definition.create(config, ctx), ctx, logs };
+}
+
+function events(tag: string, n: number, prefix = 'e'): CollectorEvent[] {
+  return Array.from({ length: n }, (_, i) => ({ tag, message: `{"${prefix}":${i}}` }));
+}
+
+describe('devo_http output', () => {
+  test('gzip bodies, grouped by tag into the URL path, decode to the exact events', async () => {
+    const devo = await new FakeDevo().start(pki);
+    const { output, ctx } = httpOutput(devo.port);
+    try {
+      const batch = [
+        ...events('cloud.aws.cloudwatch.events', 3),
+        { tag: 'cloud.aws.vpc.flowlogs', message: 'line with\na break' },
+        ...events('cloud.aws.cloudwatch.events', 2, 'f'),
+      ];
+      await output.write(batch);
+      assert.equal(devo.requests.length, 2);
+      const byPath = new Map(devo.requests.map((r) => [r.path, r]));
+      const events1 = byPath.get(`/stream/acme/token!${TOKEN}/collector-1/cloud.aws.cloudwatch.events`)!;
+      const flows = byPath.get(`/stream/acme/token!${TOKEN}/collector-1/cloud.aws.vpc.flowlogs`)!;
+      assert.equal(events1.method, 'POST');
+      assert.equal(events1.encoding, 'gzip');
+      assert.equal(events1.body, '{"e":0}\n{"e":1}\n{"e":2}\n{"f":0}\n{"f":1}\n');
+      assert.equal(flows.body, 'line with\\na break\n');
+      assert.equal(await ctx.metrics.total('collector_output_events_total', { output: 'devo_http' }), 6);
+    } finally {
+      await output.stop();
+      await devo.close();
+    }
+  });
+
+  test('requests are split to stay within max_request_bytes (uncompressed)', async () => {
+    const devo = await new FakeDevo().start(pki);
+    const { output } = httpOutput(devo.port, { max_request_bytes: 1024 });
+    try {
+      const batch = Array.from({ length: 100 }, (_, i) => ({ tag: 't', message: `${i}`.padEnd(99, '.') }));
+      await output.write(batch);
+      assert.ok(devo.requests.length >= 10, `${devo.requests.length} requests`);
+      for (const r of devo.requests)
+        assert.ok(Buffer.byteLength(r.body) <= 1024, `${Buffer.byteLength(r.body)} bytes`);
+      // Requests go in parallel: their order is not the events' order.
+      assert.deepEqual(
+        devo.requests.flatMap((r) => r.body.split('\n').filter(Boolean)).sort(),
+        batch.map((e) => e.message).sort(),
+      );
+    } finally {
+      await output.stop();
+      await devo.close();
+    }
+  });
+
+  test('503 then 200: retried, nothing lost', async () => {
+    const devo = await new FakeDevo().start(pki);
+    devo.answer = (_req, i) => ({ status: i < 2 ? 503 : 200 });
+    const { output, logs } = httpOutput(devo.port);
+    try {
+      const batch = events('t', 50);
+      await output.write(batch);
+      assert.equal(devo.requests.length, 3);
+      assert.equal(devo.accepted.length, 1);
+      assert.equal(devo.accepted[0]!.body, batch.map((e) => `${e.message}\n`).join(''));
+      assert.ok(logs.some((l) => l.level === 'warn' && /HTTP 503/.test(l.msg)));
+      assert.ok(logs.some((l) => l.level === 'info' && /accepted again/.test(l.msg)));
+    } finally {
+      await output.stop();
+      await devo.close();
+    }
+  });
+
+  test('429 with Retry-After is honoured', async () => {
+    const devo = await new FakeDevo().start(pki);
+    devo.answer = (_req, i) => (i === 0 ? { status: 429, headers: { 'Retry-After': '1' } } : { status: 200 });
+    const { output } = httpOutput(devo.port);
+    try {
+      await output.write(events('t', 5));
+      assert.equal(devo.requests.length, 2);
+      const waited = devo.times[1]! - devo.times[0]!;
+      assert.ok(
+        waited >= 950,
+        `waited ${waited} ms, Retry-After said 1 s (the backoff alone would be ≤ 50 ms)`,
+      );
+    } finally {
+      await output.stop();
+      await devo.close();
+    }
+  });
+
+  test('401 fails the output once, clearly, without the token; pending and later writes reject OUTPUT_REJECTED', async () => {
+    const devo = await new FakeDevo().start(pki);
+    devo.answer = (req) => (req.path.endsWith('/slow') ? { status: 503 } : { status: 401 });
+    const { output, logs } = httpOutput(devo.port);
+    try {
+      // A write that keeps retrying is pending when another one hits the 401.
+      const pending = output.write(events('slow', 1));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const refused = output.write(events('t', 3));
+      for (const write of [refused, pending]) {
+        await assert.rejects(write, (err: unknown) => {
+          assert.ok(isCollectorError(err, 'OUTPUT_REJECTED'));
+          assert.match(err.message, /output devo_http: Devo refused the token for domain acme \(HTTP 401/);
+          assert.ok(!err.message.includes(TOKEN));
+          return true;
+        });
+      }
+      await assert.rejects(output.write(events('t', 1)), (err) => isCollectorError(err, 'OUTPUT_REJECTED'));
+      const errors = logs.filter((l) => l.level === 'error');
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]!.output, 'devo_http');
+      assert.ok(!JSON.stringify(logs).includes(TOKEN), 'the token never reaches the logs');
+    } finally {
+      await output.stop();
+      await devo.close();
+    }
+  });
+
+  test('other 4xx rejects that write only', async () => {
+    const devo = await new FakeDevo().start(pki);
+    devo.answer = (req) => ({ status: req.path.endsWith('/bad') ? 400 : 200 });
+    const { output } = httpOutput(devo.port);
+    try {
+      await assert.rejects(output.write(events('bad', 1)), (err: unknown) => {
+        assert.ok(isCollectorError(err, 'OUTPUT_REJECTED'));
+        assert.match(err.message, /HTTP 400 to 1 events for tag bad/);
+        return true;
+      });
+      await output.write(events('good', 1));
+    } finally {
+      await output.stop();
+      await devo.close();
+    }
+  });
+
+  test('network errors are retried until the endpoint answers; stop() rejects what is pending', async () => {
+    const devo = await new FakeDevo().start(pki);
+    const port = devo.port;
+    await devo.close();
+    const { output, logs } = httpOutput(port);
+    const write = output.write(events('t', 1));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.ok(logs.some((l) => l.level === 'warn' && /ECONNREFUSED/.test(l.msg)));
+    await output.stop();
+    await assert.rejects(write, (err) => isCollectorError(err, 'OUTPUT_STOPPED'));
+    assert.ok(!JSON.stringify(logs).includes(TOKEN));
+  });
+
+  test('token_file is read at start; a missing one is SECRET_UNAVAILABLE naming the file', async () => {
+    const devo = await new FakeDevo().start(pki);
+    await writeFile(join(dir, 'token.txt'), `${TOKEN}\n`);
+    const good = httpOutput(devo.port, { token: undefined, token_file: 'token.txt' });
+    const bad = httpOutput(devo.port, { token: undefined, token_file: 'nope.txt' });
+    try {
+      await good.output.write(events('t', 1));
+      assert.equal(devo.requests[0]!.path, `/stream/acme/token!${TOKEN}/collector-1/t`);
+      await assert.rejects(bad.output.start(), (err: unknown) => {
+        assert.ok(isCollectorError(err, 'SECRET_UNAVAILABLE'));
+        assert.match(err.message, /nope\.txt/);
+        return true;
+      });
+    } finally {
+      await good.output.stop();
+      await bad.output.stop();
+      await devo.close();
+    }
+  });
+
+  test('schema: exactly one of region/url and of token/token_file; https only', () => {
+    const parse = (c: Record<string, unknown>) => definition.schema.safeParse({ domain: 'd', ...c });
+    assert.equal(parse({ region: 'eu', token: 'x' }).success, true);
+    assert.equal(parse({ token: 'x' }).success, false);
+    assert.equal(parse({ region: 'eu', url: 'https://h', token: 'x' }).success, false);
+    assert.equal(parse({ region: 'eu' }).success, false);
+    assert.equal(parse({ region: 'eu', token: 'x', token_file: 'f' }).success, false);
+    assert.equal(parse({ url: 'http://plain.example', token: 'x' }).success, false);
+    assert.equal(parse({ region: 'eu', token: 'x', max_request_bytes: 64_000_000 }).success, false);
+  });
+
+  test('Retry-After parsing: seconds, HTTP date, garbage', () => {
+    const now = Date.parse('2024-05-01T00:00:00Z');
+    assert.equal(retryAfterMs('3', now), 3000);
+    assert.equal(retryAfterMs('Wed, 01 May 2024 00:00:10 GMT', now), 10_000);
+    assert.equal(retryAfterMs('Tue, 30 Apr 2024 00:00:00 GMT', now), 0);
+    assert.equal(retryAfterMs('soon', now), undefined);
+    assert.equal(retryAfterMs(undefined, now), undefined);
+    assert.equal(retryAfterMs('999999', now), 600_000);
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  SyslogEncoder,
+  escapeLineBreaks,
+  rfc3164Timestamp,
+  rfc5424Timestamp,
+} from '../../src/outputs/syslog-line.js';
+
+const AT = Date.parse('2024-05-01T03:04:05.678Z');
+
+describe('syslog lines', () => {
+  test('RFC 3164 timestamps pad the day with a space, in UTC', () => {
+    assert.equal(rfc3164Timestamp(new Date(AT)), 'May  1 03:04:05');
+    assert.equal(rfc3164Timestamp(new Date('2024-12-31T23:59:59Z')), 'Dec 31 23:59:59');
+    assert.equal(rfc5424Timestamp(new Date(AT)), '2024-05-01T03:04:05Z');
+  });
+
+  test('line breaks are escaped, other text is untouched', () => {
+    assert.equal(escapeLineBreaks('a\nb\r\nc'), 'a\\nb\\r\\nc');
+    const plain = '{"k":"v \\n already escaped"}';
+    assert.equal(escapeLineBreaks(plain), plain);
+  });
+
+  test('newline framing, RFC 3164: one exact line per event, header per second', () => {
+    const enc = new SyslogEncoder({
+      format: 'rfc3164',
+      framing: 'newline',
+      hostname: 'my host',
+      facility: 1,
+      severity: 6,
+    });
+    const events = [
+      { tag: 'cloud.aws.cloudwatch.events', message: '{"a":"é"}' },
+      { tag: 'bad tag\n', message: 'x\ny' },
+    ];
+    assert.equal(
+      enc.encode(events, AT).toString('utf8'),
+      '<14>May  1 03:04:05 my_host cloud.aws.cloudwatch.events: {"a":"é"}\n<14>May  1 03:04:05 my_host bad_tag_: x\\ny\n',
+    );
+    assert.equal(
+      enc.encode(events.slice(0, 1), AT + 1000).toString(),
+      '<14>May  1 03:04:06 my_host cloud.aws.cloudwatch.events: {"a":"é"}\n',
+    );
+    assert.equal(enc.encode([], AT).length, 0);
+  });
+
+  test('octet counting counts bytes, not characters', () => {
+    const enc = new SyslogEncoder({
+      format: 'rfc5424',
+      framing: 'octet-counting',
+      hostname: 'h',
+      facility: 4,
+      severity: 2,
+    });
+    const out = enc.encode([{ tag: 't', message: '✓\n' }], AT).toString('utf8');
+    const message = '<34>1 2024-05-01T03:04:05Z h t - - - ✓\n';
+    assert.equal(out, `${Buffer.byteLength(message)} ${message}`);
+  });
+
+  test('unframed message for datagrams', () => {
+    const enc = new SyslogEncoder({
+      format: 'rfc3164',
+      framing: 'newline',
+      hostname: 'h',
+      facility: 1,
+      severity: 6,
+    });
+    assert.equal(enc.message({ tag: 't', message: 'm' }, AT), '<14>May  1 03:04:05 h t: m');
+  });
+});

@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
+import { logsSchema, type LogsConfig } from '../../../src/config/schema.js';
+import { CollectorError, ErrorCodes, isCollectorError } from '../../../src/errors.js';
+import type { TimeCheckpoint } from '../../../src/services/cloudtrail-api/time-cursor.js';
+import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
+import { stateKey } from '../../../src/state/store.js';
+import { createHarness, type Harness } from '../../helpers/harness.js';
+
+const MINUTE = 60_000;
+
+interface LogRecord {
+  logGroup: string;
+  logStream: string;
+  timestamp: number;
+  ingestionTime: number;
+  eventId: string;
+  message: string;
+}
+
+function config(logGroup: string, fields: Record<string, unknown> = {}): LogsConfig {
+  return logsSchema.parse({ regions: ['eu-west-1'], types: ['logs'], log_group: logGroup, ...fields });
+}
+
+function parse(h: Harness): LogRecord[] {
+  return h.output.events.map((e) => JSON.parse(e.message) as LogRecord);
+}
+
+/** `count` events over 3 streams, from `from` on, one millisecond apart (`sameAt` of them share one timestamp). */
+function seedLogs(fake: FakeAws, region: string, group: string, count: number, from: number): string[] {
+  fake.logs.createLogGroup(region, group);
+  const messages: string[] = [];
+  for (let s = 0; s < 3; s++) {
+    const events = [];
+    for (let i = s; i < count; i += 3) {
+      const message = `line ${i}\nwith "quotes" and a second line`;
+      events.push({ timestamp: from + i, message });
+      messages.push(message);
+    }
+    fake.logs.putEvents(region, group, `stream-${s}`, events);
+  }
+  return messages;
+}
+
+function failAfterWrites(h: Harness, after: number): () => void {
+  const write = h.output.write.bind(h.output);
+  let writes = 0;
+  h.output.write = async (events) => {
+    if (++writes > after) throw new CollectorError(ErrorCodes.OUTPUT_REJECTED, 'test output refuses writes');
+    return write(events);
+  };
+  return () => {
+    h.output.write = write;
+  };
+}
+
+function busiestWindow(times: number[], windowMs: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {
+  let fake: FakeAws;
+  before(async () => {
+    fake = await startFakeAws();
+  });
+  after(async () => {
+    await fake.stop();
+  });
+
+  test('every stream of the group, over several pages, oldest first, once, as compact JSON', async () => {
+    const region = 'eu-west-1';
+    const h = createHarness({ endpoint: fake.endpoint });
+    try {
+      const now = Date.now();
+      const messages = seedLogs(fake, region, '/app/web', 25_000, now - 20 * MINUTE);
+      const cfg = config('/app/web', { start_time: new Date(now - 30 * MINUTE).toISOString() });
+      await new LogsWorker(cfg, h.context('cwl_1', region), { now: () => now }).pull();
+      const records = parse(h);
+      assert.equal(records.length, 25_000);
+      assert.equal(new Set(records.map((r) => r.eventId)).size, 25_000, 'no event twice');
+      assert.deepEqual(new Set(records.map((r) => r.message)), new Set(messages));
+      assert.deepEqual(
+        new Set(records.map((r) => r.logStream)),
+        new Set(['stream-0', 'stream-1', 'stream-2']),
+      );
+      assert.ok(
+        records.every((r, i) => i === 0 || r.timestamp >= records[i - 1]!.timestamp),
+        'oldest first',
+      );
+      assert.ok(records.every((r) => r.logGroup === '/app/web' && r.ingestionTime > 0));
+      assert.ok(
+        h.output.events.every((e) => !e.message.includes('\n') && e.tag === 'cloud.aws.cloudwatch.logs'),
+      );
+      assert.equal(
+        fake.requestsFor({ service: 'logs', operation: 'FilterLogEvents', region }).length,
+        3,
+        'three pages',
+      );
+
+      // The next pull reads only what came after.
+      fake.logs.putEvents(region, '/app/web', 'stream-0', [
+        { timestamp: now - 50_000, message: 'late line' },
+      ]);
+      await new LogsWorker(cfg, h.context('cwl_1', region), { now: () => now + 20_000 }).pull();
+      assert.deepEqual(
+        parse(h)
+          .slice(25_000)
+          .map((r) => r.message),
+        ['late line'],
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a restart inside a timestamp shared across pages resumes with no gap and no duplicate', async () => {
+    const region = 'eu-central-1';
+    const h = createHarness({ endpoint: fake.endpoint });
+    try {
+      const now = Date.now();
+      const t = now - 10 * MINUTE;
+      fake.logs.createLogGroup(region, '/app/batch');
+      // Page 1 (10,000 events) ends 10 events into the 30 that share timestamp t.
+      fake.logs.putEvents(
+        region,
+        '/app/batch',
+        'a',
+        Array.from({ length: 9_990 }, (_, i) => ({ timestamp: t - 10_000 + i, message: `before ${i}` })),
+      );
+      fake.logs.putEvents(
+        region,
+        '/app/batch',
+        'b',
+        Array.from({ length: 30 }, (_, i) => ({ timestamp: t, message: `same ${i}` })),
+      );
+      fake.logs.putEvents(
+        region,
+        '/app/batch',
+        'a',
+        Array.from({ length: 5_000 }, (_, i) => ({ timestamp: t + 1 + i, message: `after ${i}` })),
+      );
+      const cfg = config('/app/batch', {
+        start_time: new Date(t - 20_000).toISOString(),
+        tag: 'my.app.{account_id}.logs',
+      });
+
+      const restore = failAfterWrites(h, 1);
+      await new LogsWorker(cfg, h.context('cwl_2', region), { now: () => now }).pull();
+      assert.equal(h.output.events.length, 10_000);
+      const saved = await h.state.get<TimeCheckpoint>(stateKey('test', 'cwl_2', region, '/app/batch'));
+      assert.equal(saved?.from, t);
+      assert.equal(saved?.seen.length, 10, 'the ids delivered at the boundary timestamp are kept');
+
+      restore();
+      await new LogsWorker(cfg, h.context('cwl_2', region), { now: () => now }).pull();
+      const records = parse(h);
+      assert.equal(records.length, 15_020, 'no duplicate');
+      assert.equal(new Set(records.map((r) => r.eventId)).size, 15_020, 'no gap');
+      assert.ok(h.output.events.every((e) => e.tag === 'my.app.123456789012.logs'));
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('throttling on half the calls still delivers everything once', async () => {
+    const region = 'us-west-2';
+    const h = createHarness({ endpoint: fake.endpoint });
+    const remove = fake.inject({
+      service: 'logs',
+      operation: 'FilterLogEvents',
+      kind: 'throttle',
+      probability: 0.5,
+    });
+    try {
+      const now = Date.now();
+      seedLogs(fake, region, '/app/api', 30_000, now - 10 * MINUTE);
+      const cfg = config('/app/api', { start_time: new Date(now - 15 * MINUTE).toISOString() });
+      await new LogsWorker(cfg, h.context('cwl_3', region), { now: () => now }).pull();
+      const records = parse(h);
+      assert.equal(records.length, 30_000);
+      assert.equal(new Set(records.map((r) => r.eventId)).size, 30_000);
+      assert.ok(fake.requestsFor({ service: 'logs', region }).some((r) => r.fault === 'throttle'));
+    } finally {
+      remove();
+      await h.close();
+    }
+  });
+
+  test('log groups in one account and region share 5 FilterLogEvents a second', async () => {
+    const region = 'ap-southeast-2';
+    const h = createHarness({ endpoint: fake.endpoint });
+    try {
+      const now = Date.now();
+      const workers = Array.from({ length: 12 }, (_, i) => {
+        seedLogs(fake, region, `/group/${i}`, 3, now - 5 * MINUTE);
+        const cfg = config(`/group/${i}`, { start_time: new Date(now - 6 * MINUTE).toISOString() });
+        return new LogsWorker(cfg, h.context(`cwl_${i}`, region), { now: () => now });
+      });
+      await Promise.all(workers.map((w) => w.pull()));
+      assert.equal(h.output.events.length, 36);
+      const calls = fake.requestsFor({ service: 'logs', operation: 'FilterLogEvents', region });
+      assert.equal(calls.length, 12);
+      assert.ok(
+        busiestWindow(
+          calls.map((c) => c.time),
+          1000,
+        ) <= 5,
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a missing log group is LOG_GROUP_NOT_FOUND naming it and its region, for that worker only', async () => {
+    const region = 'ca-central-1';
+    const h = createHarness({ endpoint: fake.endpoint });
+    try {
+      const now = Date.now();
+      seedLogs(fake, region, '/exists', 5, now - 5 * MINUTE);
+      const missing = new LogsWorker(config('/does/not/exist'), h.context('cwl_missing', region), {
+        now: () => now,
+      });
+      const present = new LogsWorker(
+        config('/exists', { start_time: new Date(now - 6 * MINUTE).toISOString() }),
+        h.context('cwl_ok', region),
+        {
+          now: () => now,
+        },
+      );
+      const [failed, ok] = await Promise.allSettled([missing.pull(), present.pull()]);
+      assert.equal(ok.status, 'fulfilled');
+      assert.equal(failed.status, 'rejected');
+      const err = (failed as PromiseRejectedResult).reason as unknown;
+      assert.ok(isCollectorError(err, ErrorCodes.LOG_GROUP_NOT_FOUND), String(err));
+      assert.match(err.message, /\/does\/not\/exist/);
+      assert.match(err.message, /ca-central-1/);
+      assert.equal(h.output.events.length, 5);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,0 +1,421 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
+import { CollectorError, ErrorCodes } from '../../../src/errors.js';
+import {
+  SqsConsumer,
+  type MessageHandler,
+  type ReceivedMessage,
+  type SqsConsumerOptions,
+} from '../../../src/services/sqs/consumer.js';
+import { createLogger } from '../../../src/telemetry/logger.js';
+import { createHarness, type Harness } from '../../helpers/harness.js';
+
+const REGION = 'eu-west-1';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns true (or fails the test after `ms`). */
+async function eventually(check: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A logger whose JSON lines the test can read. */
+function capturingLogger(): {
+  logger: ReturnType<typeof createLogger>;
+  lines: () => Record<string, unknown>[];
+} {
+  const raw: string[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
+  return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+describe('SqsConsumer (real SDK against the fake SQS)', () => {
+  let fake: FakeAws;
+  let h: Harness;
+  let n = 0;
+  let queueName: string;
+  const consumers: SqsConsumer[] = [];
+
+  before(async () => {
+    fake = await startFakeAws();
+  });
+  after(async () => {
+    await fake.stop();
+  });
+  afterEach(async () => {
+    h.output.failing = false;
+    h.output.rejectWith = undefined;
+    await Promise.all(consumers.splice(0).map((c) => c.stop()));
+    await h.close();
+  });
+
+  /** A fresh queue holding `bodies`, a harness, and a consumer on it. */
+  function setup(
+    bodies: string[],
+    handler: MessageHandler,
+    options: Partial<SqsConsumerOptions> & {
+      fifoGroups?: (i: number) => string;
+      logger?: ReturnType<typeof createLogger>;
+      ackMessages?: boolean;
+    } = {},
+  ): SqsConsumer {
+    const fifo = options.fifoGroups !== undefined;
+    queueName = `consumer-${++n}${fifo ? '.fifo' : ''}`;
+    fake.sqs.createQueue(REGION, queueName, fifo ? { FifoQueue: 'true' } : {});
+    bodies.forEach((body, i) =>
+      fake.sqs.send(
+        REGION,
+        queueName,
+        body,
+        fifo ? { groupId: options.fifoGroups!(i), deduplicationId: `d${i}` } : {},
+      ),
+    );
+    h = createHarness({ endpoint: fake.endpoint, ...(options.logger ? { logger: options.logger } : {}) });
+    const ctx = h.context('test-service', REGION, { ackMessages: options.ackMessages ?? true });
+    const consumer = new SqsConsumer(
+      ctx,
+      {
+        queueName,
+        receivers: options.receivers ?? 3,
+        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
+        waitTimeSeconds: options.waitTimeSeconds ?? 0,
+        ...(options.maxMessagesInFlight ? { maxMessagesInFlight: options.maxMessagesInFlight } : {}),
+      },
+      handler,
+    );
+    consumers.push(consumer);
+    return consumer;
+  }
+
+  const stats = () => fake.sqs.stats(REGION, queueName);
+  const requests = (operation: string) =>
+    fake
+      .requestsFor({ service: 'sqs', operation })
+      .filter((r) => r.params.QueueUrl?.toString().endsWith(`/${queueName}`));
+  const entriesOf = (operation: string) =>
+    requests(operation).flatMap((r) => r.params.Entries as { VisibilityTimeout?: number }[]);
+  const echo: MessageHandler = async (m, sink) => {
+    await sink.emit([{ tag: 'my.app.test', message: m.body }]);
+    return 'delete';
+  };
+
+  test('every message is handled once and deleted, in batches, after its events were acknowledged', async () => {
+    const bodies = Array.from({ length: 45 }, (_, i) => `m${i}`);
+    const seen: ReceivedMessage[] = [];
+    const consumer = setup(bodies, async (m, sink, signal) => {
+      seen.push(m);
+      assert.equal(signal.aborted, false);
+      return echo(m, sink, signal);
+    });
+    await consumer.pull();
+    await eventually(() => stats().deleted === 45, 5_000, 'deletion');
+    assert.deepEqual(h.output.events.map((e) => e.message).sort(), [...bodies].sort());
+    assert.deepEqual(new Set(seen.map((m) => m.messageId)).size, 45);
+    const first = seen[0]!;
+    assert.equal(first.queueName, queueName);
+    assert.equal(first.region, REGION);
+    assert.equal(first.receiveCount, 1);
+    assert.ok(Number(first.attributes.SentTimestamp) > 0, 'system attributes are requested');
+    const deletes = requests('DeleteMessageBatch');
+    assert.ok(deletes.every((r) => (r.params.Entries as unknown[]).length <= 10));
+    assert.ok(deletes.length < 45, `deletions are grouped (${deletes.length} calls for 45 messages)`);
+    assert.equal(stats().received, 45);
+    const receives = requests('ReceiveMessage');
+    assert.ok(
+      receives.every((r) => r.params.MaxNumberOfMessages === 10 && r.params.VisibilityTimeout === 30),
+    );
+    assert.deepEqual(receives[0]!.params.MessageSystemAttributeNames, ['All']);
+  });
+
+  test('a message is deleted only after every one of its batches is acknowledged; zero events still deletes', async () => {
+    const consumer = setup(['many', 'none'], async (m, sink) => {
+      if (m.body === 'many')
+        for (let b = 0; b < 5; b++)
+          await sink.emit([
+            { tag: 't', message: `b${b}-0` },
+            { tag: 't', message: `b${b}-1` },
+          ]);
+      return 'delete';
+    });
+    h.output.failing = true;
+    await consumer.pull();
+    await eventually(() => stats().deleted === 1, 5_000, 'the empty message to be deleted');
+    await sleep(100);
+    assert.equal(stats().deleted, 1, 'the message with undelivered batches stays');
+    h.output.failing = false;
+    await eventually(() => stats().deleted === 2, 5_000, 'deletion after delivery');
+    assert.equal(h.output.events.length, 10);
+  });
+
+  test("'retry' leaves the message for redelivery: neither deleted nor released", async () => {
+    const consumer = setup(['again'], async () => 'retry');
+    await consumer.pull();
+    await sleep(50);
+    assert.equal(stats().deleted, 0);
+    assert.equal(stats().inFlight, 1, 'its visibility is left to expire (the redrive policy counts it)');
+    assert.equal(entriesOf('ChangeMessageVisibilityBatch').length, 0);
+  });
+
+  test('a handler that throws is logged, counted and released; it does not stop the others', async () => {
+    const { logger, lines } = capturingLogger();
+    const counts = new Map<string, number>();
+    const consumer = setup(
+      ['ok1', 'bad', 'ok2'],
+      async (m, sink, signal) => {
+        counts.set(m.body, (counts.get(m.body) ?? 0) + 1);
+        if (m.body === 'bad' && m.receiveCount === 1)
+          throw new CollectorError(ErrorCodes.OBJECT_CORRUPT, 'cannot parse');
+        return echo(m, sink, signal);
+      },
+      { logger, receivers: 1 },
+    );
+    await consumer.pull();
+    await eventually(
+      () => stats().deleted === 2 && stats().visible === 1,
+      5_000,
+      'the bad one to be released',
+    );
+    // Released at visibility 0, the next pull gets it again at once.
+    await consumer.pull();
+    await eventually(() => stats().deleted === 3, 5_000, 'deletion of all three');
+    assert.equal(counts.get('bad'), 2);
+    assert.deepEqual(h.output.events.map((e) => e.message).sort(), ['bad', 'ok1', 'ok2']);
+    assert.ok(entriesOf('ChangeMessageVisibilityBatch').some((e) => e.VisibilityTimeout === 0));
+    assert.equal(
+      await h.metrics.total('collector_errors_total', {
+        service: 'test-service',
+        region: REGION,
+        code: 'OBJECT_CORRUPT',
+      }),
+      1,
+    );
+    const error = lines().find((l) => l.level === 'error');
+    assert.ok(error, 'an error was logged');
+    assert.match(String(error.msg), new RegExp(`${queueName}.*${REGION}`));
+    assert.equal(error.queue, queueName);
+    assert.equal(error.region, REGION);
+    assert.equal(typeof error.messageId, 'string');
+    assert.match(String(error.msg), new RegExp(String(error.messageId)));
+  });
+
+  test('a batch released by delivery releases its message (not deleted) and stops further emits', async () => {
+    let emitError: unknown;
+    const consumer = setup(
+      ['doomed'],
+      async (m, sink) => {
+        await sink.emit([{ tag: 't', message: 'first' }]);
+        await sleep(100); // delivery rejects the first batch meanwhile
+        try {
+          await sink.emit([{ tag: 't', message: 'second' }]);
+        } catch (err) {
+          emitError = err;
+          throw err;
+        }
+        return 'delete';
+      },
+      { receivers: 1 },
+    );
+    h.output.rejectWith = new CollectorError(ErrorCodes.OUTPUT_REJECTED, 'HTTP 401');
+    // The first receive gets it; stop the pull before the released message comes back.
+    const pulling = consumer.pull();
+    await eventually(() => emitError !== undefined, 5_000, 'the second emit to be refused');
+    assert.equal((emitError as CollectorError).code, ErrorCodes.OUTPUT_REJECTED);
+    h.abort.abort();
+    await pulling;
+    assert.equal(stats().deleted, 0);
+    assert.ok(entriesOf('ChangeMessageVisibilityBatch').some((e) => e.VisibilityTimeout === 0));
+    assert.equal(requests('DeleteMessageBatch').length, 0);
+  });
+
+  test('FIFO: one message of a group at a time, in order; groups run in parallel', async () => {
+    const groups = ['g1', 'g2', 'g3'];
+    const order = new Map<string, number[]>(groups.map((g) => [g, []]));
+    const active = new Map<string, number>();
+    let running = 0;
+    let maxRunning = 0;
+    const consumer = setup(
+      Array.from({ length: 30 }, (_, i) => String(i)),
+      async (m, sink, signal) => {
+        const g = m.attributes.MessageGroupId!;
+        active.set(g, (active.get(g) ?? 0) + 1);
+        assert.equal(active.get(g), 1, `group ${g} handled one at a time`);
+        maxRunning = Math.max(maxRunning, ++running);
+        await sleep(5);
+        order.get(g)!.push(Number(m.body));
+        running--;
+        active.set(g, active.get(g)! - 1);
+        return echo(m, sink, signal);
+      },
+      { fifoGroups: (i) => groups[i % 3]!, receivers: 2 },
+    );
+    await consumer.pull();
+    await eventually(() => stats().deleted === 30, 5_000, 'deletion');
+    for (const [g, seq] of order)
+      assert.deepEqual(
+        seq,
+        [...seq].sort((a, b) => a - b),
+        `group ${g} in order`,
+      );
+    assert.ok(maxRunning > 1, 'different groups are handled in parallel');
+  });
+
+  test('FIFO: after a failure the rest of the group is released unhandled and redelivered in order', async () => {
+    const handled: string[] = [];
+    let failed = false;
+    const consumer = setup(
+      ['a1', 'a2', 'a3'],
+      async (m, sink, signal) => {
+        if (m.body === 'a1' && !failed) {
+          failed = true;
+          throw new Error('transient');
+        }
+        handled.push(m.body);
+        return echo(m, sink, signal);
+      },
+      { fifoGroups: () => 'a', receivers: 1 },
+    );
+    await consumer.pull();
+    await eventually(() => stats().deleted === 3, 5_000, 'deletion');
+    assert.deepEqual(handled, ['a1', 'a2', 'a3']);
+  });
+
+  test('ack_messages false: nothing is deleted, nothing released; a dry-run warning is logged once', async () => {
+    const { logger, lines } = capturingLogger();
+    const consumer = setup(['x', 'y', 'z'], echo, { logger, ackMessages: false });
+    await consumer.pull();
+    await eventually(() => h.output.events.length === 3, 5_000, 'delivery');
+    await sleep(100);
+    assert.equal(requests('DeleteMessageBatch').length, 0);
+    assert.equal(stats().deleted, 0);
+    assert.equal(stats().inFlight, 3, 'left in flight until their visibility expires');
+    assert.equal(stats().received, 3, 'not received again in the same pull');
+    assert.equal(lines().filter((l) => /ack_messages is false/.test(String(l.msg))).length, 1);
+  });
+
+  test('a missing queue is QUEUE_NOT_FOUND naming queue and region', async () => {
+    h = createHarness({ endpoint: fake.endpoint });
+    const consumer = new SqsConsumer(
+      h.context('svc', 'ap-south-1'),
+      { queueName: 'no-such-queue', receivers: 2, visibilityTimeoutSeconds: 30 },
+      echo,
+    );
+    consumers.push(consumer);
+    await assert.rejects(consumer.pull(), (err: CollectorError) => {
+      assert.equal(err.code, ErrorCodes.QUEUE_NOT_FOUND);
+      assert.match(err.message, /no-such-queue/);
+      assert.match(err.message, /ap-south-1/);
+      assert.deepEqual(
+        { queue: err.details.queue, region: err.details.region },
+        { queue: 'no-such-queue', region: 'ap-south-1' },
+      );
+      return true;
+    });
+  });
+
+  test('stop() releases messages in flight (visibility 0); safe twice, and safe before pull()', async () => {
+    const consumer = setup(['p', 'q', 'r'], echo, { receivers: 1 });
+    const idle = new SqsConsumer(
+      h.context('svc', REGION),
+      { queueName, receivers: 1, visibilityTimeoutSeconds: 30 },
+      echo,
+    );
+    await idle.stop();
+    await idle.stop();
+    h.output.failing = true;
+    await consumer.pull();
+    await eventually(() => h.output.writes === 3, 5_000, 'the writes to start');
+    assert.equal(stats().inFlight, 3);
+    await Promise.all([consumer.stop(), consumer.stop()]);
+    assert.equal(stats().visible, 3, 'released to the queue');
+    assert.equal(stats().deleted, 0);
+    assert.equal(
+      entriesOf('ChangeMessageVisibilityBatch').filter((e) => e.VisibilityTimeout === 0).length,
+      3,
+    );
+    // Deliveries that complete after stop() must not delete the released messages.
+    h.output.failing = false;
+    await h.delivery.drain(2_000);
+    await sleep(50);
+    assert.equal(stats().deleted, 0);
+    await consumer.pull();
+    assert.equal(stats().received, 3, 'no pull after stop()');
+  });
+
+  test('pull() returns promptly when the collector stops during a long poll', async () => {
+    const consumer = setup([], echo, { waitTimeSeconds: 20, receivers: 4 });
+    const started = Date.now();
+    const pulling = consumer.pull();
+    await sleep(200);
+    h.abort.abort();
+    await pulling;
+    assert.ok(Date.now() - started < 2_000, `returned after ${Date.now() - started} ms`);
+  });
+
+  test('maxMessagesInFlight bounds the messages held at once', async () => {
+    let holding = 0;
+    let maxHolding = 0;
+    const consumer = setup(
+      Array.from({ length: 20 }, (_, i) => `b${i}`),
+      async (m, sink, signal) => {
+        maxHolding = Math.max(maxHolding, ++holding);
+        await sleep(10);
+        holding--;
+        return echo(m, sink, signal);
+      },
+      { maxMessagesInFlight: 4, receivers: 3 },
+    );
+    await consumer.pull();
+    await eventually(() => stats().deleted === 20, 5_000, 'deletion');
+    assert.ok(maxHolding <= 4, `held ${maxHolding}`);
+    assert.ok(requests('ReceiveMessage').every((r) => Number(r.params.MaxNumberOfMessages) <= 4));
+  });
+
+  test('Failed entries of DeleteMessageBatch are logged, retried, then reported as errors', async () => {
+    const { logger, lines } = capturingLogger();
+    let messageId = '';
+    const consumer = setup(
+      ['late'],
+      async (m, sink, signal) => {
+        messageId = m.messageId;
+        return echo(m, sink, signal);
+      },
+      { logger, receivers: 1, visibilityTimeoutSeconds: 1, fifoGroups: () => 'g' },
+    );
+    // Extensions fail, so the receipt handle expires while the output is slow: FIFO then refuses
+    // the deletion with a Failed entry (InvalidParameterValue, receipt handle expired).
+    fake.inject({ service: 'sqs', operation: 'ChangeMessageVisibilityBatch', kind: '5xx' });
+    h.output.delayMs = 1_500;
+    await consumer.pull();
+    await eventually(
+      () => lines().some((l) => l.level === 'error' && /deleting 1 delivered/.test(String(l.msg))),
+      15_000,
+      'the give-up error',
+    );
+    const retries = lines().filter(
+      (l) => l.level === 'warn' && /deleting 1 message\(s\) failed, retrying/.test(String(l.msg)),
+    );
+    assert.equal(retries.length, 4, 'retried before giving up');
+    assert.match(String(retries[0]!.msg), new RegExp(`${messageId}: InvalidParameterValue.*expired`));
+    assert.equal(entriesOf('DeleteMessageBatch').length, 5);
+    assert.equal(await h.metrics.total('collector_errors_total', { code: ErrorCodes.AWS_CALL_FAILED }), 1);
+    fake.clearFaults();
+  });
+
+  test('a failed DeleteMessageBatch is retried until the messages are deleted', async () => {
+    const { logger, lines } = capturingLogger();
+    const consumer = setup(['d1', 'd2'], echo, { logger, receivers: 1 });
+    // Enough failures to exhaust the SDK's own 5 attempts once.
+    fake.inject({ service: 'sqs', operation: 'DeleteMessageBatch', kind: '5xx', status: 503, times: 5 });
+    await consumer.pull();
+    await eventually(() => stats().deleted === 2, 10_000, 'deletion after retries');
+    assert.ok(
+      lines().some(
+        (l) => l.level === 'warn' && /deleting 2 message\(s\) failed, retrying/.test(String(l.msg)),
+      ),
+    );
+  });
+});
