@@ -19,7 +19,7 @@ import type { BenchResult } from './types.js';
 
 /**
  * S3 objects announced on SQS, end to end: one gzip object per format (about 1 GiB uncompressed;
- * BENCH_S3_OBJECTS_MB overrides) in the fake S3, announced on its queue, read by the real worker
+ * BENCH_S3_OBJECTS_MB overrides; BENCH_S3_OBJECTS_KINDS picks formats) in the fake S3, announced on its queue, read by the real worker
  * (the non-cloudwatch-logs or audit-events-all factory, default settings) in a child process — the
  * "collector", so its RSS is its own, not the fake's copy of the object — and delivered to the
  * devo_platform output over TLS (client certificate) to a loopback receiver in another child.
@@ -29,6 +29,8 @@ import type { BenchResult } from './types.js';
  * CloudTrail ≥ 100,000 records/s; peak RSS < 256 MB for a 1 GiB object of each format.
  */
 const MEGABYTES = Number(process.env.BENCH_S3_OBJECTS_MB ?? 1024);
+/** Formats measured, comma-separated (default all). */
+const KINDS = (process.env.BENCH_S3_OBJECTS_KINDS ?? 'vpcflowlogs,cloudtrail,cloudfront').split(',') as ObjectKind[];
 const REGION = 'eu-west-1';
 const INPUT_ID = 'bench';
 const CHILD_ENV = 'S3_OBJECTS_BENCH_CHILD';
@@ -58,8 +60,14 @@ function random(seed: number): () => number {
   };
 }
 
-const int = (next: () => number, n: number): number => Math.floor(next() * n);
-const ip = (next: () => number): string => `10.${int(next, 256)}.${int(next, 256)}.${int(next, 256)}`;
+/** Decimal strings of 0..65535: number-to-string conversions would dominate the generation. */
+const DECIMAL = Array.from({ length: 65536 }, (_, i) => String(i));
+/** A random decimal in [0, n), n ≤ 65536. */
+const num = (next: () => number, n: number): string => DECIMAL[(next() * n) | 0] as string;
+/** A random hexadecimal word of 8 digits. */
+const hex = (next: () => number): string =>
+  (((next() * 0x100000000) >>> 0) + 0x100000000).toString(16).slice(1);
+const ip = (next: () => number): string => `10.${num(next, 256)}.${num(next, 256)}.${num(next, 256)}`;
 
 const VPC_HEADER =
   'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
@@ -68,39 +76,45 @@ const CLOUDFRONT_HEADER =
 
 const rows: Record<ObjectKind, (next: () => number, i: number) => string> = {
   vpcflowlogs: (next, i) =>
-    `2 123456789012 eni-0a1b2c3d4e${(i % 997).toString(16).padStart(6, '0')} ${ip(next)} ${ip(next)} ` +
-    `${1024 + int(next, 60000)} ${[22, 443, 80, 3389, 53][i % 5]} 6 ${1 + int(next, 100)} ${40 + int(next, 100000)} ` +
-    `${1795700000 + (i >> 10)} ${1795700060 + (i >> 10)} ${next() < 0.8 ? 'ACCEPT' : 'REJECT'} OK`,
+    `2 123456789012 eni-0a1b2c3d4e${DECIMAL[i % 997]} ${ip(next)} ${ip(next)} ${num(next, 61000)} ` +
+    `${['22', '443', '80', '3389', '53'][i % 5]} 6 ${num(next, 100)} ${num(next, 65536)}${num(next, 10)} ` +
+    `17957${DECIMAL[i >> 14]} 17957${DECIMAL[(i >> 14) + 60]} ${next() < 0.8 ? 'ACCEPT' : 'REJECT'} OK`,
   cloudfront: (next, i) =>
-    `2026-11-20\t18:${String(i % 60).padStart(2, '0')}:02\tLHR62-C2\t${int(next, 100000)}\t${ip(next)}\tGET\t` +
-    `d111111abcdef8.cloudfront.net\t/assets/${int(next, 1e6)}.js\t200\t-\tMozilla/5.0%20(Windows%20NT%2010.0)\t-\t-\tHit\t` +
-    `${int(next, 1e15).toString(36)}${int(next, 1e15).toString(36)}==\twww.example.com\thttps\t23\t0.001\t-\tTLSv1.3\t` +
-    `TLS_AES_128_GCM_SHA256\tHit\tHTTP/2.0\t-\t-\t${1024 + int(next, 60000)}\t0.001\tHit\ttext/html\t${int(next, 5000)}\t-\t-`,
+    `2026-11-20\t18:${DECIMAL[10 + (i % 50)]}:02\tLHR62-C2\t${num(next, 65536)}\t${ip(next)}\tGET\t` +
+    `d111111abcdef8.cloudfront.net\t/assets/${hex(next)}.js\t200\t-\tMozilla/5.0%20(Windows%20NT%2010.0)\t-\t-\tHit\t` +
+    `${hex(next)}${hex(next)}${hex(next)}==\twww.example.com\thttps\t23\t0.001\t-\tTLSv1.3\t` +
+    `TLS_AES_128_GCM_SHA256\tHit\tHTTP/2.0\t-\t-\t${num(next, 61000)}\t0.001\tHit\ttext/html\t${num(next, 5000)}\t-\t-`,
   cloudtrail: (next, i) => {
     const service = ['ec2', 's3', 'iam', 'sts', 'lambda', 'kms', 'dynamodb', 'cloudwatch'][i % 8] as string;
     return JSON.stringify({
       eventVersion: '1.09',
       userIdentity: {
         type: 'AssumedRole',
-        principalId: `AROAEXAMPLE${i % 50}:session-${int(next, 1e6)}`,
+        principalId: `AROAEXAMPLE${i % 50}:session-${hex(next)}`,
         arn: `arn:aws:sts::123456789012:assumed-role/Role${i % 50}/session`,
         accountId: '123456789012',
-        accessKeyId: `ASIA${int(next, 1e12)}`,
+        accessKeyId: `ASIA${hex(next)}${hex(next)}`,
         sessionContext: {
-          sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLE', arn: 'arn:aws:iam::123456789012:role/Role' },
+          sessionIssuer: {
+            type: 'Role',
+            principalId: 'AROAEXAMPLE',
+            arn: 'arn:aws:iam::123456789012:role/Role',
+          },
           attributes: { creationDate: '2026-11-20T17:00:00Z', mfaAuthenticated: 'false' },
         },
       },
-      eventTime: `2026-11-20T18:${String(i % 60).padStart(2, '0')}:01Z`,
+      eventTime: `2026-11-20T18:${DECIMAL[10 + (i % 50)]}:01Z`,
       eventSource: `${service}.amazonaws.com`,
       eventName: `${['Describe', 'Get', 'List', 'Put'][i % 4]}Thing`,
       awsRegion: ['eu-west-1', 'us-east-1', 'ap-southeast-2', 'us-west-2'][i % 4],
       sourceIPAddress: ip(next),
       userAgent: 'aws-sdk-java/2.20.0 Linux/5.10 OpenJDK_64-Bit_Server_VM/17.0.8',
-      requestParameters: { filterSet: { items: [{ name: 'tag:Name', valueSet: { items: [{ value: `app-${i}` }] } }] } },
+      requestParameters: {
+        filterSet: { items: [{ name: 'tag:Name', valueSet: { items: [{ value: `app-${i}` }] } }] },
+      },
       responseElements: null,
-      requestID: `${int(next, 1e16).toString(16)}-${i}`,
-      eventID: `${int(next, 1e16).toString(16)}-${int(next, 1e16).toString(16)}`,
+      requestID: `${hex(next)}${hex(next)}-${i}`,
+      eventID: `${hex(next)}-${hex(next)}-${hex(next)}`,
       readOnly: true,
       eventType: 'AwsApiCall',
       managementEvent: true,
@@ -110,10 +124,14 @@ const rows: Record<ObjectKind, (next: () => number, i: number) => string> = {
   },
 };
 
+/** Rows generated once per object; the content repeats them (farther apart than deflate's 32 KiB window). */
+const BLOCK_BYTES = 2 * 1024 * 1024;
+
 /**
- * A gzip object of about `bytes` uncompressed bytes of `kind` (a CloudTrail log document, or a
- * log file with its header lines), generated and compressed as a stream: the uncompressed content
- * never exists whole in memory.
+ * A gzip object of about `bytes` uncompressed bytes of `kind` (a CloudTrail log document, or a log
+ * file with its header lines), compressed as it is written: the uncompressed content never exists
+ * whole in memory. A 2 MiB block of distinct random rows is generated once and repeated — deflate
+ * only sees 32 KiB back, so the compression ratio and the gunzip work are those of random rows.
  */
 export async function generateObject(kind: ObjectKind, bytes: number): Promise<GeneratedObject> {
   const gzip = createGzip({ level: 1 });
@@ -121,28 +139,29 @@ export async function generateObject(kind: ObjectKind, bytes: number): Promise<G
   gzip.on('data', (chunk: Buffer) => out.push(chunk));
   const ended = new Promise<void>((resolve, reject) => gzip.on('end', resolve).on('error', reject));
   let written = 0;
-  const write = async (text: string): Promise<void> => {
-    const chunk = Buffer.from(text, 'latin1');
+  const write = async (chunk: Buffer): Promise<void> => {
     written += chunk.length;
     if (!gzip.write(chunk)) await new Promise((resolve) => gzip.once('drain', resolve));
   };
-  const next = random(bytes);
-  const row = rows[kind];
   const [head, separator, tail] =
-    kind === 'cloudtrail' ? ['{"Records":[', ',', ']}'] : [`${kind === 'vpcflowlogs' ? VPC_HEADER : CLOUDFRONT_HEADER}\n`, '\n', '\n'];
-  await write(head);
-  let events = 0;
-  while (written < bytes) {
-    const block: string[] = [];
-    let size = 0;
-    while (size < 1 << 20 && written + size < bytes) {
-      const line = row(next, events++);
-      block.push(line);
-      size += line.length + 1;
-    }
-    await write((events > block.length ? separator : '') + block.join(separator));
+    kind === 'cloudtrail'
+      ? ['{"Records":[', ',', ']}']
+      : [`${kind === 'vpcflowlogs' ? VPC_HEADER : CLOUDFRONT_HEADER}\n`, '\n', '\n'];
+  const next = random(bytes);
+  const lines: string[] = [];
+  for (let size = 0; size < BLOCK_BYTES; size += (lines[lines.length - 1] as string).length + 1) {
+    lines.push(rows[kind](next, lines.length));
   }
-  await write(tail);
+  const block = Buffer.from(lines.join(separator), 'latin1');
+  const between = Buffer.from(separator, 'latin1');
+  await write(Buffer.from(head, 'latin1'));
+  let events = 0;
+  while (written + block.length <= bytes || events === 0) {
+    if (events > 0) await write(between);
+    await write(block);
+    events += lines.length;
+  }
+  await write(Buffer.from(tail, 'latin1'));
   gzip.end();
   await ended;
   return { body: Buffer.concat(out), events, bytes: written };
@@ -158,7 +177,8 @@ async function rawGunzipSeconds(gz: Buffer): Promise<number> {
     zlib.on('error', reject);
   });
   for (let at = 0; at < gz.length; at += 64 * 1024) {
-    if (!zlib.write(gz.subarray(at, at + 64 * 1024))) await new Promise((resolve) => zlib.once('drain', resolve));
+    if (!zlib.write(gz.subarray(at, at + 64 * 1024)))
+      await new Promise((resolve) => zlib.once('drain', resolve));
   }
   zlib.end();
   await done;
@@ -200,12 +220,24 @@ async function collectorChild(config: ChildConfig): Promise<void> {
   const metrics = new Metrics();
   const aws = new AwsClients({ credentials: CREDENTIALS, endpoint: config.endpoint, stsRegion: REGION });
   const output = devoTls.create(
-    devoTls.schema.parse({ address: '127.0.0.1', port: config.tlsPort, chain: 'chain.crt', cert: 'client.crt', key: 'client.key' }),
+    devoTls.schema.parse({
+      address: '127.0.0.1',
+      port: config.tlsPort,
+      chain: 'chain.crt',
+      cert: 'client.crt',
+      key: 'client.key',
+      ...(process.env.RW ? { resend_window_bytes: Number(process.env.RW) } : {}),
+    }),
     { name: 'devo', configDir: config.certDir, logger, metrics, hostname: 'bench-host' },
   );
   await output.start();
   // globals.max_in_flight_events / max_in_flight_bytes defaults.
-  const delivery = new Delivery([output], { maxEvents: 200_000, maxBytes: 256 * 1024 * 1024 }, metrics, logger);
+  const delivery = new Delivery(
+    [output],
+    { maxEvents: 200_000, maxBytes: 256 * 1024 * 1024 },
+    metrics,
+    logger,
+  );
   const state = new FileStateStore(join(config.certDir, 'state'));
   const abort = new AbortController();
   const ctx = (serviceName: string): WorkerContext => ({
@@ -281,7 +313,8 @@ process.on('message', (msg) => {
 
 function nextMessage<T>(child: ChildProcess): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`bench child exited (code ${code}) early`));
+    const onExit = (code: number | null): void =>
+      reject(new Error(`bench child exited (code ${code}) early`));
     child.once('exit', onExit);
     child.once('message', (m) => {
       child.off('exit', onExit);
@@ -296,9 +329,11 @@ const QUEUES: Record<ObjectKind, string> = {
   cloudtrail: 'cloudtrail-bench',
 };
 const KEYS: Record<ObjectKind, string> = {
-  vpcflowlogs: 'AWSLogs/123456789012/vpcflowlogs/eu-west-1/2026/11/20/123456789012_vpcflowlogs_eu-west-1_fl-0a1b2c3d_20261120T1805Z_bench.log.gz',
+  vpcflowlogs:
+    'AWSLogs/123456789012/vpcflowlogs/eu-west-1/2026/11/20/123456789012_vpcflowlogs_eu-west-1_fl-0a1b2c3d_20261120T1805Z_bench.log.gz',
   cloudfront: 'cf/E2EXAMPLE.2026-11-20-18.bench.gz',
-  cloudtrail: 'AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/20/123456789012_CloudTrail_eu-west-1_20261120T1805Z_Bench0001.json.gz',
+  cloudtrail:
+    'AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/20/123456789012_CloudTrail_eu-west-1_20261120T1805Z_Bench0001.json.gz',
 };
 const LABELS: Record<ObjectKind, string> = {
   vpcflowlogs: 'VPC Flow Logs',
@@ -322,7 +357,10 @@ async function measure(
 
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, [CHILD_ENV]: JSON.stringify({ kind, endpoint: fake.endpoint, queue: QUEUES[kind], tlsPort, certDir }) },
+    env: {
+      ...process.env,
+      [CHILD_ENV]: JSON.stringify({ kind, endpoint: fake.endpoint, queue: QUEUES[kind], tlsPort, certDir }),
+    },
   });
   await nextMessage(child);
   const started = process.hrtime.bigint();
@@ -341,7 +379,8 @@ async function measure(
       ],
     }),
   );
-  while (fake.sqs.stats(REGION, QUEUES[kind]).deleted === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (fake.sqs.stats(REGION, QUEUES[kind]).deleted === 0)
+    await new Promise((resolve) => setTimeout(resolve, 5));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const reported = nextMessage<{ report: ChildReport }>(child);
   child.send('stop');
@@ -354,7 +393,9 @@ async function measure(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   if (report.delivered !== object.events || received !== object.events) {
-    throw new Error(`${kind}: ${object.events} events in the object, ${report.delivered} delivered, ${received} received`);
+    throw new Error(
+      `${kind}: ${object.events} events in the object, ${report.delivered} delivered, ${received} received`,
+    );
   }
   const gunzipSeconds = await rawGunzipSeconds(object.body);
 
@@ -368,7 +409,9 @@ async function measure(
   const targets = [
     `peak RSS < ${RSS_TARGET_MB} MB: ${peakRssMb < RSS_TARGET_MB ? 'met' : 'NOT met'} (idle ${Math.round(report.idleRss / 1e6)} MB)`,
     ...(kind === 'vpcflowlogs' ? [`≥ 50 % of raw gunzip: ${ratio >= 0.5 ? 'met' : 'NOT met'}`] : []),
-    ...(kind === 'cloudtrail' ? [`≥ 100,000 records/s: ${object.events / seconds >= 100_000 ? 'met' : 'NOT met'}`] : []),
+    ...(kind === 'cloudtrail'
+      ? [`≥ 100,000 records/s: ${object.events / seconds >= 100_000 ? 'met' : 'NOT met'}`]
+      : []),
   ];
   return [
     {
@@ -405,13 +448,16 @@ export async function run(): Promise<BenchResult[]> {
   await writeTestPki(certDir, pki);
   const receiver = spawn(process.execPath, ['-e', RECEIVER], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, BENCH_PKI: JSON.stringify({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert }) },
+    env: {
+      ...process.env,
+      BENCH_PKI: JSON.stringify({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert }),
+    },
   });
   const fake = await startFakeAws();
   try {
     const { port } = await nextMessage<{ port: number }>(receiver);
     const results: BenchResult[] = [];
-    for (const kind of ['vpcflowlogs', 'cloudtrail', 'cloudfront'] as const) {
+    for (const kind of KINDS) {
       results.push(...(await measure(fake, kind, receiver, port, certDir)));
     }
     return results;

@@ -34,7 +34,10 @@ export class DevoReceiver {
     private readonly onEvent: (event: ReceivedEvent) => void,
   ) {}
 
-  static async start(pki: TestPki, options: { file?: string; onEvent: (event: ReceivedEvent) => void; port?: number }): Promise<DevoReceiver> {
+  static async start(
+    pki: TestPki,
+    options: { file?: string; onEvent: (event: ReceivedEvent) => void; port?: number },
+  ): Promise<DevoReceiver> {
     const server = createServer({
       key: pki.server.key,
       cert: pki.server.cert,
@@ -47,7 +50,9 @@ export class DevoReceiver {
     if (options.file) receiver.out = createWriteStream(options.file, { flags: 'a' });
     server.on('secureConnection', (socket) => receiver.accept(socket));
     server.on('tlsClientError', () => (receiver.refused += 1));
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port ?? 0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) =>
+      server.once('error', reject).listen(options.port ?? 0, '127.0.0.1', resolve),
+    );
     return receiver;
   }
 

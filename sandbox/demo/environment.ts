@@ -8,8 +8,13 @@ import { DevoReceiver } from '../devo-receiver.js';
 import { startFakeAws, type FakeAws } from '../fake-aws/index.js';
 import { identityOf, seedSandbox, type SeedNames } from './seed.js';
 
-/** The built CLI, as users run it (dist/sandbox/demo → dist/src/cli). */
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The built CLI, as users run it: beside this file in dist/, or dist/ itself when tests run the sources. */
+const CLI = fileURLToPath(
+  new URL(
+    import.meta.url.includes('/dist/') ? '../../src/cli/main.js' : '../../dist/src/cli/main.js',
+    import.meta.url,
+  ),
+);
 
 export interface SandboxOptions {
   /** Folder for the configuration, certificates, state, received events and logs (emptied first). */
@@ -71,13 +76,29 @@ export class Sandbox {
     const pki = await createTestPki();
     const files = await writeTestPki(join(workDir, 'certs'), pki);
     const receivedFile = join(workDir, 'received.log');
-    let sandbox: Sandbox | undefined;
-    const receiver = await DevoReceiver.start(pki, { file: receivedFile, onEvent: (e) => sandbox?.record(e.tag, e.message) });
+    // The receiver starts first (the configuration needs its port); it reports to the sandbox once made.
+    const ref: { sandbox?: Sandbox } = {};
+    const receiver = await DevoReceiver.start(pki, {
+      file: receivedFile,
+      onEvent: (e) => ref.sandbox?.record(e.tag, e.message),
+    });
 
     const configFile = join(workDir, 'collector.yaml');
-    await writeFile(configFile, configuration(options, regions, names, fake.endpoint, receiver.port, files, join(workDir, 'state')));
-    sandbox = new Sandbox(fake, receiver, expected, queues, configFile, receivedFile, join(workDir, 'collector.log'), workDir);
-    return sandbox;
+    await writeFile(
+      configFile,
+      configuration(options, regions, names, fake.endpoint, receiver.port, files, join(workDir, 'state')),
+    );
+    ref.sandbox = new Sandbox(
+      fake,
+      receiver,
+      expected,
+      queues,
+      configFile,
+      receivedFile,
+      join(workDir, 'collector.log'),
+      workDir,
+    );
+    return ref.sandbox;
   }
 
   private record(tag: string, message: string): void {
@@ -128,7 +149,11 @@ export class Sandbox {
     const log = createWriteStream(this.logFile, { flags: 'a' });
     const child = spawn(process.execPath, [CLI, 'run', '--config', this.configFile], {
       cwd: this.workDir,
-      env: { ...process.env, DEMO_AWS_SECRET: 'sandbox-secret-access-key', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: {
+        ...process.env,
+        DEMO_AWS_SECRET: 'sandbox-secret-access-key',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.pipe(log, { end: false });
@@ -155,7 +180,8 @@ export class Sandbox {
 
 /** Ends a child process with `signal` and resolves with its exit code (or signal name). */
 export function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<number | string> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode ?? 'unknown');
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve(child.exitCode ?? child.signalCode ?? 'unknown');
   return new Promise((resolve) => {
     child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown'));
     child.kill(signal);

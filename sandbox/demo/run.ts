@@ -20,7 +20,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const write = options.write ?? ((t: string) => void process.stdout.write(t));
   const workDir = resolve(options.workDir ?? '.demo');
   const started = Date.now();
-  write('Starting the sandbox: fake AWS (2 regions, every service) and a Devo TLS receiver with client certificates…\n');
+  write(
+    'Starting the sandbox: fake AWS (2 regions, every service) and a Devo TLS receiver with client certificates…\n',
+  );
   const sandbox = await Sandbox.start({ workDir });
   try {
     const produced = [...sandbox.expected.values()].reduce((n, s) => n + s.size, 0);
@@ -56,12 +58,25 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 function table(rows: TagReport[]): string {
   const header = ['tag', 'produced', 'received', 'missing', 'duplicates'];
   const total: TagReport = rows.reduce(
-    (t, r) => ({ tag: 'total', produced: t.produced + r.produced, received: t.received + r.received, missing: t.missing + r.missing, duplicates: t.duplicates + r.duplicates }),
+    (t, r) => ({
+      tag: 'total',
+      produced: t.produced + r.produced,
+      received: t.received + r.received,
+      missing: t.missing + r.missing,
+      duplicates: t.duplicates + r.duplicates,
+    }),
     { tag: 'total', produced: 0, received: 0, missing: 0, duplicates: 0 },
   );
-  const lines = [...rows, total].map((r) => [r.tag, String(r.produced), String(r.received), String(r.missing), String(r.duplicates)]);
+  const lines = [...rows, total].map((r) => [
+    r.tag,
+    String(r.produced),
+    String(r.received),
+    String(r.missing),
+    String(r.duplicates),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   return [fmt(header), rule, ...lines.slice(0, -1).map(fmt), rule, fmt(lines[lines.length - 1]!)].join('\n');
 }

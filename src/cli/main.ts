@@ -63,11 +63,19 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('Run every service against the built-in sandbox (local fake AWS and Devo receiver); no AWS account needed.')
-    .option('--dir <folder>', 'where the sandbox writes its configuration, state, logs and received events', '.demo')
+    .description(
+      'Run every service against the built-in sandbox (local fake AWS and Devo receiver); no AWS account needed.',
+    )
+    .option(
+      '--dir <folder>',
+      'where the sandbox writes its configuration, state, logs and received events',
+      '.demo',
+    )
     .action(async (opts: { dir: string }) => {
       // The sandbox is shipped apart from the production code (dist/sandbox) and loaded only here.
-      const { runDemo } = (await import(new URL('../../sandbox/demo/run.js', import.meta.url).href)) as typeof import('../../sandbox/demo/run.js');
+      const { runDemo } = (await import(
+        new URL('../../sandbox/demo/run.js', import.meta.url).href
+      )) as typeof import('../../sandbox/demo/run.js');
       process.exitCode = await runDemo({ workDir: opts.dir });
     });
 

@@ -73,7 +73,7 @@ const s3ObjectFields = {
     .number()
     .int()
     .min(1024 * 1024)
-    .default(16 * 1024 * 1024)
+    .default(8 * 1024 * 1024)
     .describe(
       'Bytes of events read from S3 objects and not yet accepted by every output, per queue and region, at most: when reached, reading pauses (bounds memory; globals.max_in_flight_bytes still applies collector-wide).',
     ),

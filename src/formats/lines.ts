@@ -23,6 +23,7 @@ export interface LineSplitterOptions {
 }
 
 const DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024;
+const WINDOW = 64 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -67,6 +68,12 @@ export class LineSplitter {
   }
 
   push(chunk: Buffer): void {
+    // Large chunks are taken a window at a time: a decoded string of more than ~128 KiB lands in
+    // V8's large-object space, which makes every line sliced from it markedly dearer.
+    for (let at = 0; at < chunk.length; at += WINDOW) this.pushWindow(chunk.subarray(at, at + WINDOW));
+  }
+
+  private pushWindow(chunk: Buffer): void {
     let start = 0;
     if (this.carry.length > 0) {
       const nl = chunk.indexOf(LF);

@@ -64,7 +64,7 @@ export class Collector {
       return def.create(config, {
         name,
         configDir: loaded.dir,
-        logger: this.logger.child({ output: name }),
+        logger: this.logger,
         metrics: this.metrics,
         hostname: host,
       });

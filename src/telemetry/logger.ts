@@ -61,7 +61,7 @@ function serializeError(err: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = { type: err.name, message: scrub(err.message) };
   const e = err as Error & { code?: unknown; details?: unknown; $metadata?: { httpStatusCode?: number } };
   if (e.code !== undefined) out.code = e.code;
-  if (e.details !== undefined) out.details = e.details;
+  if (e.details !== undefined) out.details = scrubDeep(e.details);
   if (e.$metadata?.httpStatusCode !== undefined) out.httpStatus = e.$metadata.httpStatusCode;
   if (err.cause !== undefined) out.cause = serializeError(err.cause);
   return out;

@@ -20,7 +20,8 @@ export function scrub(text: string): string {
 /** Deep copy of a log record with every registered secret replaced. */
 export function scrubDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrub(value);
-  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  // Errors are left whole for the logger's error serializer, which scrubs them itself.
+  if (depth > 8 || value === null || typeof value !== 'object' || value instanceof Error) return value;
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v, depth + 1);

@@ -32,25 +32,45 @@ describe('AwsClients', () => {
     try {
       await aws.sqs('eu-west-1').send(new CreateQueueCommand({ QueueName: 'chain-test' }));
       await aws.sqs('us-east-1').send(new CreateQueueCommand({ QueueName: 'chain-test' }));
-      assert.equal(await aws.accountId('eu-west-1'), '222222222222', 'the effective account is the target role\'s');
+      assert.equal(
+        await aws.accountId('eu-west-1'),
+        '222222222222',
+        "the effective account is the target role's",
+      );
 
       const assumes = fake.requestsFor({ service: 'sts', operation: 'AssumeRole' });
       assert.equal(assumes.length, 2, 'one AssumeRole per role, shared by every region');
       assert.equal(assumes[0]!.params.RoleArn, base);
-      assert.equal(assumes[0]!.accessKeyId, 'AKIAUSERUSERUSER0001', 'the base role is assumed with the static keys');
+      assert.equal(
+        assumes[0]!.accessKeyId,
+        'AKIAUSERUSERUSER0001',
+        'the base role is assumed with the static keys',
+      );
       assert.equal(assumes[0]!.params.ExternalId, undefined);
       assert.equal(assumes[1]!.params.RoleArn, target);
       assert.equal(assumes[1]!.params.ExternalId, 'ext-7731');
-      assert.notEqual(assumes[1]!.accessKeyId, 'AKIAUSERUSERUSER0001', 'the target role is assumed with the base role credentials');
+      assert.notEqual(
+        assumes[1]!.accessKeyId,
+        'AKIAUSERUSERUSER0001',
+        'the target role is assumed with the base role credentials',
+      );
 
       const dataCalls = fake.requestsFor({ service: 'sqs', operation: 'CreateQueue' });
       assert.equal(dataCalls.length, 2);
       for (const call of dataCalls) {
-        assert.equal(call.accountId, '222222222222', 'data calls are signed with the target role credentials');
+        assert.equal(
+          call.accountId,
+          '222222222222',
+          'data calls are signed with the target role credentials',
+        );
         assert.notEqual(call.accessKeyId, assumes[1]!.accessKeyId);
         assert.notEqual(call.accessKeyId, 'AKIAUSERUSERUSER0001');
       }
-      assert.equal(scrub('user-secret-access-key-0001'), '[REDACTED]', 'the static secret is registered for scrubbing');
+      assert.equal(
+        scrub('user-secret-access-key-0001'),
+        '[REDACTED]',
+        'the static secret is registered for scrubbing',
+      );
     } finally {
       aws.destroy();
     }
@@ -60,12 +80,20 @@ describe('AwsClients', () => {
     const target = 'arn:aws:iam::333333333333:role/devo-strict';
     fake.sts.addRole(target, { externalId: 'right-id' });
     const aws = new AwsClients({
-      credentials: { access_key: 'AKIAUSERUSERUSER0002', access_secret: 'user-secret-access-key-0002', target_assume_role: target, assume_role_external_id: 'wrong-id' },
+      credentials: {
+        access_key: 'AKIAUSERUSERUSER0002',
+        access_secret: 'user-secret-access-key-0002',
+        target_assume_role: target,
+        assume_role_external_id: 'wrong-id',
+      },
       endpoint: fake.endpoint,
       stsRegion: 'us-east-1',
     });
     try {
-      await assert.rejects(aws.sqs('us-east-1').send(new CreateQueueCommand({ QueueName: 'chain-test' })), /AccessDenied|not authorized/i);
+      await assert.rejects(
+        aws.sqs('us-east-1').send(new CreateQueueCommand({ QueueName: 'chain-test' })),
+        /AccessDenied|not authorized/i,
+      );
     } finally {
       aws.destroy();
     }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../sandbox/fake-aws/index.js';
@@ -17,12 +18,17 @@ describe('CLI', () => {
     assert.equal(version.stdout().trim(), pkg.version);
     const help = runCli(['--help']);
     assert.equal(await help.exited, 0);
-    for (const cmd of ['run', 'validate', 'print-schema', 'demo']) assert.match(help.stdout(), new RegExp(`\\b${cmd}\\b`));
+    for (const cmd of ['run', 'validate', 'print-schema', 'demo'])
+      assert.match(help.stdout(), new RegExp(`\\b${cmd}\\b`));
   });
 
   test('validate accepts the full example and warns about nothing when secrets come from the environment', async () => {
     const run = runCli(['validate', '--config', join(repoRoot, 'docs/examples/full.yaml')], {
-      env: { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'example-secret-value', DEVO_EXTERNAL_ID: 'ext' },
+      env: {
+        AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'example-secret-value',
+        DEVO_EXTERNAL_ID: 'ext',
+      },
     });
     assert.equal(await run.exited, 0, run.stderr());
     assert.match(run.stdout(), /valid — 7 service\(s\), 13 service × region worker\(s\), 1 output\(s\)/);
@@ -86,13 +92,17 @@ describe('CLI run against the fake AWS', () => {
   before(async () => {
     fake = await startFakeAws();
     for (const region of ['us-east-1', 'eu-west-1']) {
-      fake.sqs.createQueue(region, 'devo-cwe-123456789012.fifo', { FifoQueue: 'true', ContentBasedDeduplication: 'true' });
+      fake.sqs.createQueue(region, 'devo-cwe-123456789012.fifo', {
+        FifoQueue: 'true',
+        ContentBasedDeduplication: 'true',
+      });
       fake.sqs.createQueue(region, 'securityhub');
       fake.sqs.createQueue(region, 'trail-files');
       fake.sqs.createQueue(region, 'devo-ncwl-vpcfl-e2e');
       fake.sqs.createQueue(region, 'devo-ncwl-cfl-e2e');
       fake.logs.createLogGroup(region, '/app/one');
     }
+    fake.sqs.createQueue('us-east-1', 'signals');
   });
   after(async () => {
     await fake.stop();
@@ -124,16 +134,58 @@ inputs:
     );
     const run = runCli(['run', '--config', config], { env: { E2E_SECRET: 'e2e-secret-value-42' } });
     await run.waitForLog('"msg":"started ');
-    const started = run.stderr().split('\n').find((l) => l.includes('"msg":"started '))!;
+    const started = run
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('"msg":"started '))!;
     const workers = (JSON.parse(started) as { workers: string[] }).workers;
     // 6 services × 2 regions, plus a second worker for audits (api + s3) and for non-cloudwatch-logs (vpc + cloudfront).
     assert.equal(workers.length, 16, workers.join(', '));
-    for (const region of ['us-east-1', 'eu-west-1']) assert.equal(workers.filter((w) => w.includes(region)).length, 8);
+    for (const region of ['us-east-1', 'eu-west-1'])
+      assert.equal(workers.filter((w) => w.includes(region)).length, 8);
     const t0 = Date.now();
     run.child.kill('SIGTERM');
     assert.equal(await run.exited, 0, run.stderr());
     assert.ok(Date.now() - t0 < 5_000 + 2_000, `exited within the grace period (${Date.now() - t0} ms)`);
     assert.match(run.stderr(), /"msg":"stopped"/);
     assert.doesNotMatch(run.stderr(), /e2e-secret-value-42/);
+  });
+
+  test('SIGTERM waits for in-flight events; a second signal exits at once, deleting nothing undelivered', async () => {
+    for (let i = 0; i < 50; i++) fake.sqs.send('us-east-1', 'signals', JSON.stringify({ id: `evt-${i}`, source: 'aws.ec2', detail: {} }));
+    // An output that can never connect: events stay in flight, nothing is acknowledged.
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    const config = join(tmp.dir, 'signals.yaml');
+    writeFileSync(
+      config,
+      `globals:
+  shutdown_grace_seconds: 60
+  persistence: { type: filesystem, config: { directory_name: ${join(tmp.dir, 'state-signals')} } }
+outputs:
+  down: { type: syslog, config: { protocol: tcp, address: 127.0.0.1, port: ${port} } }
+inputs:
+  aws:
+    id: signals
+    endpoint: ${fake.endpoint}
+    credentials: { access_key: AKIAE2ETESTKEY, access_secret: e2e-secret-value-43 }
+    services:
+      service-events-all: { cloudwatch_sqs_queue_name: signals, regions: [us-east-1] }
+`,
+    );
+    const run = runCli(['run', '--config', config]);
+    await run.waitForLog('"msg":"started ');
+    while (fake.sqs.stats('us-east-1', 'signals').inFlight === 0) await new Promise((r) => setTimeout(r, 20));
+    run.child.kill('SIGTERM');
+    await run.waitForLog('shutting down');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(run.child.exitCode, null, 'still giving in-flight events their grace period');
+    const t0 = Date.now();
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exited, 143);
+    assert.ok(Date.now() - t0 < 2_000, 'the second signal exits at once');
+    assert.equal(fake.sqs.stats('us-east-1', 'signals').deleted, 0, 'nothing undelivered was deleted');
   });
 });

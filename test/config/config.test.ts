@@ -41,10 +41,18 @@ describe('configuration', () => {
     assert.ok(s['audit-events-all']?.s3_file_type_filter instanceof RegExp, 'regexes are compiled');
     assert.equal(s.cwl_1?.log_group, '/aws/lambda/payments');
     assert.equal(config.inputs.aws.id, '12351', 'numeric ids become strings');
-    assert.equal(config.inputs.aws.credentials.access_secret, env.AWS_SECRET_ACCESS_KEY, '${ENV} is expanded');
+    assert.equal(
+      config.inputs.aws.credentials.access_secret,
+      env.AWS_SECRET_ACCESS_KEY,
+      '${ENV} is expanded',
+    );
     assert.equal(config.globals.persistence.type, 'filesystem');
     assert.ok(Object.isFrozen(config.inputs.aws.services), 'validated config is frozen');
-    assert.equal(scrub(`x ${env.AWS_SECRET_ACCESS_KEY} y`), 'x [REDACTED] y', 'secrets from the environment are registered for scrubbing');
+    assert.equal(
+      scrub(`x ${env.AWS_SECRET_ACCESS_KEY} y`),
+      'x [REDACTED] y',
+      'secrets from the environment are registered for scrubbing',
+    );
   });
 
   test('reports every problem at once, each with its path and what was expected', () => {
@@ -68,11 +76,20 @@ describe('configuration', () => {
     assert.equal(config, undefined);
     const byPath = new Map(problems.map((p) => [p.path, p.message]));
     assert.equal(byPath.get('inputs.aws.services.cwl_1.log_group'), 'required');
-    assert.match(byPath.get('inputs.aws.services.metrcs-all') ?? '', /unknown service \(did you mean 'metrics-all'\?\)/);
-    assert.match(byPath.get('inputs.aws.services.metrics-all.request_period_in_seconds') ?? '', /expected number, got "sixty"/);
+    assert.match(
+      byPath.get('inputs.aws.services.metrcs-all') ?? '',
+      /unknown service \(did you mean 'metrics-all'\?\)/,
+    );
+    assert.match(
+      byPath.get('inputs.aws.services.metrics-all.request_period_in_seconds') ?? '',
+      /expected number, got "sixty"/,
+    );
     assert.match(byPath.get('inputs.aws.services.metrics-all.regions[0]') ?? '', /not an AWS region name/);
     assert.match(byPath.get('inputs.aws.services.audit-events-all.start_time') ?? '', /ISO-8601/);
-    assert.match(byPath.get('inputs.aws.services.audit-events-all.s3_file_type_filter') ?? '', /not a valid regular expression/);
+    assert.match(
+      byPath.get('inputs.aws.services.audit-events-all.s3_file_type_filter') ?? '',
+      /not a valid regular expression/,
+    );
     assert.match(byPath.get('globals.persistance') ?? '', /unknown key \(did you mean 'persistence'\?\)/);
     assert.equal(problems.length, 7, JSON.stringify(problems, null, 1));
   });
@@ -98,7 +115,10 @@ inputs:
   });
 
   test('an unknown output type names the types that exist', () => {
-    const { problems } = parseConfigText(minimal('      metrics-all: { regions: [us-east-1] }').replace('type: console', 'type: consol'), { env: {} });
+    const { problems } = parseConfigText(
+      minimal('      metrics-all: { regions: [us-east-1] }').replace('type: console', 'type: consol'),
+      { env: {} },
+    );
     assert.equal(problems.length, 1);
     assert.equal(problems[0]!.path, 'outputs.local.type');
     assert.match(problems[0]!.message, /console/);
@@ -117,8 +137,13 @@ inputs:
       assert.equal(ok.config?.inputs.aws.credentials.access_secret, 'file-secret-value-123');
       assert.deepEqual(ok.inlineSecrets, []);
       const missing = parseConfigText(text, { env: {}, dir });
-      assert.deepEqual(missing.problems, [{ path: 'inputs.aws.credentials.access_key', message: 'environment variable MY_KEY is not set' }]);
-      const inline = parseConfigText(text.replace('"${file:secret}"', 'plainsecretvalue'), { env: { MY_KEY: 'AKIAFROMENV' }, dir });
+      assert.deepEqual(missing.problems, [
+        { path: 'inputs.aws.credentials.access_key', message: 'environment variable MY_KEY is not set' },
+      ]);
+      const inline = parseConfigText(text.replace('"${file:secret}"', 'plainsecretvalue'), {
+        env: { MY_KEY: 'AKIAFROMENV' },
+        dir,
+      });
       assert.deepEqual(inline.inlineSecrets, ['inputs.aws.credentials.access_secret']);
     } finally {
       cleanup();
@@ -126,14 +151,23 @@ inputs:
   });
 
   test('audit-events-all: types default from the presence of audit_sqs_queue_name; audits_s3 needs the queue', () => {
-    const parse = (block: string) => parseConfigText(minimal(`      audit-events-all:\n${block}`), { env: {} });
-    assert.deepEqual(parse('        regions: [us-east-1]').config?.inputs.aws.services['audit-events-all']?.types, ['audits_api']);
+    const parse = (block: string) =>
+      parseConfigText(minimal(`      audit-events-all:\n${block}`), { env: {} });
     assert.deepEqual(
-      parse('        audit_sqs_queue_name: q\n        regions: [us-east-1]').config?.inputs.aws.services['audit-events-all']?.types,
+      parse('        regions: [us-east-1]').config?.inputs.aws.services['audit-events-all']?.types,
+      ['audits_api'],
+    );
+    assert.deepEqual(
+      parse('        audit_sqs_queue_name: q\n        regions: [us-east-1]').config?.inputs.aws.services[
+        'audit-events-all'
+      ]?.types,
       ['audits_s3'],
     );
     assert.deepEqual(parse('        types: [audits_s3]\n        regions: [us-east-1]').problems, [
-      { path: 'inputs.aws.services.audit-events-all.audit_sqs_queue_name', message: 'required when types includes audits_s3' },
+      {
+        path: 'inputs.aws.services.audit-events-all.audit_sqs_queue_name',
+        message: 'required when types includes audits_s3',
+      },
     ]);
   });
 
@@ -143,12 +177,15 @@ inputs:
     assert.match(problems[0]!.path, /^line \d+/);
     assert.throws(
       () => loadConfig('/nonexistent/collector.yaml'),
-      (e: unknown) => isCollectorError(e, 'CONFIG_UNREADABLE') && /\/nonexistent\/collector\.yaml/.test(e.message),
+      (e: unknown) =>
+        isCollectorError(e, 'CONFIG_UNREADABLE') && /\/nonexistent\/collector\.yaml/.test(e.message),
     );
   });
 
   test('the JSON Schema and the configuration reference come from the same schema', () => {
-    const schema = configJsonSchema() as { properties: Record<string, { properties?: Record<string, unknown> }> };
+    const schema = configJsonSchema() as {
+      properties: Record<string, { properties?: Record<string, unknown> }>;
+    };
     assert.ok(schema.properties.inputs?.properties?.aws);
     const docs = configReferenceMarkdown();
     for (const key of [
@@ -161,6 +198,10 @@ inputs:
     ]) {
       assert.ok(docs.includes(`\`${key}\``), `docs mention ${key}`);
     }
-    assert.equal(readFileSync(join(repoRoot, 'docs/configuration.md'), 'utf8'), docs, 'docs/configuration.md is up to date (npm run docs:config)');
+    assert.equal(
+      readFileSync(join(repoRoot, 'docs/configuration.md'), 'utf8'),
+      docs,
+      'docs/configuration.md is up to date (npm run docs:config)',
+    );
   });
 });

@@ -94,7 +94,9 @@ describe('decompress', () => {
     const { offset, offsetEnd } = error.details as { offset: number; offsetEnd: number };
     assert.ok(offset <= corruptAt && corruptAt < offsetEnd, `range ${offset}-${offsetEnd}`);
     assert.match(error.message, /corrupt gzip data between compressed bytes \d+ and \d+ /);
-    assert.ok(data.length > 300_000 && data.equals(first.subarray(0, data.length)));
+    // At most the failing step's output chunk (256 KiB) is held back by zlib.
+    assert.ok(data.length >= first.length - 256 * 1024, `${data.length} bytes out`);
+    assert.ok(data.equals(first.subarray(0, data.length)));
   });
 
   test('corrupt gzip content fails the member checksum', async () => {

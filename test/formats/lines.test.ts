@@ -76,6 +76,16 @@ describe('LineSplitter', () => {
     }
   });
 
+  test('chunks larger than the 64 KiB decoding window', () => {
+    const next = random(9);
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) lines.push(`${i} ${'v '.repeat(Math.floor(next() * 20))}x`);
+    const input = Buffer.from(`${lines.join('\n')}\n`);
+    assert.ok(input.length > 4 * 64 * 1024);
+    assert.deepEqual(splitLines([input]), reference(input.toString()));
+    assert.deepEqual(splitLines(chunksOf(input, 100_003)), reference(input.toString()));
+  });
+
   test('a long line over many chunks', () => {
     const line = 'w '.repeat(100_000).trimEnd();
     const out = splitLines(chunksOf(Buffer.from(`${line}\nnext\n`), 1000));

@@ -34,7 +34,8 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
       const deadline = Date.now() + timeoutMs;
       const seen = () => (typeof text === 'string' ? err.includes(text) : text.test(err));
       while (!seen()) {
-        if (child.exitCode !== null) throw new Error(`CLI exited (${child.exitCode}) before logging ${text}:\n${err}`);
+        if (child.exitCode !== null)
+          throw new Error(`CLI exited (${child.exitCode}) before logging ${text}:\n${err}`);
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${text} in the log:\n${err}`);
         await new Promise((r) => setTimeout(r, 25));
       }

@@ -54,21 +54,35 @@ export interface Harness {
 /** Real SDK clients pointed at the fake AWS, real delivery into a CaptureOutput, a temporary state folder. */
 export function createHarness(options: {
   endpoint: string;
-  credentials?: { access_key?: string; access_secret?: string; base_assume_role?: string; target_assume_role?: string; assume_role_external_id?: string };
+  credentials?: {
+    access_key?: string;
+    access_secret?: string;
+    base_assume_role?: string;
+    target_assume_role?: string;
+    assume_role_external_id?: string;
+  };
   maxInFlightEvents?: number;
   logger?: Logger;
   inputId?: string;
 }): Harness {
   const { dir, cleanup } = tempDir('dac-harness-');
   const aws = new AwsClients({
-    credentials: options.credentials ?? { access_key: 'AKIATESTTESTTEST', access_secret: 'test-secret-key-0000' },
+    credentials: options.credentials ?? {
+      access_key: 'AKIATESTTESTTEST',
+      access_secret: 'test-secret-key-0000',
+    },
     endpoint: options.endpoint,
     stsRegion: 'us-east-1',
   });
   const output = new CaptureOutput();
   const metrics = new Metrics();
   const logger = options.logger ?? silentLogger();
-  const delivery = new Delivery([output], { maxEvents: options.maxInFlightEvents ?? 50_000, maxBytes: 256 * 1024 * 1024 }, metrics, logger);
+  const delivery = new Delivery(
+    [output],
+    { maxEvents: options.maxInFlightEvents ?? 50_000, maxBytes: 256 * 1024 * 1024 },
+    metrics,
+    logger,
+  );
   const state = new FileStateStore(dir);
   const abort = new AbortController();
   return {

@@ -10,7 +10,8 @@ import { events, recordingBatch } from '../helpers/batches.js';
 
 /** An output whose writes complete only when the test says so. */
 class ManualOutput implements Output {
-  readonly writes: { events: readonly CollectorEvent[]; resolve: () => void; reject: (e: Error) => void }[] = [];
+  readonly writes: { events: readonly CollectorEvent[]; resolve: () => void; reject: (e: Error) => void }[] =
+    [];
   constructor(readonly name: string) {}
   async start() {}
   async stop() {}

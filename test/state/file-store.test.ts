@@ -74,7 +74,10 @@ describe('FileStateStore', () => {
         const value = await new FileStateStore(stateDir).get<number>('k');
         assert.equal(typeof value, 'number', `round ${round}: state did not load`);
         // The value saved last (printed), or the one being written when killed (saved, not yet printed).
-        assert.ok(value === printed || value === printed + 1, `round ${round}: loaded ${value}, last saved ${printed}`);
+        assert.ok(
+          value === printed || value === printed + 1,
+          `round ${round}: loaded ${value}, last saved ${printed}`,
+        );
         assert.ok(value! >= lastSaved, `round ${round}: went back from ${lastSaved} to ${value}`);
         lastSaved = value!;
       }

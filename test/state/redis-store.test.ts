@@ -5,11 +5,21 @@ import { RedisStateStore } from '../../src/state/redis-store.js';
 import { hasRedisServer, startRedis } from '../helpers/redis.js';
 
 // CI installs redis-server (.ci/run); elsewhere the test says why it did not run.
-const skip = !hasRedisServer() && !process.env.CI ? 'redis-server is not installed (apt-get install redis-server)' : false;
+const skip =
+  !hasRedisServer() && !process.env.CI
+    ? 'redis-server is not installed (apt-get install redis-server)'
+    : false;
 
 test('RedisStateStore: replicas share state; corrupt values are a clear error', { skip }, async () => {
   const redis = await startRedis();
-  const options = { host: '127.0.0.1', port: redis.port, password: 'test-redis-pass', db: 0, tls: false, key_prefix: 'dac:' };
+  const options = {
+    host: '127.0.0.1',
+    port: redis.port,
+    password: 'test-redis-pass',
+    db: 0,
+    tls: false,
+    key_prefix: 'dac:',
+  };
   const a = new RedisStateStore(options);
   const b = new RedisStateStore(options);
   const raw = new Redis({ host: '127.0.0.1', port: redis.port, password: 'test-redis-pass' });

@@ -197,6 +197,10 @@ export class SqsConsumer {
 
   // ---- queue ------------------------------------------------------------------------------------
 
+  private get fifo(): boolean {
+    return this.queueName.endsWith('.fifo');
+  }
+
   private where(): string {
     return `SQS queue ${this.queueName} (${this.ctx.region})`;
   }
@@ -285,7 +289,7 @@ export class SqsConsumer {
       if (messages.length > 0) continue;
       // Empty: the queue is drained — unless it is FIFO and we hold messages: it may only be
       // holding back the rest of their groups, which become receivable once these are done.
-      if (!this.queueName.endsWith('.fifo') || this.held.size === 0) return;
+      if (!this.fifo || this.held.size === 0) return;
       await untilAborted(new Promise<void>((resolve) => this.doneWaiters.push(resolve)), signal);
     }
   }
@@ -330,7 +334,8 @@ export class SqsConsumer {
     };
     this.held.add(h);
     this.startExtensions();
-    const group = attributes.MessageGroupId;
+    // Standard (fair) queues may carry group ids too; only FIFO queues promise an order.
+    const group = this.fifo ? attributes.MessageGroupId : undefined;
     if (group === undefined) return this.handle(h).then(() => undefined);
     // FIFO: one message of a group at a time, in order; after a failure the rest of the group is
     // released unhandled, so SQS redelivers the group in its order.
@@ -368,11 +373,11 @@ export class SqsConsumer {
         );
         return false;
       }
-      const code =
-        typeof (err as { code?: unknown }).code === 'string'
-          ? (err as { code: string }).code
-          : 'HANDLER_FAILED';
-      this.ctx.metrics.errors.inc({ ...this.labels, code });
+      const code = (err as { code?: unknown } | null)?.code;
+      this.ctx.metrics.errors.inc({
+        ...this.labels,
+        code: typeof code === 'string' ? code : 'HANDLER_FAILED',
+      });
       this.ctx.logger.error(
         { messageId: h.message.messageId, queue: this.queueName, region: this.ctx.region, err },
         `message ${h.message.messageId} of ${this.where()} could not be processed, releasing it for retry: ${describeError(err)}`,

@@ -10,15 +10,16 @@ import { Metrics } from '../../../src/telemetry/metrics.js';
 import { tempDir } from '../../helpers/paths.js';
 
 /**
- * The collector side of memory.test.ts, alone in its process so its RSS is its own: the
- * non-cloudwatch-logs VPC worker (settings from MEMORY_CHILD, the rest defaults) behind the
- * product's default delivery window and an output slower than the reader. For each `{ read: n }`
- * the parent sends, it pulls until n events were delivered, then answers with the peak RSS seen.
+ * The collector side of memory.test.ts, alone in its process so its RSS and heap are its own: the
+ * non-cloudwatch-logs VPC worker with its default settings, behind the product's default delivery
+ * window and an output slower than the reader. For each `{ read: n }` the parent sends, it pulls
+ * until n events were delivered, then answers with the peak RSS seen.
  */
 interface ChildSettings {
   endpoint: string;
   queue: string;
-  service: Record<string, unknown>;
+  /** Tuning, to check that this test catches a reader holding whole objects. */
+  limits?: { maxEvents: number; maxBytes: number };
 }
 
 const REGION = 'eu-west-1';
@@ -32,7 +33,7 @@ class SlowCountingOutput implements Output {
   async stop(): Promise<void> {}
   write(events: readonly CollectorEvent[]): Promise<void> {
     this.tail = this.tail.then(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 15));
       this.events += events.length;
     });
     return this.tail;
@@ -56,7 +57,6 @@ const abort = new AbortController();
 const config = predefinedServiceSchemas['non-cloudwatch-logs'].parse({
   regions: [REGION],
   vpcflowlogs_sqs_queue_name: settings.queue,
-  ...settings.service,
 });
 const [worker] = createNonCloudwatchLogsWorkers(
   config,
@@ -72,7 +72,7 @@ const [worker] = createNonCloudwatchLogsWorkers(
     signal: abort.signal,
     deliver: (batch) => delivery.admit(batch, { service: 'non-cloudwatch-logs', region: REGION }),
   },
-  { waitTimeSeconds: 0 },
+  { waitTimeSeconds: 0, ...(settings.limits ? { limits: settings.limits } : {}) },
 );
 
 process.on('message', (message: { read?: number; exit?: true }) => {

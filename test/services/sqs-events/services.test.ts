@@ -117,8 +117,11 @@ describe('service-events-all and sqs-cloudwatch-consumer (real SDK against the f
         h.context('service-events-all', q.region),
       );
       assert.equal(worker!.name, `service-events-all/${q.region}`);
-      const fast = track(createServiceEventsWorker(config, h.context('service-events-all', q.region), FAST));
-      return pullUntil(fast, () => fake.sqs.stats(q.region, q.name).deleted === 5_000, 60_000);
+      // Long polls (1 s), as in production: FIFO receivers wait for their groups instead of spinning.
+      const polling = track(
+        createServiceEventsWorker(config, h.context('service-events-all', q.region), { waitTimeSeconds: 1 }),
+      );
+      return pullUntil(polling, () => fake.sqs.stats(q.region, q.name).deleted === 5_000, 60_000);
     });
     await Promise.all(runs);
     const seconds = (Date.now() - started) / 1000;

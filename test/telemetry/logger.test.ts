@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CollectorError, ErrorCodes } from '../../src/errors.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { registerSecret } from '../../src/telemetry/secrets.js';
+
+test('secrets never reach the log: by key name, by registered value, inside messages and errors', () => {
+  const lines: string[] = [];
+  const logger = createLogger({ debug: true, destination: { write: (l: string) => void lines.push(l) } });
+  registerSecret('wJalrXUtnFEMI/K7MDENG/registered');
+  logger.info(
+    { credentials: { access_key: 'AKIAKEY', access_secret: 'plain-secret-value' }, token: 'tok-123456' },
+    'configured',
+  );
+  logger.warn(`request failed with secret wJalrXUtnFEMI/K7MDENG/registered in the URL`);
+  logger.error(
+    {
+      err: new CollectorError(
+        ErrorCodes.OUTPUT_REJECTED,
+        'POST https://h/stream/d/token!wJalrXUtnFEMI/K7MDENG/registered/x failed',
+      ),
+    },
+    'output failed',
+  );
+  logger.debug({ nested: { deeper: ['wJalrXUtnFEMI/K7MDENG/registered'] } }, 'debug is on');
+  const text = lines.join('');
+  assert.equal(lines.length, 4, 'globals.debug enables debug level');
+  assert.doesNotMatch(text, /plain-secret-value|tok-123456|wJalrXUtnFEMI/);
+  assert.match(text, /\[REDACTED\]/);
+  assert.match(text, /"code":"OUTPUT_REJECTED"/, 'errors keep their stable code');
+});
+
+test('without debug, debug lines are dropped', () => {
+  const lines: string[] = [];
+  const logger = createLogger({ destination: { write: (l: string) => void lines.push(l) } });
+  logger.debug('hidden');
+  logger.info('shown');
+  assert.equal(lines.length, 1);
+});
