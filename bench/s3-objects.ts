@@ -18,19 +18,24 @@ import { Metrics } from '../src/telemetry/metrics.js';
 import type { BenchResult } from './types.js';
 
 /**
- * S3 objects announced on SQS, end to end: one gzip object per format (about 1 GiB uncompressed;
- * BENCH_S3_OBJECTS_MB overrides; BENCH_S3_OBJECTS_KINDS picks formats) in the fake S3, announced on its queue, read by the real worker
- * (the non-cloudwatch-logs or audit-events-all factory, default settings) in a child process — the
- * "collector", so its RSS is its own, not the fake's copy of the object — and delivered to the
- * devo_platform output over TLS (client certificate) to a loopback receiver in another child.
- * Timed from sending the notification until the message is deleted, i.e. until every event was
- * flushed by the TLS output and acknowledged. Next to it, the raw gunzip rate of the same object
- * (node's zlib stream, in this process). Targets: VPC Flow Logs ≥ 50 % of the raw gunzip rate;
- * CloudTrail ≥ 100,000 records/s; peak RSS < 256 MB for a 1 GiB object of each format.
+ * S3 objects announced on SQS, end to end: one gzip object per format (about 1 GiB uncompressed)
+ * in the fake S3, announced on its queue, read by the real worker (the non-cloudwatch-logs or
+ * audit-events-all factory, default settings) in a child process — the "collector", so its RSS is
+ * its own, not the fake's copy of the object — and delivered to the devo_platform output over TLS
+ * (client certificate) to a loopback receiver in another child. Timed from sending the
+ * notification until the message is deleted, i.e. until every event was flushed by the TLS output
+ * and acknowledged. Next to it, the raw gunzip rate of the same object (node's zlib stream, in
+ * this process). Targets: VPC Flow Logs ≥ 50 % of the raw gunzip rate; CloudTrail ≥ 100,000
+ * records/s; peak RSS < 256 MB for a 1 GiB object of each format.
+ * Environment: BENCH_S3_OBJECTS_MB (object size, default 1024), BENCH_S3_OBJECTS_KINDS (formats,
+ * e.g. `vpcflowlogs,cloudtrail`), BENCH_S3_OBJECTS_RESEND_WINDOW_BYTES (devo_platform's
+ * resend_window_bytes, to see what its buffers weigh in the RSS).
  */
 const MEGABYTES = Number(process.env.BENCH_S3_OBJECTS_MB ?? 1024);
-/** Formats measured, comma-separated (default all). */
-const KINDS = (process.env.BENCH_S3_OBJECTS_KINDS ?? 'vpcflowlogs,cloudtrail,cloudfront').split(',') as ObjectKind[];
+const RESEND_WINDOW_BYTES = process.env.BENCH_S3_OBJECTS_RESEND_WINDOW_BYTES;
+const KINDS = (process.env.BENCH_S3_OBJECTS_KINDS ?? 'vpcflowlogs,cloudtrail,cloudfront').split(
+  ',',
+) as ObjectKind[];
 const REGION = 'eu-west-1';
 const INPUT_ID = 'bench';
 const CHILD_ENV = 'S3_OBJECTS_BENCH_CHILD';
@@ -226,7 +231,7 @@ async function collectorChild(config: ChildConfig): Promise<void> {
       chain: 'chain.crt',
       cert: 'client.crt',
       key: 'client.key',
-      ...(process.env.RW ? { resend_window_bytes: Number(process.env.RW) } : {}),
+      ...(RESEND_WINDOW_BYTES === undefined ? {} : { resend_window_bytes: Number(RESEND_WINDOW_BYTES) }),
     }),
     { name: 'devo', configDir: config.certDir, logger, metrics, hostname: 'bench-host' },
   );
@@ -423,7 +428,8 @@ async function measure(
       peakRssMb,
       notes:
         `${size}; MB/s of decompressed object bytes; ${(ratio * 100).toFixed(0)} % of the raw gunzip rate; ` +
-        `collector busy ${((report.cpuSeconds / seconds) * 100).toFixed(0)} % of one core; ${breakdown}; ${targets.join('; ')}`,
+        `collector busy ${((report.cpuSeconds / seconds) * 100).toFixed(0)} % of one core (${Math.round(object.events / report.cpuSeconds)} events per collector CPU-second); ` +
+        `${breakdown}; ${targets.join('; ')}`,
     },
     {
       name: `${LABELS[kind]}: raw gunzip of the same object`,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startFakeAws } from '../sandbox/fake-aws/index.js';
+import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { AwsClients } from '../src/aws/clients.js';
 import { predefinedServiceSchemas } from '../src/config/schema.js';
 import { definition as fileOutput } from '../src/outputs/file/index.js';
@@ -20,9 +21,11 @@ import type { BenchResult } from './types.js';
  * service-events-all and sqs-cloudwatch-consumer end to end: the fake SQS (real SDK over HTTP on
  * 127.0.0.1) through the shared SQS consumer (10 receivers), delivery and a `file` output, until
  * every message is deleted. The fake runs in a child process, so each side's CPU time is measured
- * on its own: the side whose CPU time is close to the wall time is the bottleneck.
- * Sizes: BENCH_SQS_SCALE (default 1) × 50,000 EventBridge events (one message each), and × 5,000
- * Security Hub events of 10 findings.
+ * on its own: the side whose CPU time is close to the wall time is the bottleneck. A last line
+ * measures the bare SDK doing only ReceiveMessage + DeleteMessageBatch (10 loops), the ceiling
+ * for one-event messages: what the consumer adds is the difference.
+ * Sizes: BENCH_SQS_SCALE (default 1) × 50,000 EventBridge events (one message each), × 5,000
+ * Security Hub events of 10 findings, × 50,000 messages for the bare SDK; a warm-up run first.
  */
 const SCALE = Number(process.env.BENCH_SQS_SCALE ?? 1);
 const REGION = 'eu-west-1';
@@ -44,6 +47,8 @@ type FromChild =
 /** The fake AWS in this child process: seeds queues and reports queue stats and its CPU time. */
 async function fakeChild(): Promise<void> {
   const fake = await startFakeAws({ requestLogLimit: 1_000 });
+  // The parent is gone (finished or crashed): do not linger.
+  process.once('disconnect', () => void fake.stop().then(() => process.exit(0)));
   const reply = (m: FromChild) => process.send!(m);
   process.on('message', (m: ToChild) => {
     if (m.type === 'seed') {
@@ -144,16 +149,47 @@ interface Scenario {
   worker: (queue: string, ctx: WorkerContext) => ServiceWorker;
 }
 
-async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Scenario): Promise<BenchResult> {
-  const queue = s.service;
-  // Seeded in slices, so no IPC message grows past a few MB.
-  for (let i = 0; i < s.messages; i += 5_000) {
-    const bodies = Array.from({ length: Math.min(5_000, s.messages - i) }, (_, j) => s.body(i + j));
+/** Seeded in slices, so no IPC message grows past a few MB. */
+async function seed(
+  child: ChildProcess,
+  queue: string,
+  messages: number,
+  body: (i: number) => string,
+): Promise<void> {
+  for (let i = 0; i < messages; i += 5_000) {
+    const bodies = Array.from({ length: Math.min(5_000, messages - i) }, (_, j) => body(i + j));
     await ask(child, { type: 'seed', queue, bodies }, 'seeded');
   }
+}
+
+/** Polls the fake until every message of `queue` is deleted; returns its last stats. */
+async function deletedAll(child: ChildProcess, queue: string, messages: number) {
+  let last = await ask(child, { type: 'stats', queue }, 'stats');
+  while (last.stats.deleted < messages) {
+    await new Promise((r) => setTimeout(r, 20));
+    last = await ask(child, { type: 'stats', queue }, 'stats');
+  }
+  return last;
+}
+
+function cpuNotes(collectorCpu: number, fakeCpu: number, seconds: number): string {
+  const busy = (cpuSeconds: number) => `${Math.round((cpuSeconds / seconds) * 100)}%`;
+  const bottleneck =
+    collectorCpu >= fakeCpu
+      ? 'collector (mostly AWS SDK request/response handling)'
+      : 'fake AWS (HTTP server and JSON protocol)';
+  return (
+    `CPU: collector ${collectorCpu.toFixed(1)} s (${busy(collectorCpu)} of a core), ` +
+    `fake ${fakeCpu.toFixed(1)} s (${busy(fakeCpu)}); bottleneck: ${bottleneck}`
+  );
+}
+
+async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Scenario): Promise<BenchResult> {
+  const queue = `${s.service}-${s.messages}`;
+  await seed(child, queue, s.messages, s.body);
   const metrics = new Metrics();
   const logger = silentLogger();
-  const file = join(dir, `${s.service}.jsonl`);
+  const file = join(dir, `${queue}.jsonl`);
   const output = fileOutput.create(
     { path: file },
     { name: 'file', configDir: dir, logger, metrics, hostname: 'bench' },
@@ -165,7 +201,7 @@ async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Sce
     metrics,
     logger,
   );
-  const state = new FileStateStore(join(dir, `state-${s.service}`));
+  const state = new FileStateStore(join(dir, `state-${queue}`));
   const abort = new AbortController();
   const ctx: WorkerContext = {
     inputId: 'bench',
@@ -187,11 +223,7 @@ async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Sce
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const pulling = worker.pull();
-  let last = fakeBefore;
-  while (last.stats.deleted < s.messages) {
-    await new Promise((r) => setTimeout(r, 20));
-    last = await ask(child, { type: 'stats', queue }, 'stats');
-  }
+  const last = await deletedAll(child, queue, s.messages);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampler);
@@ -208,11 +240,6 @@ async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Sce
     throw new Error(`${s.name}: ${last.stats.received} receipts for ${s.messages} messages`);
   const collectorCpu = (cpu.user + cpu.system) / 1e6;
   const fakeCpu = (last.cpuMs - fakeBefore.cpuMs) / 1000;
-  const busy = (cpuSeconds: number) => `${Math.round((cpuSeconds / seconds) * 100)}%`;
-  const bottleneck =
-    collectorCpu >= fakeCpu
-      ? 'collector (mostly AWS SDK request/response handling)'
-      : 'fake AWS (HTTP server and JSON protocol)';
   const eventsPerSecond = Math.round(events / seconds);
   return {
     name: s.name,
@@ -222,8 +249,47 @@ async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Sce
     peakRssMb: Math.round(peak / 1048576),
     notes:
       `target ≥ ${TARGET_EVENTS_PER_SECOND} events/s${eventsPerSecond >= TARGET_EVENTS_PER_SECOND ? ' met' : ' NOT met'}; ` +
-      `${s.messages} messages, 10 receivers; CPU: collector ${collectorCpu.toFixed(1)} s (${busy(collectorCpu)} of a core), ` +
-      `fake ${fakeCpu.toFixed(1)} s (${busy(fakeCpu)}); bottleneck: ${bottleneck}`,
+      `${s.messages} messages, 10 receivers; ${cpuNotes(collectorCpu, fakeCpu, seconds)}`,
+  };
+}
+
+/** The ceiling: 10 loops of ReceiveMessage (10) + DeleteMessageBatch with the same SDK clients, no handling. */
+async function measureBareSdk(child: ChildProcess, aws: AwsClients, messages: number): Promise<BenchResult> {
+  const queue = `bare-sdk-${messages}`;
+  await seed(child, queue, messages, serviceEvent);
+  const sqs = aws.sqs(REGION);
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queue }));
+  const fakeBefore = await ask(child, { type: 'stats', queue }, 'stats');
+  const cpuBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  const loops = Array.from({ length: 10 }, async () => {
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: 120,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      if (Messages.length === 0) return;
+      const Entries = Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries }));
+    }
+  });
+  const last = await deletedAll(child, queue, messages);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
+  await Promise.all(loops);
+  const collectorCpu = (cpu.user + cpu.system) / 1e6;
+  const fakeCpu = (last.cpuMs - fakeBefore.cpuMs) / 1000;
+  return {
+    name: 'SQS ReceiveMessage + DeleteMessageBatch, bare SDK (ceiling for one-event messages)',
+    events: messages,
+    seconds: Math.round(seconds * 1000) / 1000,
+    eventsPerSecond: Math.round(messages / seconds),
+    notes: `no handling, no delivery; ${cpuNotes(collectorCpu, fakeCpu, seconds)}`,
   };
 }
 
@@ -278,7 +344,10 @@ export async function run(): Promise<BenchResult[]> {
   ];
   const results: BenchResult[] = [];
   try {
+    // Warm-up (JIT, sockets), not reported.
+    await measure(child, aws, dir, { ...scenarios[0]!, messages: 5_000 });
     for (const s of scenarios) results.push(await measure(child, aws, dir, s));
+    results.push(await measureBareSdk(child, aws, 50_000 * SCALE));
   } finally {
     aws.destroy();
     child.send({ type: 'stop' } satisfies ToChild);

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { configJsonSchema, configReferenceMarkdown } from '../config/json-schema.js';
 import { loadConfig } from '../config/loader.js';
 import { CollectorError, describeError } from '../errors.js';
+import { iamPolicy } from './iam-policy.js';
 import { Collector } from '../runtime/collector.js';
 import { createLogger } from '../telemetry/logger.js';
 import { scrub } from '../telemetry/secrets.js';
@@ -45,6 +46,14 @@ export function buildProgram(): Command {
       );
       for (const path of loaded.inlineSecrets)
         process.stdout.write(`warning: ${path} is written inline; prefer \${ENV_VAR} or \${file:/path}\n`);
+    });
+
+  program
+    .command('iam-policy')
+    .description('Print the least-privilege IAM policy (JSON) the configured services need.')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .action((opts: { config: string }) => {
+      process.stdout.write(`${JSON.stringify(iamPolicy(loadConfig(opts.config).config), null, 2)}\n`);
     });
 
   program

@@ -36,10 +36,13 @@ export function decodeS3EventKey(key: string): string {
  *   `detail.object.key`, region `region`. EventBridge keys are NOT encoded — S3 puts the key as is
  *   in EventBridge events — so they are used unchanged (decoding them would corrupt keys holding
  *   `+` or `%`).
+ * - CloudTrail's own delivery notification (a trail's SNS topic): `{"s3Bucket":"…","s3ObjectKey":["…"]}`,
+ *   keys as stored (not encoded); it names no region, so `queueRegion` is used and the S3 client
+ *   follows S3's redirect when the bucket is elsewhere.
  * Only object creation is announced as objects; other S3 events (ObjectRemoved, Object Deleted...)
  * are counted in `skipped`. Never throws.
  */
-export function parseS3Notification(body: string): S3Notification {
+export function parseS3Notification(body: string, queueRegion = ''): S3Notification {
   const doc = parseJson(body);
   if (!isObject(doc)) return invalid('the message body is not a JSON object');
   if (doc.Type !== undefined && typeof doc.TopicArn === 'string') {
@@ -49,13 +52,14 @@ export function parseS3Notification(body: string): S3Notification {
     if (typeof doc.Message !== 'string') return invalid('SNS notification without a string Message');
     const inner = parseJson(doc.Message);
     if (!isObject(inner)) return invalid('the SNS Message is not a JSON object');
-    return parseS3Document(inner, 'SNS Message: ');
+    return parseS3Document(inner, 'SNS Message: ', queueRegion);
   }
-  return parseS3Document(doc, '');
+  return parseS3Document(doc, '', queueRegion);
 }
 
-function parseS3Document(doc: Record<string, unknown>, where: string): S3Notification {
+function parseS3Document(doc: Record<string, unknown>, where: string, queueRegion: string): S3Notification {
   if (doc.Event === 's3:TestEvent') return { kind: 'test' };
+  if (typeof doc.s3Bucket === 'string' && Array.isArray(doc.s3ObjectKey)) return parseCloudTrailDelivery(doc, where, queueRegion);
   if (Array.isArray(doc.Records)) return parseNative(doc.Records, where);
   if (doc.source === 'aws.s3' && isObject(doc.detail)) return parseEventBridge(doc, doc.detail, where);
   return invalid(
@@ -91,6 +95,15 @@ function parseNative(records: unknown[], where: string): S3Notification {
     objects.push(objectRef(bucket, key, record.awsRegion, object.size, object.eTag, object.sequencer));
   }
   return { kind: 'objects', objects, skipped };
+}
+
+function parseCloudTrailDelivery(doc: Record<string, unknown>, where: string, queueRegion: string): S3Notification {
+  const bucket = doc.s3Bucket as string;
+  const keys = doc.s3ObjectKey as unknown[];
+  if (!bucket) return invalid(`${where}s3Bucket is empty`);
+  if (!queueRegion) return invalid(`${where}CloudTrail notification names no region and no queue region was given`);
+  if (keys.length === 0 || !keys.every(isNonEmptyString)) return invalid(`${where}s3ObjectKey must be a list of keys`);
+  return { kind: 'objects', objects: keys.map((key) => ({ bucket, key, region: queueRegion })), skipped: 0 };
 }
 
 function parseEventBridge(

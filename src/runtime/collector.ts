@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { runAutoSetup } from '../aws/auto-setup.js';
 import { AwsClients } from '../aws/clients.js';
 import type { LoadedConfig } from '../config/loader.js';
 import type { CollectorConfig } from '../config/schema.js';
@@ -127,6 +128,13 @@ export class Collector {
     const port = this.config.globals.status_port;
     if (port !== undefined)
       this.status = await startStatusServer(port, this.metrics, () => this.delivery.inFlight);
+    const input = this.config.inputs.aws;
+    // Never throws: what could not be set up is logged, and those workers retry like any other.
+    if (input.enabled && input.auto_setup) {
+      await runAutoSetup({ input, aws: this.aws, logger: this.logger, signal: this.abort.signal });
+      // stop() came during the setup: start no worker.
+      if (this.abort.signal.aborted) return;
+    }
     this.logger.info(
       { workers: this.workerNames, outputs: this.outputs.map((o) => o.name) },
       `started ${this.workers.length} worker(s) and ${this.outputs.length} output(s)`,

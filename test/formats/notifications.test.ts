@@ -157,3 +157,29 @@ describe('parseS3Notification', () => {
     }
   });
 });
+
+describe('CloudTrail delivery notifications (a trail SNS topic)', () => {
+  const delivery = JSON.stringify({
+    s3Bucket: 'trail-bucket',
+    s3ObjectKey: [
+      'AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/27/123456789012_CloudTrail_eu-west-1_20261127T0310Z_a1.json.gz',
+      'AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/27/123456789012_CloudTrail_eu-west-1_20261127T0315Z_b2.json.gz',
+    ],
+  });
+  test('every key is an object in the queue region, keys used as written', () => {
+    const parsed = parseS3Notification(delivery, 'eu-west-1');
+    assert.equal(parsed.kind, 'objects');
+    assert.deepEqual(
+      parsed.kind === 'objects' ? parsed.objects.map((o) => [o.bucket, o.region, o.key.slice(-8)]) : [],
+      [
+        ['trail-bucket', 'eu-west-1', 'a1.json.gz'.slice(-8)],
+        ['trail-bucket', 'eu-west-1', 'b2.json.gz'.slice(-8)],
+      ],
+    );
+  });
+  test('inside an SNS envelope too; an empty key list is invalid', () => {
+    const wrapped = JSON.stringify({ Type: 'Notification', TopicArn: 'arn:aws:sns:eu-west-1:123456789012:trail', Message: delivery });
+    assert.deepEqual(parseS3Notification(wrapped, 'eu-west-1'), parseS3Notification(delivery, 'eu-west-1'));
+    assert.equal(parseS3Notification(JSON.stringify({ s3Bucket: 'b', s3ObjectKey: [] }), 'eu-west-1').kind, 'invalid');
+  });
+});

@@ -17,9 +17,10 @@ export interface S3ObjectHandlerOptions {
 
 /**
  * The SQS message handler of the services reading S3 objects announced on SQS (CloudTrail files,
- * VPC Flow Logs, CloudFront logs). One message may announce several objects, in any of the three
- * notification shapes (src/formats/notifications.ts); they are read concurrently, within the
- * worker's objects-in-flight budget. Outcomes, per message:
+ * VPC Flow Logs, CloudFront logs). One message may announce several objects, in any shape
+ * src/formats/notifications.ts reads (native S3, SNS-wrapped, EventBridge, a trail's own SNS
+ * notification); they are read concurrently, within the worker's objects-in-flight budget.
+ * Outcomes, per message:
  * - every object read (or skipped by the key filter): 'delete';
  * - an object's content is corrupt (bad compression, invalid JSON, truncated): what was read before
  *   the problem is delivered, the failure is logged with bucket, key and byte offset and counted
@@ -88,7 +89,7 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
   };
 
   return async (message, sink, signal) => {
-    const notification = parseS3Notification(message.body);
+    const notification = parseS3Notification(message.body, message.region);
     if (notification.kind === 'invalid') {
       ctx.metrics.malformed.inc({ ...labels, kind: 's3_notification' });
       ctx.logger.warn(
@@ -117,7 +118,7 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
       ctx.logger.debug(
         {
           messageId: message.messageId,
-          keys: notification.objects.filter((r) => !wanted.includes(r)).map((r) => r.key),
+          objectKeys: notification.objects.filter((r) => !wanted.includes(r)).map((r) => r.key),
         },
         `${where(message)}: ${skipped} object(s) skipped by the key filter`,
       );

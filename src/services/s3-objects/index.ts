@@ -7,9 +7,23 @@ import { S3ObjectsWorker, type S3ObjectsTuning } from './worker.js';
 
 export { createAuditS3Worker } from './cloudtrail.js';
 
-/** Default queue names of non-cloudwatch-logs (reference document); `<id>` is inputs.aws.id. */
-export const vpcFlowLogsQueueName = (inputId: string): string => `devo-ncwl-vpcfl-${inputId}`;
-export const cloudFrontQueueName = (inputId: string): string => `devo-ncwl-cfl-${inputId}`;
+/**
+ * The two queues of non-cloudwatch-logs: the configured names, else the reference document's
+ * defaults devo-ncwl-vpcfl-<id> and devo-ncwl-cfl-<id> (`<id>` is inputs.aws.id).
+ */
+export function nonCloudwatchLogsQueues(
+  config: Pick<
+    NonCloudwatchLogsConfig,
+    'vpcflowlogs_sqs_queue_name' | 'cloudfront_sqs_queue_name' | 'cloudfrontlogs_sqs_queue_name'
+  >,
+  inputId: string,
+): { vpcflowlogs: string; cloudfront: string } {
+  return {
+    vpcflowlogs: config.vpcflowlogs_sqs_queue_name ?? `devo-ncwl-vpcfl-${inputId}`,
+    cloudfront:
+      config.cloudfront_sqs_queue_name ?? config.cloudfrontlogs_sqs_queue_name ?? `devo-ncwl-cfl-${inputId}`,
+  };
+}
 
 /**
  * `non-cloudwatch-logs`: VPC Flow Logs and CloudFront logs written to S3 and announced on SQS —
@@ -22,19 +36,17 @@ export function createNonCloudwatchLogsWorkers(
   ctx: WorkerContext,
   tuning: S3ObjectsTuning = {},
 ): ServiceWorker[] {
+  const queues = nonCloudwatchLogsQueues(config, ctx.inputId);
   const kinds = [
     {
       kind: 'vpcflowlogs',
-      queueName: config.vpcflowlogs_sqs_queue_name ?? vpcFlowLogsQueueName(ctx.inputId),
+      queueName: queues.vpcflowlogs,
       defaultTag: TAG_VPC_FLOWLOGS,
       format: vpcFlowLogsFormat,
     },
     {
       kind: 'cloudfront',
-      queueName:
-        config.cloudfront_sqs_queue_name ??
-        config.cloudfrontlogs_sqs_queue_name ??
-        cloudFrontQueueName(ctx.inputId),
+      queueName: queues.cloudfront,
       defaultTag: TAG_CLOUDFRONT,
       format: cloudFrontFormat,
     },

@@ -175,17 +175,26 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     assert.equal(fake.sqs.stats(REGION, queue).deleted, 1);
   });
 
-  test('CloudTrail through SNS and EventBridge; auto_event_type and drop_event_names', async () => {
+  test('CloudTrail through SNS, EventBridge and a trail notification; auto_event_type and drop_event_names', async () => {
     harness();
     const queue = unique('ct');
     const bucket = unique('trail-bucket');
     fake.sqs.createQueue(REGION, queue);
     fake.s3.createBucket(REGION, bucket);
-    const [a, b] = [cloudTrailKey(3), cloudTrailKey(4)];
-    fake.s3.putObject(bucket, a, gz(cloudTrailFile(4)));
-    fake.s3.putObject(bucket, b, gz(cloudTrailFile(4)));
+    const [a, b, c] = [cloudTrailKey(3), cloudTrailKey(4), cloudTrailKey(11)];
+    for (const key of [a, b, c]) fake.s3.putObject(bucket, key, gz(cloudTrailFile(4)));
     fake.sqs.send(REGION, queue, snsNotification([{ bucket, key: a, region: REGION }]));
     fake.sqs.send(REGION, queue, eventBridgeNotification({ bucket, key: b, region: REGION }));
+    // A trail's SNS topic announces its files itself, without a region: the queue's is used.
+    fake.sqs.send(
+      REGION,
+      queue,
+      JSON.stringify({
+        Type: 'Notification',
+        TopicArn: 'arn:aws:sns:eu-west-1:123456789012:trail-topic',
+        Message: JSON.stringify({ s3Bucket: bucket, s3ObjectKey: [c] }),
+      }),
+    );
 
     const worker = auditWorker({
       audit_sqs_queue_name: queue,
@@ -195,13 +204,13 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     await processAll([worker], [queue]);
 
     // Each file: records 0 and 2 are ec2 DescribeInstances (dropped), 1 and 3 s3 PutBucketPolicy.
-    assert.deepEqual([...h.output.byTag()], [['cloud.aws.cloudtrail.s3', 4]]);
+    assert.deepEqual([...h.output.byTag()], [['cloud.aws.cloudtrail.s3', 6]]);
     assert.ok(
       h.output.events.every(
         (e) => (JSON.parse(e.message) as { eventName: string }).eventName === 'PutBucketPolicy',
       ),
     );
-    assert.equal(await metric('collector_filtered_total', { reason: 'drop_event_names' }), 4);
+    assert.equal(await metric('collector_filtered_total', { reason: 'drop_event_names' }), 6);
   });
 
   test('use_region_and_account_id_from_event fills {region} and {account_id} from each record', async () => {
@@ -465,17 +474,19 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     fake.sqs.send(REGION, queue, nativeNotification([{ bucket, key: 'a.log.gz', region: REGION }]));
     const [worker] = ncwlWorkers({ vpcflowlogs_sqs_queue_name: queue }, { visibility_timeout_seconds: 1 });
 
-    fake.inject({ service: 's3', operation: 'GetObject', kind: '5xx', status: 503, times: 2 });
+    fake.inject({ service: 's3', operation: 'GetObject', kind: 'throttle', times: 1 });
+    fake.inject({ service: 's3', operation: 'GetObject', kind: '5xx', status: 503, times: 1 });
     await processAll([worker!], [queue]);
     assert.equal(h.output.events.length, 10, 'the SDK retried');
+    assert.equal(fake.requestsFor({ service: 's3', operation: 'GetObject' }).length, 3);
 
     h.output.events.length = 0;
     fake.sqs.send(REGION, queue, nativeNotification([{ bucket, key: 'a.log.gz', region: REGION }]));
-    const remove = fake.inject({ service: 's3', operation: 'GetObject', kind: 'throttle' });
+    const remove = fake.inject({ service: 's3', operation: 'GetObject', kind: '5xx', status: 500 });
     await worker!.pull();
     assert.equal(fake.sqs.stats(REGION, queue).inFlight, 1, 'left for redelivery');
-    assert.ok((await metric('collector_errors_total', { code: 'AWS_CALL_FAILED' })) >= 1);
-    assert.ok(log.lines().some((l) => l.level === 'warn' && l.awsCode === 'SlowDown'));
+    assert.equal(await metric('collector_errors_total', { code: 'AWS_CALL_FAILED' }), 1);
+    assert.ok(log.lines().some((l) => l.level === 'warn' && l.awsCode === 'InternalError'));
     remove();
     await processAll([worker!], [queue]);
     assert.equal(h.output.events.length, 10);

@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { iamPolicy, type IamStatement } from '../../src/cli/iam-policy.js';
+import { parseConfigText } from '../../src/config/loader.js';
+import type { CollectorConfig } from '../../src/config/schema.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/paths.js';
+
+function parse(aws: string): CollectorConfig {
+  const { config, problems } = parseConfigText(`outputs:\n  out: { type: console }\ninputs:\n  aws:\n${aws}`);
+  assert.deepEqual(problems, []);
+  return config!;
+}
+
+const statement = (statements: IamStatement[], sid: string): IamStatement | undefined =>
+  statements.find((s) => s.Sid === sid);
+
+const EVERY_SERVICE = `    id: c1
+    credentials:
+      base_assume_role: arn:aws:iam::111111111111:role/hop
+      target_assume_role: arn:aws:iam::222222222222:role/collector
+    services:
+      service-events-all:
+        cloudwatch_sqs_queue_name: events-<account_id>.fifo
+        regions: [eu-west-1, us-east-1]
+      sqs-cloudwatch-consumer:
+        cloudwatch_sqs_queue_name: findings
+        regions: [eu-west-1]
+      audit-events-all:
+        types: [audits_api, audits_s3]
+        audit_sqs_queue_name: trails
+        regions: [eu-west-1]
+      metrics-all:
+        regions: [eu-west-1]
+      non-cloudwatch-logs:
+        cloudfrontlogs_sqs_queue_name: cf
+        regions: [cn-north-1]
+      cwl_1:
+        types: [logs]
+        log_group: /aws/lambda/payments
+        regions: [eu-west-1, us-east-1]
+`;
+
+describe('iam-policy', () => {
+  test('every service: exactly the actions the workers call, on the configured resources', () => {
+    const policy = iamPolicy(parse(EVERY_SERVICE));
+    assert.equal(policy.Version, '2012-10-17');
+    assert.deepEqual(policy.Statement, [
+      {
+        Sid: 'ReadQueues',
+        Effect: 'Allow',
+        Action: ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+        Resource: [
+          'arn:aws-cn:sqs:cn-north-1:222222222222:cf',
+          'arn:aws-cn:sqs:cn-north-1:222222222222:devo-ncwl-vpcfl-c1',
+          'arn:aws:sqs:eu-west-1:222222222222:events-222222222222.fifo',
+          'arn:aws:sqs:eu-west-1:222222222222:findings',
+          'arn:aws:sqs:eu-west-1:222222222222:trails',
+          'arn:aws:sqs:us-east-1:222222222222:events-222222222222.fifo',
+        ],
+      },
+      {
+        Sid: 'ReadS3Objects',
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: ['arn:aws-cn:s3:::*/*', 'arn:aws:s3:::*/*'],
+      },
+      {
+        Sid: 'LookupCloudTrailEvents',
+        Effect: 'Allow',
+        Action: ['cloudtrail:LookupEvents'],
+        Resource: ['*'],
+      },
+      {
+        Sid: 'ReadCloudWatchMetrics',
+        Effect: 'Allow',
+        Action: ['cloudwatch:ListMetrics', 'cloudwatch:GetMetricData'],
+        Resource: ['*'],
+      },
+      {
+        Sid: 'ReadLogGroups',
+        Effect: 'Allow',
+        Action: ['logs:FilterLogEvents'],
+        Resource: [
+          'arn:aws:logs:eu-west-1:222222222222:log-group:/aws/lambda/payments',
+          'arn:aws:logs:eu-west-1:222222222222:log-group:/aws/lambda/payments:*',
+          'arn:aws:logs:us-east-1:222222222222:log-group:/aws/lambda/payments',
+          'arn:aws:logs:us-east-1:222222222222:log-group:/aws/lambda/payments:*',
+        ],
+      },
+      { Sid: 'ReadCallerIdentity', Effect: 'Allow', Action: ['sts:GetCallerIdentity'], Resource: ['*'] },
+      {
+        Sid: 'AssumeRoles',
+        Effect: 'Allow',
+        Action: ['sts:AssumeRole'],
+        Resource: ['arn:aws:iam::111111111111:role/hop', 'arn:aws:iam::222222222222:role/collector'],
+      },
+    ]);
+  });
+
+  test('no role: the account is a wildcard, also inside <account_id> queue names; no AssumeRole', () => {
+    const { Statement } = iamPolicy(
+      parse(`    id: c2
+    services:
+      service-events-all:
+        cloudwatch_sqs_queue_name: events-<account_id>
+        regions: [eu-west-1]
+`),
+    );
+    assert.deepEqual(statement(Statement, 'ReadQueues')?.Resource, ['arn:aws:sqs:eu-west-1:*:events-*']);
+    assert.equal(statement(Statement, 'AssumeRoles'), undefined);
+    assert.equal(statement(Statement, 'ReadS3Objects'), undefined);
+    assert.deepEqual(
+      Statement.map((s) => s.Sid),
+      ['ReadQueues', 'ReadCallerIdentity'],
+    );
+  });
+
+  test('only what is configured: audits_api alone needs no queue and no S3', () => {
+    const { Statement } = iamPolicy(
+      parse(`    id: c3
+    services:
+      audit-events-all:
+        regions: [us-east-2]
+`),
+    );
+    assert.deepEqual(
+      Statement.map((s) => s.Sid),
+      ['LookupCloudTrailEvents', 'ReadCallerIdentity'],
+    );
+  });
+
+  test('auto_setup adds the queue and rule actions auto-setup calls, on the same queues and its rules', () => {
+    const { Statement } = iamPolicy(
+      parse(`    id: c4
+    auto_setup: true
+    credentials: { target_assume_role: 'arn:aws:iam::333333333333:role/collector' }
+    services:
+      service-events-all:
+        cloudwatch_sqs_queue_name: events.fifo
+        regions: [eu-west-1]
+      sqs-cloudwatch-consumer:
+        cloudwatch_sqs_queue_name: findings
+        regions: [eu-west-1]
+      non-cloudwatch-logs:
+        regions: [eu-west-1]
+`),
+    );
+    assert.deepEqual(statement(Statement, 'AutoSetupQueues'), {
+      Sid: 'AutoSetupQueues',
+      Effect: 'Allow',
+      Action: ['sqs:GetQueueUrl', 'sqs:CreateQueue', 'sqs:GetQueueAttributes', 'sqs:SetQueueAttributes'],
+      Resource: statement(Statement, 'ReadQueues')!.Resource,
+    });
+    assert.equal(statement(Statement, 'AutoSetupQueues')!.Resource.length, 4);
+    assert.deepEqual(statement(Statement, 'AutoSetupRules'), {
+      Sid: 'AutoSetupRules',
+      Effect: 'Allow',
+      Action: ['events:DescribeRule', 'events:PutRule', 'events:ListTargetsByRule', 'events:PutTargets'],
+      Resource: [
+        'arn:aws:events:eu-west-1:333333333333:rule/devo-securityhub-findings-c4',
+        'arn:aws:events:eu-west-1:333333333333:rule/devo-service-events-c4',
+      ],
+    });
+  });
+
+  test('auto_setup with only S3-fed queues needs no EventBridge action', () => {
+    const { Statement } = iamPolicy(
+      parse(`    id: c5
+    auto_setup: true
+    services:
+      non-cloudwatch-logs:
+        regions: [eu-west-1]
+`),
+    );
+    assert.ok(statement(Statement, 'AutoSetupQueues'));
+    assert.equal(statement(Statement, 'AutoSetupRules'), undefined);
+  });
+
+  test('the iam-policy command prints the policy of a configuration file as JSON', async () => {
+    const { dir, cleanup } = tempDir('dac-iam-');
+    try {
+      const file = join(dir, 'c.yaml');
+      writeFileSync(file, `outputs:\n  out: { type: console }\ninputs:\n  aws:\n${EVERY_SERVICE}`);
+      const run = runCli(['iam-policy', '--config', file]);
+      assert.equal(await run.exited, 0, run.stderr());
+      const parsed = JSON.parse(run.stdout()) as unknown;
+      assert.deepEqual(parsed, iamPolicy(parse(EVERY_SERVICE)));
+    } finally {
+      cleanup();
+    }
+  });
+});
