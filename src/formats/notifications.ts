@@ -59,7 +59,8 @@ export function parseS3Notification(body: string, queueRegion = ''): S3Notificat
 
 function parseS3Document(doc: Record<string, unknown>, where: string, queueRegion: string): S3Notification {
   if (doc.Event === 's3:TestEvent') return { kind: 'test' };
-  if (typeof doc.s3Bucket === 'string' && Array.isArray(doc.s3ObjectKey)) return parseCloudTrailDelivery(doc, where, queueRegion);
+  if (typeof doc.s3Bucket === 'string' && Array.isArray(doc.s3ObjectKey))
+    return parseCloudTrailDelivery(doc, where, queueRegion);
   if (Array.isArray(doc.Records)) return parseNative(doc.Records, where);
   if (doc.source === 'aws.s3' && isObject(doc.detail)) return parseEventBridge(doc, doc.detail, where);
   return invalid(
@@ -97,12 +98,18 @@ function parseNative(records: unknown[], where: string): S3Notification {
   return { kind: 'objects', objects, skipped };
 }
 
-function parseCloudTrailDelivery(doc: Record<string, unknown>, where: string, queueRegion: string): S3Notification {
+function parseCloudTrailDelivery(
+  doc: Record<string, unknown>,
+  where: string,
+  queueRegion: string,
+): S3Notification {
   const bucket = doc.s3Bucket as string;
   const keys = doc.s3ObjectKey as unknown[];
   if (!bucket) return invalid(`${where}s3Bucket is empty`);
-  if (!queueRegion) return invalid(`${where}CloudTrail notification names no region and no queue region was given`);
-  if (keys.length === 0 || !keys.every(isNonEmptyString)) return invalid(`${where}s3ObjectKey must be a list of keys`);
+  if (!queueRegion)
+    return invalid(`${where}CloudTrail notification names no region and no queue region was given`);
+  if (keys.length === 0 || !keys.every(isNonEmptyString))
+    return invalid(`${where}s3ObjectKey must be a list of keys`);
   return { kind: 'objects', objects: keys.map((key) => ({ bucket, key, region: queueRegion })), skipped: 0 };
 }
 

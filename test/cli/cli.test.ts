@@ -152,7 +152,12 @@ inputs:
   });
 
   test('SIGTERM waits for in-flight events; a second signal exits at once, deleting nothing undelivered', async () => {
-    for (let i = 0; i < 50; i++) fake.sqs.send('us-east-1', 'signals', JSON.stringify({ id: `evt-${i}`, source: 'aws.ec2', detail: {} }));
+    for (let i = 0; i < 50; i++)
+      fake.sqs.send(
+        'us-east-1',
+        'signals',
+        JSON.stringify({ id: `evt-${i}`, source: 'aws.ec2', detail: {} }),
+      );
     // An output that can never connect: events stay in flight, nothing is acknowledged.
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

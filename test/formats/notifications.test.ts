@@ -178,8 +178,15 @@ describe('CloudTrail delivery notifications (a trail SNS topic)', () => {
     );
   });
   test('inside an SNS envelope too; an empty key list is invalid', () => {
-    const wrapped = JSON.stringify({ Type: 'Notification', TopicArn: 'arn:aws:sns:eu-west-1:123456789012:trail', Message: delivery });
+    const wrapped = JSON.stringify({
+      Type: 'Notification',
+      TopicArn: 'arn:aws:sns:eu-west-1:123456789012:trail',
+      Message: delivery,
+    });
     assert.deepEqual(parseS3Notification(wrapped, 'eu-west-1'), parseS3Notification(delivery, 'eu-west-1'));
-    assert.equal(parseS3Notification(JSON.stringify({ s3Bucket: 'b', s3ObjectKey: [] }), 'eu-west-1').kind, 'invalid');
+    assert.equal(
+      parseS3Notification(JSON.stringify({ s3Bucket: 'b', s3ObjectKey: [] }), 'eu-west-1').kind,
+      'invalid',
+    );
   });
 });
