@@ -11,7 +11,7 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { registerSecret } from '../telemetry/secrets.js';
+import { forgetSecret, registerSecret } from '../telemetry/secrets.js';
 
 export interface AwsCredentialsConfig {
   access_key?: string | undefined;
@@ -175,12 +175,23 @@ function buildCredentials(options: AwsClientsOptions): AwsCredentialIdentityProv
   );
 }
 
-/** Registers every temporary secret/token as it is issued, so logs can never show it. */
+/**
+ * Registers every temporary secret/token as it is issued, so logs can never show it. Sessions are
+ * renewed about hourly for as long as the collector runs: the one before the previous session is
+ * long expired and is forgotten, or the registry (scanned for every log line) would grow forever.
+ */
 function secretRegistering(provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
+  const sessions: AwsCredentialIdentity[] = [];
   return async (props) => {
     const identity = await provider(props);
     registerSecret(identity.secretAccessKey);
     registerSecret(identity.sessionToken);
+    if (!sessions.some((s) => s.secretAccessKey === identity.secretAccessKey)) sessions.push(identity);
+    if (sessions.length > 2) {
+      const expired = sessions.shift()!;
+      forgetSecret(expired.secretAccessKey);
+      forgetSecret(expired.sessionToken);
+    }
     return identity;
   };
 }

@@ -143,7 +143,8 @@ function interpolate(value: unknown, path: (string | number)[], ctx: Interpolati
       },
     );
     if (isSecret) registerSecret(out);
-    return numericIfReferenced(value, out, hasReference);
+    // Secrets are text even when all digits (a Redis password, an external id).
+    return isSecret ? out : numericIfReferenced(value, out, hasReference);
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, [...path, i], ctx));
   if (value !== null && typeof value === 'object') {
@@ -152,9 +153,13 @@ function interpolate(value: unknown, path: (string | number)[], ctx: Interpolati
   return value;
 }
 
-/** `port: ${DEVO_PORT}` should give a number, as the literal would. */
+/**
+ * `port: ${DEVO_PORT}` should give a number, as the literal would; text a number cannot give back
+ * (leading zeros, beyond 2^53) stays text.
+ */
 function numericIfReferenced(original: string, out: string, hasReference: boolean): unknown {
-  if (hasReference && /^-?\d+$/.test(out) && original.trim().startsWith('${')) return Number(out);
+  if (hasReference && /^-?\d+$/.test(out) && original.trim().startsWith('${') && String(Number(out)) === out)
+    return Number(out);
   if (hasReference && (out === 'true' || out === 'false') && original.trim().startsWith('${'))
     return out === 'true';
   return out;
@@ -195,13 +200,18 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): Co
       }
       continue;
     }
-    problems.push({ path: formatPath(path), message: describeIssue(issue, valueAt(input, path)) });
+    const key = path[path.length - 1];
+    // Never echo a secret back, even one of the wrong type (an unquoted all-digit password).
+    const secret = typeof key === 'string' && SECRET_KEYS.has(key);
+    problems.push({ path: formatPath(path), message: describeIssue(issue, valueAt(input, path), secret) });
   }
   return problems;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, value: unknown, secret: boolean): string {
   if (issue.code === 'invalid_type' && value === undefined) return 'required';
+  if (issue.code === 'invalid_type' && secret)
+    return `expected ${issue.expected} (the value is a secret: not shown)`;
   if (issue.code === 'invalid_type') return `expected ${issue.expected}, got ${describeValue(value)}`;
   if (issue.code === 'invalid_value')
     return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(value)}`;

@@ -25,7 +25,7 @@ export interface ConnectionPoolOptions {
    * socket buffers (ours and the receiver's) when a receiver died is otherwise lost.
    */
   resendWindowBytes: number;
-  /** Flushed bytes older than this are assumed received and not sent again. */
+  /** Bytes flushed this long before the connection's last flush are assumed received and not sent again. */
   resendWindowMs: number;
   /** How long a graceful close may wait for the peer to close its side. */
   closeTimeoutMs: number;
@@ -213,8 +213,9 @@ export class ConnectionPool {
   }
 
   private onFlushed(conn: Connection, job: Job, err: Error | null | undefined): void {
-    // A failed write is handled when the connection closes: its jobs are re-queued then.
-    if (err || conn.closed) return;
+    // A failed write is handled when the connection closes: its jobs are re-queued then. Node also
+    // calls back without an error for a write cancelled because the socket was destroyed.
+    if (err || conn.closed || conn.socket.destroyed) return;
     const index = conn.inflight[0] === job ? 0 : conn.inflight.indexOf(job);
     if (index < 0) return;
     conn.inflight.splice(index, 1);
@@ -241,7 +242,10 @@ export class ConnectionPool {
       // After our graceful close the peer's FIN says it read everything: nothing to re-send
       // from the window. Otherwise re-send what may not have reached the receiver, oldest first.
       const clean = conn.closing && conn.peerEnded && !conn.error;
-      const since = Date.now() - this.options.resendWindowMs;
+      // Aged from the connection's last flush, not from now: while a stalled receiver reads nothing,
+      // flushes stop and what fills the socket buffers must not age out before the break.
+      const lastFlush = conn.window.at(-1)?.flushedAt ?? 0;
+      const since = lastFlush - this.options.resendWindowMs;
       const resend = clean ? [] : conn.window.filter((job) => job.flushedAt >= since);
       // concat, not unshift(...): a window of many small jobs would exceed the argument limit.
       this.queue = resend.concat(unflushed, this.queue);

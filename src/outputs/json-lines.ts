@@ -16,7 +16,8 @@ export function toJsonLines(events: readonly CollectorEvent[]): string {
  * callback fires (the data was handed to the OS); a full stream is backpressure, never a drop.
  */
 export class JsonLinesOutput implements Output {
-  private stream: Writable | undefined;
+  /** The open (or opening) stream; shared, so concurrent writes never open two. */
+  private stream: Promise<Writable> | undefined;
   private stopped = false;
 
   constructor(
@@ -30,23 +31,25 @@ export class JsonLinesOutput implements Output {
   }
 
   async start(): Promise<void> {
-    this.stream ??= await this.open();
+    await this.current();
   }
 
   async write(events: readonly CollectorEvent[]): Promise<void> {
     if (this.stopped) throw new CollectorError(ErrorCodes.OUTPUT_STOPPED, `output ${this.name} is stopped`);
-    const stream = (this.stream ??= await this.open());
+    const current = this.current();
+    const stream = await current;
     const text = toJsonLines(events);
     await new Promise<void>((resolve, reject) => {
-      stream.write(text, (err) =>
-        err
-          ? reject(
-              new CollectorError(ErrorCodes.OUTPUT_UNAVAILABLE, `output ${this.name}: ${err.message}`, {
-                cause: err,
-              }),
-            )
-          : resolve(),
-      );
+      stream.write(text, (err) => {
+        if (!err) return resolve();
+        // A failed stream is destroyed: drop it, so the next write opens it again (disk full is transient).
+        if (this.stream === current) this.stream = undefined;
+        reject(
+          new CollectorError(ErrorCodes.OUTPUT_UNAVAILABLE, `output ${this.name}: ${err.message}`, {
+            cause: err,
+          }),
+        );
+      });
     });
     this.ctx.metrics.outputEvents.inc({ output: this.name }, events.length);
     this.ctx.metrics.outputBytes.inc({ output: this.name }, Buffer.byteLength(text));
@@ -57,6 +60,19 @@ export class JsonLinesOutput implements Output {
     this.stopped = true;
     const stream = this.stream;
     this.stream = undefined;
-    if (stream) await this.closeStream(stream);
+    // A stream that failed to open has nothing to close.
+    const opened = await stream?.catch(() => undefined);
+    if (opened) await this.closeStream(opened);
+  }
+
+  private current(): Promise<Writable> {
+    if (this.stream) return this.stream;
+    const opening = this.open();
+    this.stream = opening;
+    // A failed open is tried again by the next write.
+    opening.catch(() => {
+      if (this.stream === opening) this.stream = undefined;
+    });
+    return opening;
   }
 }

@@ -108,7 +108,13 @@ export class Delivery {
 
   private async deliver(batch: Batch, labels: DeliveryLabels, events: number, bytes: number): Promise<void> {
     try {
-      if (events > 0) await Promise.all(this.outputs.map((o) => o.write(batch.events)));
+      // Every output settles before the batch is released: an output still writing holds the events,
+      // so the window stays taken (bounded memory) and the source does not hand them out again yet.
+      if (events > 0) {
+        const results = await Promise.allSettled(this.outputs.map((o) => o.write(batch.events)));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      }
     } catch (err) {
       this.logger.warn(
         { source: batch.source, events, err },

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { CollectorError, ErrorCodes } from '../errors.js';
 import type { StateStore } from './store.js';
 
@@ -19,7 +19,12 @@ export class FileStateStore implements StateStore {
   }
 
   fileFor(key: string): string {
-    return join(this.dir, `${encodeURIComponent(key)}.json`);
+    const name = encodeURIComponent(key);
+    // File names stop at 255 bytes and a log group name alone may have 512 characters: a longer key
+    // keeps a readable prefix and a hash of the whole key. Shorter keys keep the name they always had.
+    if (name.length <= MAX_NAME) return join(this.dir, `${name}.json`);
+    const hash = createHash('sha256').update(key).digest('hex').slice(0, 32);
+    return join(this.dir, `${name.slice(0, 180)}~${hash}.json`);
   }
 
   async get<T = unknown>(key: string): Promise<T | undefined> {
@@ -53,7 +58,9 @@ export class FileStateStore implements StateStore {
 
   private async write(key: string, value: unknown): Promise<void> {
     const file = this.fileFor(key);
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    // Beside the file (the rename stays in the folder); its name is cut so the suffix fits any key.
+    const suffix = `${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = join(this.dir, `${basename(file).slice(0, 220)}.${suffix}`);
     const body = JSON.stringify({ key, savedAt: new Date().toISOString(), value });
     try {
       await mkdir(this.dir, { recursive: true });
@@ -83,6 +90,9 @@ export class FileStateStore implements StateStore {
     await Promise.allSettled([...this.chains.values()]);
   }
 }
+
+/** Longest encoded key used as is in a file name: with `.json`, the most a file name may have. */
+const MAX_NAME = 250;
 
 async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');

@@ -11,6 +11,11 @@ export function registerSecret(value: string | undefined | null): void {
   if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH) secrets.add(value);
 }
 
+/** For short-lived secrets (temporary credentials) once they are replaced, so the registry stays bounded. */
+export function forgetSecret(value: string | undefined | null): void {
+  if (typeof value === 'string') secrets.delete(value);
+}
+
 export function scrub(text: string): string {
   let out = text;
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);

@@ -32,6 +32,12 @@ export async function startStatusServer(
   );
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // close() alone waits for every connection that is not idle between requests, including
+        // one that connected and never sent a request: shutdown would hang until Node's timeouts.
+        server.closeAllConnections();
+      }),
   };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, mock, test } from 'node:test';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { AwsClients } from '../../src/aws/clients.js';
 import { scrub } from '../../src/telemetry/secrets.js';
@@ -72,6 +72,41 @@ describe('AwsClients', () => {
         'the static secret is registered for scrubbing',
       );
     } finally {
+      aws.destroy();
+    }
+  });
+
+  test('refreshed temporary credentials do not pile up in the secret registry', async () => {
+    const role = 'arn:aws:iam::444444444444:role/devo-refresh';
+    fake.sts.addRole(role);
+    const aws = new AwsClients({
+      credentials: {
+        access_key: 'AKIAUSERUSERUSER0003',
+        access_secret: 'user-secret-access-key-0003',
+        target_assume_role: role,
+      },
+      endpoint: fake.endpoint,
+      stsRegion: 'us-east-1',
+    });
+    const start = Date.now();
+    mock.timers.enable({ apis: ['Date'], now: start });
+    try {
+      const issued: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        // Sessions last an hour and are renewed in their last 5 minutes.
+        mock.timers.setTime(start + i * 56 * 60_000);
+        const identity = await aws.credentials!();
+        issued.push(identity.secretAccessKey, identity.sessionToken!);
+      }
+      assert.equal(new Set(issued).size, 8, 'each refresh issued new credentials');
+      const scrubbed = issued.map((s) => scrub(s) === '[REDACTED]');
+      assert.deepEqual(
+        scrubbed,
+        [false, false, false, false, true, true, true, true],
+        'the current and the previous session stay registered; long-expired ones are forgotten',
+      );
+    } finally {
+      mock.timers.reset();
       aws.destroy();
     }
   });

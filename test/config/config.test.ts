@@ -150,6 +150,43 @@ inputs:
     }
   });
 
+  test('a ${...} reference keeps its text where a number would change it: secrets, leading zeros', () => {
+    const text = minimal(
+      '      metrics-all: { regions: [us-east-1] }',
+      '\n  persistence:\n    type: redis\n    config: { password: "${REDIS_PASSWORD}", port: "${REDIS_PORT}" }',
+    ).replace(
+      'id: abc',
+      'id: "${INPUT_ID}"\n    credentials:\n      target_assume_role: arn:aws:iam::123456789012:role/devo\n      assume_role_external_id: "${EXTERNAL_ID}"',
+    );
+    const { config, problems } = parseConfigText(text, {
+      env: { REDIS_PASSWORD: '73019284', REDIS_PORT: '6380', INPUT_ID: '007', EXTERNAL_ID: '918273645501' },
+    });
+    assert.deepEqual(problems, []);
+    const persistence = config?.globals.persistence;
+    assert.equal(persistence?.type, 'redis');
+    if (persistence?.type !== 'redis') return;
+    assert.equal(persistence.config.password, '73019284', 'an all-digit password is still a string');
+    assert.equal(persistence.config.port, 6380, 'a number in a numeric place still becomes a number');
+    assert.equal(config?.inputs.aws.credentials.assume_role_external_id, '918273645501');
+    assert.equal(
+      config?.inputs.aws.id,
+      '007',
+      'leading zeros are kept (state keys and queue names use the id)',
+    );
+  });
+
+  test('a secret of the wrong type is reported without its value', () => {
+    const text = minimal(
+      '      metrics-all: { regions: [us-east-1] }',
+      '\n  persistence:\n    type: redis\n    config: { password: 73019284 }',
+    );
+    const { problems } = parseConfigText(text, { env: {} });
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0]!.path, 'globals.persistence.config.password');
+    assert.match(problems[0]!.message, /^expected string/);
+    assert.doesNotMatch(problems[0]!.message, /73019284/);
+  });
+
   test('audit-events-all: types default from the presence of audit_sqs_queue_name; audits_s3 needs the queue', () => {
     const parse = (block: string) =>
       parseConfigText(minimal(`      audit-events-all:\n${block}`), { env: {} });

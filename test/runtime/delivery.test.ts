@@ -54,6 +54,25 @@ describe('Delivery', () => {
     assert.deepEqual(d.inFlight, { events: 0, bytes: 0, batches: 0 });
   });
 
+  test('a batch one output rejected is released only once every other output settled its write', async () => {
+    // Releasing at the first rejection would free the window while the other output still holds the
+    // events: a released SQS message comes straight back and piles up in the slow output's queue.
+    const a = new ManualOutput('a');
+    const b = new ManualOutput('b');
+    const d = new Delivery([a, b], { maxEvents: 3, maxBytes: 1e6 }, new Metrics(), silentLogger());
+    const batch = recordingBatch(events(3));
+    await d.admit(batch, labels);
+    await tick();
+    a.writes[0]!.reject(new CollectorError(ErrorCodes.OUTPUT_REJECTED, 'HTTP 401'));
+    await tick();
+    assert.equal(batch.outcome, 'pending', 'output b still holds the events');
+    assert.equal(d.inFlight.events, 3, 'the window stays taken while b holds the events');
+    b.writes[0]!.resolve();
+    assert.equal(await batch.settled, 'released');
+    assert.equal(await d.drain(1000), true);
+    assert.deepEqual(d.inFlight, { events: 0, bytes: 0, batches: 0 });
+  });
+
   test('the in-flight window blocks admission until acknowledgements make room (backpressure)', async () => {
     const out = new ManualOutput('o');
     const d = new Delivery([out], { maxEvents: 10, maxBytes: 1e6 }, new Metrics(), silentLogger());

@@ -28,6 +28,23 @@ describe('FileStateStore', () => {
     }
   });
 
+  test('keys longer than a file name allows (log groups reach 512 characters) are stored apart', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const store = new FileStateStore(dir);
+      const group = `/aws/vendedlogs/${'very-long-name/'.repeat(32)}`;
+      const a = stateKey('12351', 'cwl_1', 'eu-west-1', `${group}a`);
+      const b = stateKey('12351', 'cwl_1', 'eu-west-1', `${group}b`);
+      await store.set(a, { t: 1 });
+      await store.set(b, { t: 2 });
+      assert.deepEqual(await store.get(a), { t: 1 });
+      assert.deepEqual(await store.get(b), { t: 2 });
+      await store.close();
+    } finally {
+      cleanup();
+    }
+  });
+
   test('a corrupt state file is a clear error naming the file, not a silent reset', async () => {
     const { dir, cleanup } = tempDir();
     try {
