@@ -136,6 +136,15 @@ const auditEventsSchema = z
     s3_file_type_filter: regexField(
       'Regular expression on the S3 key: only matching objects are read. Default: CloudTrail log files, not digest files.',
     ).prefault(DEFAULT_CLOUDTRAIL_KEY_FILTER),
+    settle_delay_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(86_400)
+      .default(300)
+      .describe(
+        'audits_api: how far behind now each LookupEvents window ends. CloudTrail makes events available about 5 minutes (at most about 15) after they happen; an event that becomes available after its window was read is not read.',
+      ),
     use_region_and_account_id_from_event: z
       .boolean()
       .default(false)
@@ -201,6 +210,15 @@ const logsSchema = z
       .describe('Must be [logs]: marks this entry as a CloudWatch Logs group to collect.'),
     log_group: z.string().min(1).describe('Name of the log group; every stream of the group is read.'),
     start_time: startTimeField,
+    settle_delay_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(86_400)
+      .default(60)
+      .describe(
+        'How far behind now each FilterLogEvents window ends. Raise it for sources that deliver late (VPC Flow Logs to CloudWatch Logs can lag 10 minutes): an event ingested after its window was read is not read.',
+      ),
   })
   .describe(
     'One CloudWatch Logs group (FilterLogEvents over all its streams). Any service name other than the predefined ones.',

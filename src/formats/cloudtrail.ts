@@ -79,6 +79,15 @@ export function compactCloudTrailEvent(event: string, source = 'CloudTrail event
   return records[0] as CloudTrailRecord;
 }
 
+/**
+ * Any single JSON object in compact form: whitespace outside strings removed, numbers and strings
+ * exactly as written (a JSON.parse/stringify round trip would round integers above 2^53).
+ * Throws an OBJECT_CORRUPT CollectorError if `text` is not one valid JSON object.
+ */
+export function compactJsonObject(text: string, source: string): string {
+  return compactCloudTrailEvent(text, source).json;
+}
+
 // Parser states. Those from ESCAPE on are scalar states, handled by scalar().
 const VALUE = 0; // a value is expected
 const ARRAY_FIRST = 1; // after '[': a value or ']'

@@ -18,6 +18,9 @@ import { startStatusServer, type StatusServer } from '../telemetry/status-server
 import { Delivery } from './delivery.js';
 import { runWorker } from './scheduler.js';
 
+/** Longest wait for workers to hand back what they hold (SQS releases) at shutdown. */
+const WORKER_STOP_TIMEOUT_MS = 10_000;
+
 interface RunningWorker {
   worker: ServiceWorker;
   service: string;
@@ -170,8 +173,10 @@ export class Collector {
       'stopping: no new pulls; delivering what is in flight',
     );
     this.abort.abort();
-    await withTimeout(Promise.allSettled(this.loops), Math.max(0, deadline - Date.now()));
+    // Nothing new is admitted: a pull waiting for room releases its batch at once instead of
+    // holding shutdown for the whole grace period.
     this.delivery.close();
+    await withTimeout(Promise.allSettled(this.loops), Math.max(0, deadline - Date.now()));
     const drained = await this.delivery.drain(Math.max(0, deadline - Date.now()));
     if (!drained)
       this.logger.warn(
@@ -181,7 +186,8 @@ export class Collector {
     // Stopping outputs rejects their pending writes, which releases those batches.
     await Promise.allSettled(this.outputs.map((o) => o.stop()));
     await this.delivery.drain(5_000);
-    await Promise.allSettled(this.workers.map((w) => w.worker.stop()));
+    // Releasing SQS messages needs AWS; if AWS is unreachable, their visibility timeout releases them.
+    await withTimeout(Promise.allSettled(this.workers.map((w) => w.worker.stop())), WORKER_STOP_TIMEOUT_MS);
     await this.status?.close();
     await this.state.close();
     this.aws.destroy();

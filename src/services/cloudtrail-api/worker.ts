@@ -72,7 +72,7 @@ export class CloudTrailApiWorker implements ServiceWorker {
     this.name = `${ctx.serviceName}:audits_api/${ctx.region}`;
     // The S3 way of the same service keeps no checkpoint, but keep the keys apart anyway.
     this.key = stateKey(ctx.inputId, ctx.serviceName, ctx.region, 'audits_api');
-    this.settleDelayMs = options.settleDelayMs ?? 5 * 60_000;
+    this.settleDelayMs = options.settleDelayMs ?? config.settle_delay_seconds * 1000;
     this.now = options.now ?? Date.now;
     this.drop = new Set(config.drop_event_names);
   }

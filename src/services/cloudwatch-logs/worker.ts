@@ -50,7 +50,7 @@ export class LogsWorker implements ServiceWorker {
   ) {
     this.name = `${ctx.serviceName}/${ctx.region}`;
     this.key = stateKey(ctx.inputId, ctx.serviceName, ctx.region, config.log_group);
-    this.settleDelayMs = options.settleDelayMs ?? 60_000;
+    this.settleDelayMs = options.settleDelayMs ?? config.settle_delay_seconds * 1000;
     this.now = options.now ?? Date.now;
   }
 

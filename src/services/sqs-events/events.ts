@@ -1,4 +1,5 @@
 import { escapeLineBreaks } from '../../outputs/syslog-line.js';
+import { compactJsonObject } from '../../formats/cloudtrail.js';
 import type { CollectorEvent } from '../../runtime/batch.js';
 import type { Tagger } from '../../tagging/tags.js';
 
@@ -46,7 +47,9 @@ export function eventBridgeEvent(body: string, tags: EventTags): ConvertedMessag
   if (!isObject(event) || typeof event.source !== 'string' || typeof event['detail-type'] !== 'string') {
     return asIs(body, tags, 'unexpected-shape');
   }
-  return { events: [{ tag: tags.tagger.tagFor({ source: event.source }), message: JSON.stringify(event) }] };
+  // Compacted from the text, not re-serialised, so the event reaches Devo exactly as AWS wrote it.
+  const message = compactJsonObject(body, 'EventBridge event');
+  return { events: [{ tag: tags.tagger.tagFor({ source: event.source }), message }] };
 }
 
 /**

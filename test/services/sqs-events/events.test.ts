@@ -128,3 +128,13 @@ describe('sqs-cloudwatch-consumer message conversion', () => {
     });
   });
 });
+
+test('service events keep numbers and strings exactly as AWS wrote them (no JSON round trip)', () => {
+  const body =
+    '{\n  "version": "0", "id": "e1", "detail-type": "Custom", "source": "aws.ec2",\n  "detail": { "big": 12345678901234567890, "ratio": 4.0, "s": "a\\u00e9 b" }\n}';
+  const out = eventBridgeEvent(body, serviceTags());
+  assert.equal(
+    out.events[0]!.message,
+    '{"version":"0","id":"e1","detail-type":"Custom","source":"aws.ec2","detail":{"big":12345678901234567890,"ratio":4.0,"s":"a\\u00e9 b"}}',
+  );
+});
