@@ -6,6 +6,7 @@ import { decompress } from '../src/formats/compression.js';
 import { VpcFlowLogParser } from '../src/formats/vpc-flow.js';
 import { TAG_CLOUDWATCH_EVENTS, createTagger } from '../src/tagging/tags.js';
 import type { BenchResult } from './types.js';
+import { seededRandom as random } from '../sandbox/random.js';
 
 /**
  * The S3 parsers on generated data, each alone and behind decompress(), next to the raw gunzip
@@ -20,18 +21,6 @@ const BODY_CHUNK = 64 * 1024;
 /** Decompressed chunk size when a parser is measured alone. */
 const PARSER_CHUNK = 64 * 1024;
 const REPEATS = 3;
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface DataSet {
   name: string;

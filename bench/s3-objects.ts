@@ -16,6 +16,7 @@ import { FileStateStore } from '../src/state/file-store.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import type { BenchResult } from './types.js';
+import { seededRandom as random } from '../sandbox/random.js';
 
 /**
  * S3 objects announced on SQS, end to end: one gzip object per format (about 1 GiB uncompressed)
@@ -51,18 +52,6 @@ export interface GeneratedObject {
   events: number;
   /** Uncompressed size. */
   bytes: number;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run reads the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Decimal strings of 0..65535: number-to-string conversions would dominate the generation. */

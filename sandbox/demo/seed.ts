@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import type { FakeAws } from '../fake-aws/index.js';
+import { seededRandom as rng } from '../random.js';
 
 /**
  * Realistic generated data for every service, put into the fake AWS the way AWS would deliver it:
@@ -30,18 +31,6 @@ export interface SeedResult {
   expected: Map<string, Set<string>>;
   /** The SQS queues (region, name) that must be empty once everything was delivered. */
   queues: { region: string; name: string }[];
-}
-
-/** Small deterministic generator (mulberry32), so every run seeds the same shapes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The identity of a delivered event: what makes it unique within its tag. */

@@ -1,4 +1,5 @@
 import type { ServiceName } from './protocol.js';
+import { seededRandom as mulberry32 } from '../random.js';
 
 export type FaultKind = 'throttle' | '5xx' | 'delay' | 'malformed';
 
@@ -78,16 +79,4 @@ export class Faults {
     const i = this.active.indexOf(fault);
     if (i >= 0) this.active.splice(i, 1);
   }
-}
-
-/** Small seeded PRNG, so probabilistic faults hit the same requests on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

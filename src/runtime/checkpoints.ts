@@ -1,3 +1,4 @@
+import { ErrorCodes, isCollectorError } from '../errors.js';
 import type { CollectorEvent, Batch } from './batch.js';
 
 /**
@@ -33,6 +34,23 @@ export class CheckpointSequencer<T> {
         await this.advance();
       },
     };
+  }
+
+  /**
+   * Hands a batch to delivery. Returns true when the pull should stop: the collector is shutting
+   * down, or a batch was released (the next pull resumes from the last saved checkpoint).
+   */
+  async deliver(
+    batch: Batch,
+    ctx: { deliver(batch: Batch): Promise<void>; signal: AbortSignal },
+  ): Promise<boolean> {
+    try {
+      await ctx.deliver(batch);
+    } catch (err) {
+      if (!isCollectorError(err, ErrorCodes.SHUTTING_DOWN)) throw err;
+      return true;
+    }
+    return this.released || ctx.signal.aborted;
   }
 
   /** True once any batch was released: the pull should stop and resume from the saved checkpoint. */

@@ -48,17 +48,7 @@ export async function* source(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> 
   }
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so generated inputs are reproducible. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as random } from '../../sandbox/random.js';
 
 /**
  * A zstd frame made of raw (stored) blocks of at most `blockSize` bytes (RFC 8878 §3.1.1): real

@@ -308,14 +308,7 @@ class Run {
   }
 
   private async deliver(batch: Batch): Promise<boolean> {
-    try {
-      await this.w.ctx.deliver(batch);
-    } catch (err) {
-      if (!isCollectorError(err, ErrorCodes.SHUTTING_DOWN)) throw err;
-      this.stopped = true;
-    }
-    // A released batch: stop here, the next pull resumes from the last saved checkpoint.
-    if (this.w.seq.anyReleased) this.stopped = true;
+    if (await this.w.seq.deliver(batch, this.w.ctx)) this.stopped = true;
     return !this.stopped;
   }
 

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { paceAttempts, rateLimiter, retryThrottled, type RateLimiter } from '../../aws/rate-limiter.js';
 import type { LogsConfig } from '../../config/schema.js';
-import { CollectorError, ErrorCodes, isCollectorError } from '../../errors.js';
+import { CollectorError, ErrorCodes } from '../../errors.js';
 import type { Batch, CollectorEvent } from '../../runtime/batch.js';
 import { CheckpointSequencer } from '../../runtime/checkpoints.js';
 import { stateKey } from '../../state/store.js';
@@ -85,14 +85,7 @@ export class LogsWorker implements ServiceWorker {
     const seq = new CheckpointSequencer<TimeCheckpoint>((cp) => ctx.state.set(this.key, cp));
     let stopped = false;
     const deliver = async (batch: Batch): Promise<void> => {
-      try {
-        await ctx.deliver(batch);
-      } catch (err) {
-        if (!isCollectorError(err, ErrorCodes.SHUTTING_DOWN)) throw err;
-        stopped = true;
-      }
-      // A released batch: stop, the next pull resumes from the last saved checkpoint.
-      if (seq.anyReleased || ctx.signal.aborted) stopped = true;
+      if (await seq.deliver(batch, ctx)) stopped = true;
     };
 
     try {

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { retryThrottled } from '../../aws/rate-limiter.js';
 import type { MetricsConfig } from '../../config/schema.js';
-import { CollectorError, ErrorCodes, isCollectorError } from '../../errors.js';
+import { CollectorError, ErrorCodes } from '../../errors.js';
 import type { Batch, CollectorEvent } from '../../runtime/batch.js';
 import { CheckpointSequencer } from '../../runtime/checkpoints.js';
 import { stateKey } from '../../state/store.js';
@@ -100,13 +100,7 @@ export class MetricsWorker implements ServiceWorker {
     let datapoints = 0;
     let stopped = false;
     const deliver = async (batch: Batch): Promise<void> => {
-      try {
-        await ctx.deliver(batch);
-      } catch (err) {
-        if (!isCollectorError(err, ErrorCodes.SHUTTING_DOWN)) throw err;
-        stopped = true;
-      }
-      if (seq.anyReleased || ctx.signal.aborted) stopped = true;
+      if (await seq.deliver(batch, ctx)) stopped = true;
     };
 
     try {
