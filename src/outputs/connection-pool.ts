@@ -238,6 +238,14 @@ export class ConnectionPool {
     if (this.stopped) {
       const err = this.stoppedError();
       for (const job of unflushed) job.settle?.reject(err);
+      if (!(conn.closing && conn.peerEnded && !conn.error) && conn.windowBytes > 0) {
+        // Already acknowledged upstream and never confirmed read: say so, it cannot be re-sent now.
+        const { logger, name, target } = this.options;
+        logger.warn(
+          { output: name, target, bytes: conn.windowBytes },
+          `output ${name}: closed at shutdown without ${target} confirming it read the last ${conn.windowBytes} bytes sent; events in them may be missing there`,
+        );
+      }
     } else {
       // After our graceful close the peer's FIN says it read everything: nothing to re-send
       // from the window. Otherwise re-send what may not have reached the receiver, oldest first.

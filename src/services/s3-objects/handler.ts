@@ -1,4 +1,5 @@
 import { describeError } from '../../errors.js';
+import { isAwsRegion } from '../../config/regions.js';
 import { parseS3Notification, type S3ObjectRef } from '../../formats/notifications.js';
 import type { WorkerContext } from '../service.js';
 import type { MessageDisposition, MessageHandler, ReceivedMessage } from '../sqs/consumer.js';
@@ -51,7 +52,9 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     let result;
     try {
       result = await readObject({
-        s3: ctx.aws.s3(ref.region),
+        // Clients are cached per region: a region name from a message body must be a real one, or
+        // the queue's (S3 then redirects to the bucket's region).
+        s3: ctx.aws.s3(isAwsRegion(ref.region) ? ref.region : m.region),
         ref,
         format,
         sink,
