@@ -45,6 +45,33 @@ describe('syslog lines', () => {
     assert.equal(enc.encode([], AT).length, 0);
   });
 
+  test('an all-ASCII batch and a batch with one Latin-1 character give the same bytes as UTF-8', () => {
+    const enc = new SyslogEncoder({
+      format: 'rfc3164',
+      framing: 'newline',
+      hostname: 'h',
+      facility: 1,
+      severity: 6,
+    });
+    const ascii = [
+      { tag: 't', message: '2 123 eni-1 ACCEPT OK' },
+      { tag: 'u', message: '{"k":"v"}' },
+    ];
+    assert.equal(
+      enc.encode(ascii, AT).toString('utf8'),
+      '<14>May  1 03:04:05 h t: 2 123 eni-1 ACCEPT OK\n<14>May  1 03:04:05 h u: {"k":"v"}\n',
+    );
+    // 'é' is one byte in a Latin-1 copy but two in UTF-8: the whole batch must be written as UTF-8.
+    const mixed = [...ascii, { tag: 't', message: 'café' }];
+    assert.deepEqual(
+      enc.encode(mixed, AT),
+      Buffer.from(
+        '<14>May  1 03:04:05 h t: 2 123 eni-1 ACCEPT OK\n<14>May  1 03:04:05 h u: {"k":"v"}\n<14>May  1 03:04:05 h t: café\n',
+        'utf8',
+      ),
+    );
+  });
+
   test('octet counting counts bytes, not characters', () => {
     const enc = new SyslogEncoder({
       format: 'rfc5424',
