@@ -75,7 +75,8 @@ ${new Date().toISOString().slice(0, 10)}: ${machine()}.
 
 Every benchmark runs in its own process against local stand-ins (the sandbox's fake AWS over HTTP on
 127.0.0.1, a TLS receiver with client-certificate authentication, a local file), so the figures
-include the stand-ins' own CPU on the same two cores. Peak RSS is that process's.
+include the stand-ins' own CPU on the same two cores. Peak RSS is that process's. On a shared virtual machine,
+repeated runs of the same code vary by 20–40%: compare figures from one run, and re-run before concluding.
 
 ${table}
 `,
