@@ -1,4 +1,4 @@
-import { isCollectorError, type CollectorError } from '../errors.js';
+import { DeferredCorruption } from './corrupt.js';
 import { LineSplitter } from './lines.js';
 
 export interface CloudFrontLogParseOptions {
@@ -12,15 +12,14 @@ export interface CloudFrontLogParseOptions {
  * record line is emitted as written, without its line break (LF or CRLF). Values stay URL-encoded as
  * CloudFront wrote them. Blank lines are skipped. Rows whose tab-separated field count differs from
  * the `#Fields:` line are still emitted, and counted in `malformed`. A line longer than 8 MiB is an
- * OBJECT_CORRUPT CollectorError, thrown after the lines before it were returned (see run()).
+ * OBJECT_CORRUPT CollectorError, thrown after the lines before it were returned (see DeferredCorruption).
  */
 export class CloudFrontLogParser {
   private readonly splitter: LineSplitter;
-  private out: string[] = [];
+  private readonly out = new DeferredCorruption<string>();
   private names: readonly string[] | undefined;
   private rows = 0;
   private bad = 0;
-  private error: CollectorError | undefined;
 
   constructor(options: CloudFrontLogParseOptions = {}) {
     this.splitter = new LineSplitter(
@@ -30,27 +29,11 @@ export class CloudFrontLogParser {
   }
 
   push(chunk: Buffer): string[] {
-    return this.run(() => this.splitter.push(chunk));
+    return this.out.run(() => this.splitter.push(chunk));
   }
 
   end(): string[] {
-    return this.run(() => this.splitter.end());
-  }
-
-  /**
-   * Runs a splitter step. On corrupt content the lines read before the problem are returned first;
-   * the error is thrown then if there are none, else by the next call.
-   */
-  private run(step: () => void): string[] {
-    if (this.error) throw this.error;
-    try {
-      step();
-    } catch (err) {
-      if (!isCollectorError(err)) throw err;
-      this.error = err;
-      if (this.out.length === 0) throw err;
-    }
-    return this.take();
+    return this.out.run(() => this.splitter.end());
   }
 
   /** Field names from the `#Fields:` directive, once seen. */
@@ -66,12 +49,6 @@ export class CloudFrontLogParser {
   /** Record lines whose field count differs from the `#Fields:` directive's. */
   get malformed(): number {
     return this.bad;
-  }
-
-  private take(): string[] {
-    const out = this.out;
-    this.out = [];
-    return out;
   }
 
   private line(line: string, fields: number): void {

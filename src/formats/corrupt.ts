@@ -26,3 +26,32 @@ export function corruptAt(
 export function describeByte(b: number): string {
   return b >= 0x20 && b < 0x7f ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16).padStart(2, '0')}`;
 }
+
+/**
+ * What a streaming parser emits when content may turn out corrupt midway: what was read before
+ * the problem is returned first; the error is thrown then if nothing came before it, else by the
+ * next call.
+ */
+export class DeferredCorruption<T> {
+  private out: T[] = [];
+  private error: CollectorError | undefined;
+
+  push(item: T): void {
+    this.out.push(item);
+  }
+
+  /** Runs a parsing step and returns what it emitted. */
+  run(step: () => void): T[] {
+    if (this.error) throw this.error;
+    try {
+      step();
+    } catch (err) {
+      if (!(err instanceof CollectorError)) throw err;
+      this.error = err;
+      if (this.out.length === 0) throw err;
+    }
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+}

@@ -1,5 +1,4 @@
-import { isCollectorError, type CollectorError } from '../errors.js';
-import { corruptAt } from './corrupt.js';
+import { corruptAt, DeferredCorruption } from './corrupt.js';
 import { LineSplitter } from './lines.js';
 
 /**
@@ -93,13 +92,12 @@ const FIELD_NAME = /^[a-z][a-z0-9-]*$/;
 export class VpcFlowLogParser {
   private readonly source: string;
   private readonly splitter: LineSplitter;
-  private out: string[] = [];
+  private readonly out = new DeferredCorruption<string>();
   private header: readonly string[] | undefined;
   private unknown: readonly string[] = [];
   private custom = false;
   /** Custom format: `{"name":"` then `","name":"` — the JSON text before each value. */
   private keyPrefixes: string[] = [];
-  private error: CollectorError | undefined;
   private rows = 0;
   private bad = 0;
 
@@ -111,11 +109,11 @@ export class VpcFlowLogParser {
   }
 
   push(chunk: Buffer): string[] {
-    return this.run(() => this.splitter.push(chunk));
+    return this.out.run(() => this.splitter.push(chunk));
   }
 
   end(): string[] {
-    return this.run(() => this.splitter.end());
+    return this.out.run(() => this.splitter.end());
   }
 
   /** Known once the header was read. */
@@ -141,28 +139,6 @@ export class VpcFlowLogParser {
   /** Rows whose field count differs from the header's: emitted as written. */
   get malformed(): number {
     return this.bad;
-  }
-
-  /**
-   * Runs a splitter step. On corrupt content the lines read before the problem are returned first;
-   * the error is thrown then if there are none, else by the next call.
-   */
-  private run(step: () => void): string[] {
-    if (this.error) throw this.error;
-    try {
-      step();
-    } catch (err) {
-      if (!isCollectorError(err)) throw err;
-      this.error = err;
-      if (this.out.length === 0) throw err;
-    }
-    return this.take();
-  }
-
-  private take(): string[] {
-    const out = this.out;
-    this.out = [];
-    return out;
   }
 
   private line(line: string, fields: number, needsEscape: boolean): void {
