@@ -1,3 +1,4 @@
+import { CollectorError, ErrorCodes } from '../../src/errors.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import type { CollectorEvent } from '../../src/runtime/batch.js';
 import { Delivery } from '../../src/runtime/delivery.js';
@@ -114,4 +115,27 @@ export function createHarness(options: {
       cleanup();
     },
   };
+}
+
+/** From the `after`-th write on, the output refuses every write (a permanent failure); returns the undo. */
+export function failAfterWrites(h: Harness, after: number): () => void {
+  const write = h.output.write.bind(h.output);
+  let writes = 0;
+  h.output.write = async (events) => {
+    if (++writes > after) throw new CollectorError(ErrorCodes.OUTPUT_REJECTED, 'test output refuses writes');
+    return write(events);
+  };
+  return () => {
+    h.output.write = write;
+  };
+}
+
+/** Most requests inside any window of `windowMs` (half-open), from sorted times. */
+export function busiestWindow(times: number[], windowMs: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
 }

@@ -3,13 +3,12 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
 import { predefinedServiceSchemas, type AuditEventsConfig } from '../../../src/config/schema.js';
-import { CollectorError, ErrorCodes } from '../../../src/errors.js';
 import type { CollectorEvent } from '../../../src/runtime/batch.js';
 import { createCloudTrailApiWorker } from '../../../src/services/cloudtrail-api/index.js';
 import type { TimeCheckpoint } from '../../../src/services/cloudtrail-api/time-cursor.js';
 import { stateKey } from '../../../src/state/store.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
-import { createHarness, type Harness } from '../../helpers/harness.js';
+import { createHarness, failAfterWrites, busiestWindow } from '../../helpers/harness.js';
 
 const SERVICE = 'audit-events-all';
 const MINUTE = 60_000;
@@ -50,29 +49,6 @@ function seed(
 
 function eventIds(events: readonly CollectorEvent[]): string[] {
   return events.map((e) => (JSON.parse(e.message) as { eventID: string }).eventID);
-}
-
-/** Most requests inside any window of `windowMs` (half-open), from sorted times. */
-function busiestWindow(times: number[], windowMs: number): number {
-  let most = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
-
-/** From the `after`-th write on, the output refuses every write (a permanent failure). */
-function failAfterWrites(h: Harness, after: number): () => void {
-  const write = h.output.write.bind(h.output);
-  let writes = 0;
-  h.output.write = async (events) => {
-    if (++writes > after) throw new CollectorError(ErrorCodes.OUTPUT_REJECTED, 'test output refuses writes');
-    return write(events);
-  };
-  return () => {
-    h.output.write = write;
-  };
 }
 
 describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {

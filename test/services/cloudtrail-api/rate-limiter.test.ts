@@ -1,3 +1,4 @@
+import { busiestWindow } from '../../helpers/harness.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
@@ -8,16 +9,6 @@ import {
   SlidingWindowLimiter,
 } from '../../../src/aws/rate-limiter.js';
 import { isCollectorError } from '../../../src/errors.js';
-
-/** Most grants inside any window of `windowMs` (half-open), from sorted times. */
-function busiestWindow(times: number[], windowMs: number): number {
-  let most = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
 
 describe('SlidingWindowLimiter', () => {
   test('never grants more than the limit in any window, even to concurrent callers', async () => {

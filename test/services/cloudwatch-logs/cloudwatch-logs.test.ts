@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
 import { logsSchema, type LogsConfig } from '../../../src/config/schema.js';
-import { CollectorError, ErrorCodes, isCollectorError } from '../../../src/errors.js';
+import { ErrorCodes, isCollectorError } from '../../../src/errors.js';
 import type { TimeCheckpoint } from '../../../src/services/cloudtrail-api/time-cursor.js';
 import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
 import { stateKey } from '../../../src/state/store.js';
-import { createHarness, type Harness } from '../../helpers/harness.js';
+import { createHarness, type Harness, failAfterWrites, busiestWindow } from '../../helpers/harness.js';
 
 const MINUTE = 60_000;
 
@@ -41,27 +41,6 @@ function seedLogs(fake: FakeAws, region: string, group: string, count: number, f
     fake.logs.putEvents(region, group, `stream-${s}`, events);
   }
   return messages;
-}
-
-function failAfterWrites(h: Harness, after: number): () => void {
-  const write = h.output.write.bind(h.output);
-  let writes = 0;
-  h.output.write = async (events) => {
-    if (++writes > after) throw new CollectorError(ErrorCodes.OUTPUT_REJECTED, 'test output refuses writes');
-    return write(events);
-  };
-  return () => {
-    h.output.write = write;
-  };
-}
-
-function busiestWindow(times: number[], windowMs: number): number {
-  let most = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
 }
 
 describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {

@@ -7,10 +7,9 @@ import {
   type MetricId,
 } from '../../../sandbox/fake-aws/index.js';
 import { predefinedServiceSchemas, type MetricsConfig } from '../../../src/config/schema.js';
-import { CollectorError, ErrorCodes } from '../../../src/errors.js';
 import { MetricsWorker, type MetricsCheckpoint } from '../../../src/services/metrics/index.js';
 import { stateKey } from '../../../src/state/store.js';
-import { createHarness, type Harness } from '../../helpers/harness.js';
+import { createHarness, type Harness, failAfterWrites } from '../../helpers/harness.js';
 
 const SERVICE = 'metrics-all';
 const MINUTE = 60_000;
@@ -61,18 +60,6 @@ function metricId(e: MetricEvent): MetricId {
     Namespace: e.namespace,
     MetricName: e.metricName,
     Dimensions: [{ Name: 'ResourceId', Value: e.dimensions.ResourceId! }],
-  };
-}
-
-function failAfterWrites(h: Harness, after: number): () => void {
-  const write = h.output.write.bind(h.output);
-  let writes = 0;
-  h.output.write = async (events) => {
-    if (++writes > after) throw new CollectorError(ErrorCodes.OUTPUT_REJECTED, 'test output refuses writes');
-    return write(events);
-  };
-  return () => {
-    h.output.write = write;
   };
 }
 
