@@ -75,8 +75,8 @@ async function measure(
     deliver: (batch) => delivery.admit(batch, { service, region: REGION }),
   };
   const worker = await make(ctx);
-  let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
   const started = process.hrtime.bigint();
   await worker.pull();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -216,8 +216,8 @@ async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Sce
     deliver: (batch) => delivery.admit(batch, { service: s.service, region: REGION }),
   };
   const worker = s.worker(queue, ctx);
-  let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
 
   const fakeBefore = await ask(child, { type: 'stats', queue }, 'stats');
   const cpuBefore = process.cpuUsage();
@@ -253,18 +253,22 @@ async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Sce
   };
 }
 
-/** The ceiling: 10 loops of ReceiveMessage (10) + DeleteMessageBatch with the same SDK clients, no handling. */
+/**
+ * The ceiling: 10 loops of ReceiveMessage (10) + DeleteMessageBatch with the SDK clients the
+ * consumer uses (sqsAbortable for polls, sqsCached for deletions), no handling.
+ */
 async function measureBareSdk(child: ChildProcess, aws: AwsClients, messages: number): Promise<BenchResult> {
   const queue = `bare-sdk-${messages}`;
   await seed(child, queue, messages, serviceEvent);
-  const sqs = aws.sqs(REGION);
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queue }));
+  const polls = aws.sqsAbortable(REGION, new AbortController().signal);
+  const deletes = aws.sqsCached(REGION);
+  const { QueueUrl } = await polls.send(new GetQueueUrlCommand({ QueueName: queue }));
   const fakeBefore = await ask(child, { type: 'stats', queue }, 'stats');
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const loops = Array.from({ length: 10 }, async () => {
     for (;;) {
-      const { Messages = [] } = await sqs.send(
+      const { Messages = [] } = await polls.send(
         new ReceiveMessageCommand({
           QueueUrl,
           MaxNumberOfMessages: 10,
@@ -275,7 +279,7 @@ async function measureBareSdk(child: ChildProcess, aws: AwsClients, messages: nu
       );
       if (Messages.length === 0) return;
       const Entries = Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries }));
+      await deletes.send(new DeleteMessageBatchCommand({ QueueUrl, Entries }));
     }
   });
   const last = await deletedAll(child, queue, messages);

@@ -10,7 +10,15 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type {
+  AuthScheme,
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  HttpHandlerOptions,
+  NodeHttpHandlerOptions,
+  RequestSigner,
+} from '@smithy/types';
+import type { HttpHandler } from '@smithy/core/protocols';
 import { forgetSecret, registerSecret } from '../telemetry/secrets.js';
 
 export interface AwsCredentialsConfig {
@@ -33,10 +41,11 @@ export interface AwsClientsOptions {
   maxSockets?: number;
 }
 
-type ClientKind = 'sqs' | 's3' | 'sts' | 'cloudtrail' | 'cloudwatch' | 'logs' | 'eventbridge';
+type ClientKind = 'sqs' | 'sqsCached' | 's3' | 'sts' | 'cloudtrail' | 'cloudwatch' | 'logs' | 'eventbridge';
 
 const ctors = {
   sqs: SQSClient,
+  sqsCached: SQSClient,
   s3: S3Client,
   sts: STSClient,
   cloudtrail: CloudTrailClient,
@@ -74,26 +83,55 @@ export class AwsClients {
     const id = `${kind}/${region}`;
     let client = this.clients.get(id);
     if (!client) {
-      const Ctor = ctors[kind] as unknown as new (cfg: Record<string, unknown>) => { destroy(): void };
-      const config: Record<string, unknown> = {
-        region,
-        requestHandler: this.handler,
-        maxAttempts: 5,
-        retryMode: 'adaptive',
-      };
-      if (this.credentials) config.credentials = this.credentials;
-      if (this.options.endpoint) config.endpoint = this.options.endpoint;
-      // Emulators (and our sandbox) address buckets by path, not by virtual host.
-      if (kind === 's3' && hasEndpointOverride(this.options.endpoint)) config.forcePathStyle = true;
-      if (kind === 's3') config.followRegionRedirects = true;
-      client = new Ctor(config);
+      client = this.create(kind, region, this.handler);
       this.clients.set(id, client);
     }
     return client as ClientOf<K>;
   }
 
+  private create<K extends ClientKind>(
+    kind: K,
+    region: string,
+    requestHandler: HttpHandler<NodeHttpHandlerOptions>,
+  ) {
+    const Ctor = ctors[kind] as unknown as new (cfg: Record<string, unknown>) => ClientOf<K>;
+    const config: Record<string, unknown> = {
+      region,
+      requestHandler,
+      maxAttempts: 5,
+      retryMode: 'adaptive',
+    };
+    if (this.credentials) config.credentials = this.credentials;
+    if (this.options.endpoint) config.endpoint = this.options.endpoint;
+    // Emulators (and our sandbox) address buckets by path, not by virtual host.
+    if (kind === 's3' && hasEndpointOverride(this.options.endpoint)) config.forcePathStyle = true;
+    if (kind === 's3') config.followRegionRedirects = true;
+    if (kind === 'sqsCached') config.cacheMiddleware = true;
+    const client = new Ctor(config);
+    // SQS is where request rates are high (one ReceiveMessage and one DeleteMessageBatch per 10 messages).
+    if (kind === 'sqs' || kind === 'sqsCached') reuseSigner(client as unknown as { config: SignerConfig });
+    return client;
+  }
+
   sqs(region: string): SQSClient {
     return this.get('sqs', region);
+  }
+  /**
+   * An SQS client that resolves its middleware stack once per command type instead of per call
+   * (the SDK's cacheMiddleware): for the hot calls sent without per-call options, like
+   * DeleteMessageBatch. A call with options (an abort signal) drops a client's cache, hence a client
+   * of its own; no per-command middleware may be added to its commands (the cache would ignore it).
+   */
+  sqsCached(region: string): SQSClient {
+    return this.get('sqsCached', region);
+  }
+  /**
+   * A new SQS client for the caller, like sqsCached() but with every request aborted once `signal`
+   * aborts: long polls end at once on shutdown although they are sent without options. It uses
+   * the shared connections, so it holds nothing of its own to destroy.
+   */
+  sqsAbortable(region: string, signal: AbortSignal): SQSClient {
+    return this.create('sqsCached', region, new AbortingHandler(this.handler, signal));
   }
   s3(region: string): S3Client {
     return this.get('s3', region);
@@ -135,6 +173,56 @@ export class AwsClients {
     this.clients.clear();
     this.handler.destroy();
   }
+}
+
+/** Hands every request to `inner` with `signal` as its abort signal. */
+class AbortingHandler implements HttpHandler<NodeHttpHandlerOptions> {
+  constructor(
+    private readonly inner: NodeHttpHandler,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  get metadata() {
+    return this.inner.metadata;
+  }
+
+  handle(request: Parameters<NodeHttpHandler['handle']>[0], options: HttpHandlerOptions = {}) {
+    return this.inner.handle(request, { ...options, abortSignal: this.signal });
+  }
+
+  updateHttpClientConfig(
+    key: keyof NodeHttpHandlerOptions,
+    value: NodeHttpHandlerOptions[keyof NodeHttpHandlerOptions],
+  ): void {
+    this.inner.updateHttpClientConfig(key, value);
+  }
+
+  httpHandlerConfigs() {
+    return this.inner.httpHandlerConfigs();
+  }
+
+  /** The connections are the shared handler's. */
+  destroy(): void {}
+}
+
+type SignerConfig = { signer: (authScheme?: AuthScheme) => Promise<RequestSigner> };
+
+/**
+ * The SDK makes a new SigV4 signer for every request, copying the whole client config into it;
+ * the signer's cache of derived signing keys dies with it, so each request derives its key again
+ * (four HMACs). Each client here serves one region, and every sign() call names its signing
+ * region and service, so one signer per client signs exactly the same. A failure is not kept.
+ */
+function reuseSigner(client: { config: SignerConfig }): void {
+  const make = client.config.signer;
+  let signer: Promise<RequestSigner> | undefined;
+  client.config.signer = (authScheme) => {
+    if (!signer) {
+      signer = make(authScheme);
+      signer.catch(() => (signer = undefined));
+    }
+    return signer;
+  };
 }
 
 function hasEndpointOverride(configured: string | undefined): boolean {

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, mock, test } from 'node:test';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { createHash, createHmac } from 'node:crypto';
+import {
+  CreateQueueCommand,
+  GetQueueUrlCommand,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { FinalizeRequestMiddleware, HttpRequest } from '@smithy/types';
 import { AwsClients } from '../../src/aws/clients.js';
 import { scrub } from '../../src/telemetry/secrets.js';
 import { startFakeAws, type FakeAws } from '../../sandbox/fake-aws/index.js';
@@ -133,4 +142,72 @@ describe('AwsClients', () => {
       aws.destroy();
     }
   });
+
+  test('SQS clients reuse one signer, and each request carries the signature a fresh SigV4 signer computes', async () => {
+    const credentials = {
+      accessKeyId: 'AKIAUSERUSERUSER0003',
+      secretAccessKey: 'user-secret-access-key-0003',
+    };
+    const aws = new AwsClients({
+      credentials: { access_key: credentials.accessKeyId, access_secret: credentials.secretAccessKey },
+      endpoint: fake.endpoint,
+      stsRegion: 'eu-west-1',
+    });
+    const fresh = new SignatureV4({ credentials, region: 'eu-west-1', service: 'sqs', sha256: NodeSha256 });
+    try {
+      for (const client of [aws.sqs('eu-west-1'), aws.sqsCached('eu-west-1')]) {
+        const signed = captureSigned(client);
+        for (const name of ['signer-a', 'signer-b', 'signer-c']) {
+          await client.send(new CreateQueueCommand({ QueueName: name }));
+          await client.send(new GetQueueUrlCommand({ QueueName: name }));
+        }
+        assert.equal(signed.length, 6);
+        for (const request of signed) {
+          const { authorization, ...headers } = request.headers;
+          const date = headers['x-amz-date']!;
+          const signingDate = new Date(
+            `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 11)}:${date.slice(11, 13)}:${date.slice(13)}`,
+          );
+          const expected = await fresh.sign({ ...request, headers }, { signingDate });
+          assert.equal(authorization, expected.headers.authorization);
+        }
+        assert.equal(await client.config.signer(), await client.config.signer(), 'one signer per client');
+      }
+    } finally {
+      aws.destroy();
+    }
+  });
 });
+
+/** Node's SHA-256 (HMAC with a secret) in the SDK's Checksum shape. */
+class NodeSha256 {
+  private readonly hash;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash =
+      secret === undefined
+        ? createHash('sha256')
+        : createHmac('sha256', typeof secret === 'string' ? secret : Buffer.from(secret as ArrayBuffer));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer));
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()));
+  }
+  reset(): void {}
+}
+
+/** The requests `client` sends, as signed. */
+function captureSigned(client: SQSClient): HttpRequest[] {
+  const signed: HttpRequest[] = [];
+  const capture: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => (args) => {
+    signed.push(args.request as HttpRequest);
+    return next(args);
+  };
+  client.middlewareStack.addRelativeTo(capture, {
+    name: 'captureSigned',
+    relation: 'after',
+    toMiddleware: 'httpSigningMiddleware',
+  });
+  return signed;
+}

@@ -103,7 +103,13 @@ interface Held {
  * (not released at once, which would loop it through the same pull).
  */
 export class SqsConsumer {
-  private readonly sqs: SQSClient;
+  /**
+   * The consumer's own client for GetQueueUrl and the long polls: its requests are aborted when
+   * the consumer stops. Sent without per-call options, so the SDK resolves their middleware once.
+   */
+  private readonly polls: SQSClient;
+  /** Shared, never aborted: deletions under way finish while stopping. */
+  private readonly batches: SQSClient;
   private readonly labels: { service: string; region: string };
   private readonly maxInFlight: number;
   private readonly timeoutMs: number;
@@ -139,12 +145,13 @@ export class SqsConsumer {
         `visibilityTimeoutSeconds must be at least 1, got ${options.visibilityTimeoutSeconds}`,
       );
     }
-    this.sqs = ctx.aws.sqs(ctx.region);
     this.labels = { service: ctx.serviceName, region: ctx.region };
     this.maxInFlight = Math.max(1, options.maxMessagesInFlight ?? options.receivers * 20);
     this.timeoutMs = options.visibilityTimeoutSeconds * 1000;
     this.queueName = options.queueName;
     this.signal = AbortSignal.any([ctx.signal, this.stopController.signal]);
+    this.polls = ctx.aws.sqsAbortable(ctx.region, this.signal);
+    this.batches = ctx.aws.sqsCached(ctx.region);
     this.deletes = new EntryBatcher(SQS_BATCH_MAX, DELETE_LINGER_MS, (batch) => this.sendDeletes(batch));
     this.releases = new EntryBatcher(SQS_BATCH_MAX, 0, (batch) => this.sendReleases(batch));
   }
@@ -163,7 +170,8 @@ export class SqsConsumer {
     const handling = new Set<Promise<void>>();
     const receivers = Array.from({ length: this.options.receivers }, () =>
       this.receive(queueUrl, signal, handling).catch((err: unknown) => {
-        // One failed receiver ends this pull; the others stop at once instead of long-polling on.
+        // One failed receiver ends this pull; the others stop after their current long poll (its
+        // messages are handled as usual).
         pullAbort.abort();
         throw err;
       }),
@@ -221,9 +229,7 @@ export class SqsConsumer {
       this.queueName = this.options.queueName.replaceAll('<account_id>', accountId);
     }
     try {
-      const out = await this.sqs.send(new GetQueueUrlCommand({ QueueName: this.queueName }), {
-        abortSignal: this.ctx.signal,
-      });
+      const out = await this.polls.send(new GetQueueUrlCommand({ QueueName: this.queueName }));
       if (!out.QueueUrl) throw new Error('GetQueueUrl returned no QueueUrl');
       this.queueUrl = out.QueueUrl;
       return out.QueueUrl;
@@ -261,7 +267,7 @@ export class SqsConsumer {
       if (room === 0) return;
       let messages: Message[];
       try {
-        const out = await this.sqs.send(
+        const out = await this.polls.send(
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,
             MaxNumberOfMessages: room,
@@ -269,7 +275,6 @@ export class SqsConsumer {
             VisibilityTimeout: this.options.visibilityTimeoutSeconds,
             MessageSystemAttributeNames: ['All'],
           }),
-          { abortSignal: signal },
         );
         messages = out.Messages ?? [];
       } catch (err) {
@@ -467,7 +472,7 @@ export class SqsConsumer {
         'DeleteMessageBatch',
         todo,
         (entries) =>
-          this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: todo[0]!.queueUrl, Entries: entries })),
+          this.batches.send(new DeleteMessageBatchCommand({ QueueUrl: todo[0]!.queueUrl, Entries: entries })),
         () => ({}),
       );
       for (const h of todo) if (!failures.has(h)) this.finish(h);
@@ -501,7 +506,7 @@ export class SqsConsumer {
       'ChangeMessageVisibilityBatch',
       batch,
       (entries) =>
-        this.sqs.send(
+        this.batches.send(
           new ChangeMessageVisibilityBatchCommand({ QueueUrl: batch[0]!.queueUrl, Entries: entries }),
         ),
       () => ({ VisibilityTimeout: 0 }),
@@ -580,7 +585,7 @@ export class SqsConsumer {
       'ChangeMessageVisibilityBatch',
       batch,
       (entries) =>
-        this.sqs.send(
+        this.batches.send(
           new ChangeMessageVisibilityBatchCommand({ QueueUrl: batch[0]!.queueUrl, Entries: entries }),
         ),
       () => ({ VisibilityTimeout: this.options.visibilityTimeoutSeconds }),

@@ -125,8 +125,10 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.ok(deletes.length < 45, `deletions are grouped (${deletes.length} calls for 45 messages)`);
     assert.equal(stats().received, 45);
     const receives = requests('ReceiveMessage');
+    assert.equal(receives[0]!.params.MaxNumberOfMessages, 10);
+    // Fewer once the messages held near the in-flight bound (3 receivers × 20) leave less room.
     assert.ok(
-      receives.every((r) => r.params.MaxNumberOfMessages === 10 && r.params.VisibilityTimeout === 30),
+      receives.every((r) => Number(r.params.MaxNumberOfMessages) <= 10 && r.params.VisibilityTimeout === 30),
     );
     assert.deepEqual(receives[0]!.params.MessageSystemAttributeNames, ['All']);
   });
