@@ -112,32 +112,45 @@ const N_E = 5;
 const N_ESIGN = 6;
 const N_EXP = 7;
 
+// What the string being read is.
+const S_VALUE = 0; // a value nobody reads
+const S_FIELD = 1; // the value of a tagging field (pendingField)
+const S_KEY = 2; // a key nobody reads
+const S_MATCHED_KEY = 3; // a key compared with those we look for
+
 const OBJECT = 1;
 const ARRAY = 2;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const COLON_BYTE = 0x3a;
+const COMMA = 0x2c;
 
 /** Top-level record keys captured while scanning, in CloudTrailRecord order. */
 const FIELD_KEYS = ['eventSource', 'eventName', 'awsRegion', 'recipientAccountId'].map((k) => Buffer.from(k));
+/** Bit n set when a field key is n bytes long (all are 4 to 31 bytes). */
+const FIELD_KEY_LENGTHS = FIELD_KEYS.reduce((bits, k) => bits | (1 << k.length), 0);
 const RECORDS_KEY = Buffer.from('Records');
 /** pendingField: the key just read was `Records` at the top level (files). */
 const RECORDS = -2;
 const NONE = -1;
 const DEFAULT_MAX_RECORD_BYTES = 32 * 1024 * 1024;
+/** Longest record whose tagging fields are slices of its JSON text (see record()). */
+const SLICED_RECORD_MAX = 4096;
 
-const LITERALS: Record<number, Buffer> = {
-  0x74: Buffer.from('true'),
-  0x66: Buffer.from('false'),
-  0x6e: Buffer.from('null'),
-};
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const NULL = Buffer.from('null');
+
+/** 1 for the bytes that may follow '\' in a JSON string, other than 'u'. */
+const SIMPLE_ESCAPE = new Uint8Array(256);
+for (const c of '"\\/bfnrt') SIMPLE_ESCAPE[c.charCodeAt(0)] = 1;
+/** 1 for hexadecimal digits. */
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 
 function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
 
 /** A byte-level JSON scanner that emits the objects at one place of the document as records. */
@@ -147,7 +160,7 @@ class JsonRecordScanner {
   private readonly source: string;
   /** Depth of the container holding records: the Records array (2) or the document (0). */
   private readonly recordParent: number;
-  /** Most bytes of a record, or of a captured key, held across chunks. */
+  /** Most bytes of a record, or of a matched key, held across chunks. */
   private readonly maxHeldBytes: number;
 
   private state = VALUE;
@@ -160,27 +173,36 @@ class JsonRecordScanner {
   private emitted = 0;
 
   private numberState = N_MINUS;
-  private literal: Buffer = LITERALS[0x74] as Buffer;
+  private literal: Buffer = TRUE;
   private literalPos = 0;
   private unicodeLeft = 0;
 
-  // The string being read: whether it is a key, and whether its content is captured.
-  private stringIsKey = false;
-  private capturing = false;
-  private captureStart = 0;
-  private captureParts: Buffer[] = [];
-  private captureBytes = 0;
-  private captureEscaped = false;
+  // The string being read: its kind (S_*), where its content starts in the chunk, whether it has
+  // escapes, and the bytes of a matched key held from previous chunks.
+  private stringKind = S_VALUE;
+  private stringStart = 0;
+  private stringEscaped = false;
+  private keyParts: Buffer[] = [];
+  private keyBytes = 0;
   private pendingField = NONE;
+  /** Depth of the keys compared: each record's own, else the document's (to find Records). */
+  private keyDepth = 1;
 
   // The record being read.
   private inRecord = false;
   private recordStart = 0;
   private recordParts: Buffer[] = [];
   private recordBytes = 0;
-  /** Whitespace outside strings was seen in the record: compact it before emitting. */
-  private dirty = false;
-  private fields: (string | undefined)[] = [undefined, undefined, undefined, undefined];
+  /** Whitespace bytes outside strings in the record so far: compacted away before emitting. */
+  private recordSpace = 0;
+  // Tagging fields of the record, decoded when it is emitted: bit f of fieldsFound tells field f
+  // was seen, fieldAt[2f, 2f+1] bound its content in the compact record, fieldsEscaped bit f tells
+  // it holds escapes.
+  private fieldsFound = 0;
+  private fieldsEscaped = 0;
+  private readonly fieldAt = new Float64Array(2 * FIELD_KEYS.length);
+  /** Where the content of the field value being read starts in the compact record. */
+  private fieldStart = 0;
 
   constructor(file: boolean, source: string, maxHeldBytes: number) {
     this.file = file;
@@ -206,14 +228,14 @@ class JsonRecordScanner {
       this.recordBytes += chunk.length - this.recordStart;
       this.recordStart = 0;
     }
-    if (this.capturing) {
-      this.captureParts.push(Buffer.from(chunk.subarray(this.captureStart)));
-      this.captureBytes += chunk.length - this.captureStart;
-      this.captureStart = 0;
+    if (this.stringKind === S_MATCHED_KEY && this.state >= STRING && this.state <= UNICODE) {
+      this.keyParts.push(Buffer.from(chunk.subarray(this.stringStart)));
+      this.keyBytes += chunk.length - this.stringStart;
+      this.stringStart = 0;
     }
     this.offset += chunk.length;
     const limit = this.maxHeldBytes;
-    if (this.recordBytes > limit || this.captureBytes > limit) {
+    if (this.recordBytes > limit || this.keyBytes > limit) {
       const what = this.recordBytes > limit ? `record #${this.emitted + 1}` : 'a key';
       this.error = corruptAt(this.source, this.offset, `${what} is longer than ${limit} bytes`, {
         records: this.emitted,
@@ -258,37 +280,105 @@ class JsonRecordScanner {
 
   private scan(buf: Buffer, out: CloudTrailRecord[]): void {
     const n = buf.length;
+    // String contents are skipped four bytes at a time: a DataView reads little-endian words at
+    // any offset, so the first byte of the chunk is the low byte of a word whatever the platform.
+    const words = new DataView(buf.buffer, buf.byteOffset, n);
+    const lastWord = n - 4;
     const stack = this.stack;
-    // The state lives in a local while bytes are scanned; rare cases go through methods, which
-    // read and set this.state.
+    const recordParent = this.recordParent;
+    // The state and the kind of string live in locals while bytes are scanned; rare cases go
+    // through methods, which read and set this.state (and this.stringKind).
     let state = this.state;
+    let kind = this.stringKind;
     let i = 0;
-    while (i < n) {
-      let c = buf[i] as number;
+    scan: while (i < n) {
       if (state === STRING) {
-        // Hot loop: most bytes of a CloudTrail file are inside strings.
-        while (c !== QUOTE && c !== BACKSLASH && c >= 0x20) {
-          if (++i === n) {
-            this.state = state;
-            return;
+        // Most bytes of a CloudTrail file are inside strings: find the next '"', '\' or control byte.
+        let c: number;
+        for (;;) {
+          for (;;) {
+            if (i > lastWord) {
+              // Fewer than four bytes left: one at a time.
+              for (; i < n; i++) {
+                c = buf[i] as number;
+                if (c === QUOTE || c === BACKSLASH || c < 0x20) break;
+              }
+              if (i === n) break scan;
+              break;
+            }
+            const w = words.getInt32(i, true);
+            // Bit 7 of a byte of m is set from the first byte that is below 0x20 or '"' (byte^2
+            // below 0x21) or '\' (byte^0x5c zero) on: the SWAR less-than test, exact for the
+            // lowest such byte, which is all that is used. XOR with bytes below 0x80 keeps bit 7
+            // of each byte, so ~w serves for both terms.
+            const controlOrQuote = w ^ 0x02020202;
+            const backslash = w ^ 0x5c5c5c5c;
+            const m = ((controlOrQuote - 0x21212121) | (backslash - 0x01010101)) & ~w & 0x80808080;
+            if (m !== 0) {
+              i += (31 - Math.clz32(m & -m)) >>> 3;
+              break;
+            }
+            i += 4;
           }
           c = buf[i] as number;
-        }
-        if (c === QUOTE) {
-          if (this.capturing) {
-            this.state = state;
-            this.endCapture(buf, i);
+          if (c === QUOTE) break;
+          if (c !== BACKSLASH) this.fail(i, `control character ${describeByte(c)} inside a string`);
+          this.stringEscaped = true;
+          // A whole valid escape is skipped here; anything else goes through the ESCAPE state.
+          if (i + 1 < n) {
+            const e = buf[i + 1] as number;
+            if (SIMPLE_ESCAPE[e] === 1) {
+              i += 2;
+              continue;
+            }
+            if (
+              e === 0x75 &&
+              i + 5 < n &&
+              (HEX[buf[i + 2] as number] as number) +
+                (HEX[buf[i + 3] as number] as number) +
+                (HEX[buf[i + 4] as number] as number) +
+                (HEX[buf[i + 5] as number] as number) ===
+                4
+            ) {
+              i += 6;
+              continue;
+            }
           }
-          state = this.stringIsKey ? COLON : AFTER;
-        } else if (c === BACKSLASH) {
           state = ESCAPE;
-          this.captureEscaped = true;
-        } else {
-          this.fail(i, `control character ${describeByte(c)} inside a string`);
+          i++;
+          continue scan;
         }
+        // The string closes at i. In a compact document a key is mostly followed by ':' and a
+        // string value, a value by ',' and a key: those go straight on to the next string. `next`
+        // is the three bytes from i as a little-endian word: '":"' is 0x223a22, '","' 0x222c22.
+        const next = i <= lastWord ? words.getInt32(i, true) & 0xffffff : 0;
+        if (kind >= S_KEY) {
+          const pending = kind === S_MATCHED_KEY ? (this.pendingField = this.endKey(buf, i)) : NONE;
+          if (next === 0x223a22 && pending === NONE && stack.length !== recordParent) {
+            kind = S_VALUE;
+            i += 3;
+            continue;
+          }
+          if (buf[i + 1] !== COLON_BYTE) {
+            state = COLON;
+            i++;
+            continue;
+          }
+          state = VALUE;
+          i += 2;
+          continue;
+        }
+        if (kind === S_FIELD) this.endField(i);
+        if (next === 0x222c22 && stack[stack.length - 1] === OBJECT) {
+          kind = this.startKey(i + 3);
+          i += 3;
+          continue;
+        }
+        state = AFTER;
         i++;
         continue;
       }
+      const c = buf[i] as number;
       if (state >= ESCAPE) {
         this.state = state;
         i = this.scalar(buf, i, c);
@@ -299,19 +389,29 @@ class JsonRecordScanner {
         // Every structural byte is above 0x20: one comparison takes whitespace off the common path.
         if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09)
           this.fail(i, `unexpected ${describeByte(c)}`);
-        if (this.inRecord) this.dirty = true;
+        if (this.inRecord) this.recordSpace++;
         i++;
         continue;
       }
       switch (state) {
         case COLON:
-          if (c !== 0x3a) this.fail(i, `expected ':', got ${describeByte(c)}`);
+          if (c !== COLON_BYTE) this.fail(i, `expected ':', got ${describeByte(c)}`);
           state = VALUE;
           break;
         case AFTER: {
           const top = stack[stack.length - 1];
-          if (c === 0x2c) {
-            state = top === OBJECT ? KEY : VALUE;
+          if (c === COMMA) {
+            if (top !== OBJECT) {
+              state = VALUE;
+            } else if (buf[i + 1] === QUOTE) {
+              // The next key, in a compact document.
+              kind = this.startKey(i + 2);
+              state = STRING;
+              i += 2;
+              continue;
+            } else {
+              state = KEY;
+            }
           } else if ((c === 0x7d && top === OBJECT) || (c === 0x5d && top === ARRAY)) {
             this.close(buf, i, out);
             state = this.state;
@@ -323,11 +423,7 @@ class JsonRecordScanner {
         case KEY:
         case OBJECT_FIRST:
           if (c === QUOTE) {
-            this.stringIsKey = true;
-            const depth = stack.length;
-            // Keys worth reading: the document's (to find Records) and each record's own.
-            if ((this.file && depth === 1) || (this.inRecord && depth === this.recordParent + 1))
-              this.startCapture(i);
+            kind = this.startKey(i + 1);
             state = STRING;
           } else if (c === 0x7d && state === OBJECT_FIRST) {
             this.close(buf, i, out);
@@ -337,60 +433,74 @@ class JsonRecordScanner {
           }
           break;
         case ARRAY_FIRST:
-        case VALUE:
+        case VALUE: {
           if (state === ARRAY_FIRST && c === 0x5d) {
             this.close(buf, i, out);
             state = this.state;
-          } else if (
-            c === QUOTE &&
-            this.pendingField === NONE &&
-            stack.length !== 0 &&
-            stack.length !== this.recordParent
-          ) {
-            // Common case inline: a string value that is neither captured nor a record.
-            this.stringIsKey = false;
-            state = STRING;
-          } else {
-            this.startValue(i, c);
-            state = this.state;
+            break;
           }
-          break;
+          const depth = stack.length;
+          // Common cases inline: a string, object or array that is neither a record, nor Records,
+          // nor a tagging field.
+          if (this.pendingField === NONE && depth !== 0 && depth !== recordParent) {
+            if (c === QUOTE) {
+              kind = S_VALUE;
+              state = STRING;
+              break;
+            }
+            if (c === 0x7b) {
+              stack.push(OBJECT);
+              if (buf[i + 1] === QUOTE) {
+                kind = this.startKey(i + 2);
+                state = STRING;
+                i += 2;
+                continue;
+              }
+              state = OBJECT_FIRST;
+              break;
+            }
+            if (c === 0x5b) {
+              stack.push(ARRAY);
+              state = ARRAY_FIRST;
+              break;
+            }
+          }
+          i = this.startValue(buf, i, c);
+          state = this.state;
+          kind = this.stringKind;
+          continue;
+        }
         default:
           this.fail(i, `unexpected ${describeByte(c)} after the end of the document`);
       }
       i++;
     }
     this.state = state;
+    this.stringKind = kind;
   }
 
-  /** A byte in an escape, number or literal; returns the index of the next byte to scan. */
+  /** Bytes of an escape, number or literal from buf[i] = c; returns the index of the next byte to scan. */
   private scalar(buf: Buffer, i: number, c: number): number {
     switch (this.state) {
       case ESCAPE:
         if (c === 0x75) {
           this.state = UNICODE;
           this.unicodeLeft = 4;
-        } else if (
-          c === QUOTE ||
-          c === BACKSLASH ||
-          c === 0x2f ||
-          c === 0x62 ||
-          c === 0x66 ||
-          c === 0x6e ||
-          c === 0x72 ||
-          c === 0x74
-        ) {
+        } else if (SIMPLE_ESCAPE[c] === 1) {
           this.state = STRING;
         } else {
           this.fail(i, `invalid escape \\${String.fromCharCode(c)} in a string`);
         }
         return i + 1;
       case UNICODE:
-        if (!isHex(c)) this.fail(i, `${describeByte(c)} in a \\u escape`);
+        if (HEX[c] !== 1) this.fail(i, `${describeByte(c)} in a \\u escape`);
         if (--this.unicodeLeft === 0) this.state = STRING;
         return i + 1;
       case NUMBER:
-        if (this.numberByte(c)) return i + 1;
+        while (this.numberByte(c)) {
+          if (++i === buf.length) return i;
+          c = buf[i] as number;
+        }
         if (!this.numberEnds()) this.fail(i, `${describeByte(c)} in a number`);
         // The byte after a number is scanned again, as structure.
         this.state = AFTER;
@@ -402,7 +512,16 @@ class JsonRecordScanner {
     }
   }
 
-  private startValue(i: number, c: number): void {
+  /** The kind of the key string whose content starts at `start`. */
+  private startKey(start: number): number {
+    if (this.stack.length !== this.keyDepth) return S_KEY;
+    this.stringStart = start;
+    this.stringEscaped = false;
+    return S_MATCHED_KEY;
+  }
+
+  /** The value starting with buf[i] = c; returns the index of the next byte to scan. */
+  private startValue(buf: Buffer, i: number, c: number): number {
     const depth = this.stack.length;
     const pending = this.pendingField;
     this.pendingField = NONE;
@@ -412,17 +531,17 @@ class JsonRecordScanner {
     if (depth === this.recordParent && !this.inRecord && (!this.file || this.inRecords)) {
       if (c !== 0x7b) this.fail(i, `record #${this.emitted + 1} is not a JSON object`);
       this.inRecord = true;
+      this.keyDepth = this.recordParent + 1;
       this.recordStart = i;
-      this.recordParts = [];
       this.recordBytes = 0;
-      this.dirty = false;
-      this.fields = [undefined, undefined, undefined, undefined];
+      this.recordSpace = 0;
+      this.fieldsFound = 0;
     }
     switch (c) {
       case 0x7b:
         this.stack.push(OBJECT);
         this.state = OBJECT_FIRST;
-        return;
+        return i + 1;
       case 0x5b:
         this.stack.push(ARRAY);
         this.state = ARRAY_FIRST;
@@ -430,27 +549,38 @@ class JsonRecordScanner {
           this.inRecords = true;
           this.sawRecords = true;
         }
-        return;
+        return i + 1;
       case QUOTE:
-        this.stringIsKey = false;
         this.state = STRING;
         if (pending >= 0) {
-          this.startCapture(i);
+          this.stringKind = S_FIELD;
+          this.stringEscaped = false;
           this.pendingField = pending;
+          this.fieldStart = this.recordBytes + i + 1 - this.recordStart - this.recordSpace;
+        } else {
+          this.stringKind = S_VALUE;
         }
-        return;
+        return i + 1;
       case 0x74:
       case 0x66:
-      case 0x6e:
-        this.literal = LITERALS[c] as Buffer;
+      case 0x6e: {
+        const literal = c === 0x74 ? TRUE : c === 0x66 ? FALSE : NULL;
+        const end = i + literal.length;
+        // Whole in the chunk, as it mostly is: compared at once.
+        if (end <= buf.length && sameBytes(buf, i, literal.length, literal)) {
+          this.state = AFTER;
+          return end;
+        }
+        this.literal = literal;
         this.literalPos = 1;
         this.state = LITERAL;
-        return;
+        return i + 1;
+      }
       default:
         if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
           this.numberState = c === 0x2d ? N_MINUS : c === 0x30 ? N_ZERO : N_INT;
           this.state = NUMBER;
-          return;
+          return i + 1;
         }
         this.fail(i, `expected a value, got ${describeByte(c)}`);
     }
@@ -494,52 +624,38 @@ class JsonRecordScanner {
     }
   }
 
-  /** The string opening at `quote` is worth reading: a key we look for, or its value. */
-  private startCapture(quote: number): void {
-    this.capturing = true;
-    this.captureStart = quote + 1;
-    this.captureEscaped = false;
-    if (this.captureParts.length > 0) {
-      this.captureParts = [];
-      this.captureBytes = 0;
-    }
+  /** pendingField for the matched key closing at `end`. */
+  private endKey(buf: Buffer, end: number): number {
+    if (this.keyParts.length === 0 && !this.stringEscaped) return this.matchKey(buf, this.stringStart, end);
+    let key = Buffer.concat([...this.keyParts, buf.subarray(this.stringStart, end)]);
+    this.keyParts = [];
+    this.keyBytes = 0;
+    if (this.stringEscaped) key = Buffer.from(JSON.parse(`"${key.toString('utf8')}"`) as string);
+    return this.matchKey(key, 0, key.length);
   }
 
-  /** The captured string ends at `end` (its closing quote). */
-  private endCapture(buf: Buffer, end: number): void {
-    this.capturing = false;
-    const simple = this.captureParts.length === 0 && !this.captureEscaped;
-    if (this.stringIsKey) {
-      this.pendingField = simple ? this.matchKey(buf, this.captureStart, end) : this.matchKeyText(buf, end);
-      return;
-    }
-    this.fields[this.pendingField] = simple ? utf8(buf, this.captureStart, end) : this.capturedText(buf, end);
-    this.pendingField = NONE;
-  }
-
-  /** The captured string's value, JSON escapes decoded, however many chunks it spans. */
-  private capturedText(buf: Buffer, end: number): string {
-    const raw = Buffer.concat([...this.captureParts, buf.subarray(this.captureStart, end)]).toString('utf8');
-    this.captureParts = [];
-    this.captureBytes = 0;
-    return this.captureEscaped ? (JSON.parse(`"${raw}"`) as string) : raw;
-  }
-
-  /** pendingField for the key in buf[start, end), compared in place: no allocation per key. */
+  /** pendingField for the key in buf[start, end), compared in place. */
   private matchKey(buf: Buffer, start: number, end: number): number {
     const length = end - start;
     if (this.file && this.stack.length === 1)
       return sameBytes(buf, start, length, RECORDS_KEY) ? RECORDS : NONE;
+    // Most keys are told apart by their length alone.
+    if (length >= 32 || ((FIELD_KEY_LENGTHS >>> length) & 1) === 0) return NONE;
     for (let f = 0; f < FIELD_KEYS.length; f++) {
-      const want = FIELD_KEYS[f] as Buffer;
-      if (want.length === length && sameBytes(buf, start, length, want)) return f;
+      if (sameBytes(buf, start, length, FIELD_KEYS[f] as Buffer)) return f;
     }
     return NONE;
   }
 
-  private matchKeyText(buf: Buffer, end: number): number {
-    const key = Buffer.from(this.capturedText(buf, end));
-    return this.matchKey(key, 0, key.length);
+  /** The value of field pendingField closes at `end`: where it lies in the record is noted. */
+  private endField(end: number): void {
+    const f = this.pendingField;
+    this.pendingField = NONE;
+    const bit = 1 << f;
+    this.fieldsFound |= bit;
+    this.fieldsEscaped = this.stringEscaped ? this.fieldsEscaped | bit : this.fieldsEscaped & ~bit;
+    this.fieldAt[2 * f] = this.fieldStart;
+    this.fieldAt[2 * f + 1] = this.recordBytes + end - this.recordStart - this.recordSpace;
   }
 
   private close(buf: Buffer, i: number, out: CloudTrailRecord[]): void {
@@ -549,28 +665,56 @@ class JsonRecordScanner {
     if (kind === ARRAY && this.inRecords && depth === 1) this.inRecords = false;
     if (kind === OBJECT && this.inRecord && depth === this.recordParent) {
       this.inRecord = false;
+      this.keyDepth = 1;
       out.push(this.record(buf, i + 1));
     }
   }
 
   private record(buf: Buffer, end: number): CloudTrailRecord {
-    let json: string;
-    if (this.recordParts.length === 0 && !this.dirty) {
-      json = utf8(buf, this.recordStart, end);
-    } else {
-      const bytes = Buffer.concat([...this.recordParts, buf.subarray(this.recordStart, end)]);
+    // The compact record is bytes[start, end).
+    let bytes = buf;
+    let start = this.recordStart;
+    if (this.recordParts.length !== 0 || this.recordSpace !== 0) {
+      bytes =
+        this.recordParts.length === 0
+          ? buf.subarray(start, end)
+          : Buffer.concat([...this.recordParts, buf.subarray(start, end)]);
       this.recordParts = [];
-      json = (this.dirty ? compact(bytes) : bytes).toString('utf8');
+      if (this.recordSpace !== 0) bytes = compact(bytes);
+      start = 0;
+      end = bytes.length;
     }
+    const json = utf8(bytes, start, end);
     this.emitted++;
-    const [eventSource, eventName, awsRegion, recipientAccountId] = this.fields;
-    return { json, eventSource, eventName, awsRegion, recipientAccountId };
+    // The fields are cut from json when they can be: a decode is a native call, costlier than the
+    // slice. The same length means every byte gave one character (UTF-8 sequences, and invalid
+    // bytes replaced together, give fewer), so byte offsets are character offsets. A V8 slice
+    // shares its record's memory: a field kept long (e.g. a tagger's cache key) keeps the record,
+    // hence only small records are sliced.
+    const text = json.length === end - start && json.length <= SLICED_RECORD_MAX ? json : undefined;
+    return {
+      json,
+      eventSource: this.field(0, text, bytes, start),
+      eventName: this.field(1, text, bytes, start),
+      awsRegion: this.field(2, text, bytes, start),
+      recipientAccountId: this.field(3, text, bytes, start),
+    };
+  }
+
+  /** Field f of the record, cut from `json` if given, else decoded from bytes[start...]. */
+  private field(f: number, json: string | undefined, bytes: Buffer, start: number): string | undefined {
+    const bit = 1 << f;
+    if ((this.fieldsFound & bit) === 0) return undefined;
+    const from = this.fieldAt[2 * f] as number;
+    const to = this.fieldAt[2 * f + 1] as number;
+    const text = json === undefined ? utf8(bytes, start + from, start + to) : json.slice(from, to);
+    return (this.fieldsEscaped & bit) === 0 ? text : (JSON.parse(`"${text}"`) as string);
   }
 }
 
 /**
  * buf.toString('utf8', start, end) without its argument handling, which costs about as much as
- * decoding a short string: five strings per record (the record and its tagging fields).
+ * decoding a short string: a string per record (and its tagging fields when not sliced from it).
  * Buffer#utf8Slice is on Buffer.prototype since early Node, untyped in @types/node.
  */
 const utf8: (buf: Buffer, start: number, end: number) => string =
@@ -582,7 +726,9 @@ const utf8: (buf: Buffer, start: number, end: number) => string =
 
 function sameBytes(buf: Buffer, start: number, length: number, want: Buffer): boolean {
   if (length !== want.length) return false;
-  for (let k = 0; k < length; k++) if (buf[start + k] !== want[k]) return false;
+  // From the end: record keys as long as a field key mostly share its start (eventTime,
+  // eventType / eventName).
+  for (let k = length - 1; k >= 0; k--) if (buf[start + k] !== want[k]) return false;
   return true;
 }
 
