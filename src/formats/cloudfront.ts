@@ -1,5 +1,5 @@
 import { DeferredCorruption } from './corrupt.js';
-import { LineSplitter } from './lines.js';
+import { LineSplitter, type MessageSink } from './lines.js';
 
 export interface CloudFrontLogParseOptions {
   /** Names the input in error messages, e.g. `s3://bucket/key`. */
@@ -17,6 +17,8 @@ export interface CloudFrontLogParseOptions {
 export class CloudFrontLogParser {
   private readonly splitter: LineSplitter;
   private readonly out = new DeferredCorruption<string>();
+  /** Where the current call's messages go. */
+  private sink: MessageSink = this.out;
   private names: readonly string[] | undefined;
   private rows = 0;
   private bad = 0;
@@ -24,16 +26,31 @@ export class CloudFrontLogParser {
   constructor(options: CloudFrontLogParseOptions = {}) {
     this.splitter = new LineSplitter(
       { separator: 0x09, source: options.source ?? 'CloudFront log file' },
-      (line, fields) => this.line(line, fields),
+      (line, fields, _needsEscape, plain) => this.line(line, fields, plain),
     );
   }
 
   push(chunk: Buffer): string[] {
-    return this.out.run(() => this.splitter.push(chunk));
+    return this.out.run(() => this.pushTo(chunk, this.out));
   }
 
   end(): string[] {
-    return this.out.run(() => this.splitter.end());
+    return this.out.run(() => this.endTo(this.out));
+  }
+
+  /**
+   * Like push(), but hands each line to `sink` as it is read, and throws OBJECT_CORRUPT at once:
+   * the lines before the problem were handed over already. The parser is not usable after that.
+   */
+  pushTo(chunk: Buffer, sink: MessageSink): void {
+    this.sink = sink;
+    this.splitter.push(chunk);
+  }
+
+  /** Like end(), with pushTo()'s way of emitting. */
+  endTo(sink: MessageSink): void {
+    this.sink = sink;
+    this.splitter.end();
   }
 
   /** Field names from the `#Fields:` directive, once seen. */
@@ -51,7 +68,7 @@ export class CloudFrontLogParser {
     return this.bad;
   }
 
-  private line(line: string, fields: number): void {
+  private line(line: string, fields: number, plain: boolean): void {
     if (line.charCodeAt(0) === 0x23) {
       if (line.startsWith('#Fields:'))
         this.names = line
@@ -62,6 +79,6 @@ export class CloudFrontLogParser {
     }
     this.rows++;
     if (this.names !== undefined && fields !== this.names.length) this.bad++;
-    this.out.push(line);
+    this.sink.push(line, plain);
   }
 }

@@ -5,9 +5,16 @@ import { corruptAt } from './corrupt.js';
  * Called once per non-blank line, in order: the line without its line break (a trailing CR is
  * dropped too) and its number of fields (separator bytes + 1). `needsEscape` is only computed while
  * the splitter's `detectEscapes` is on: whether the line holds a byte that JSON must escape (a
- * control character, '"' or '\'); otherwise it is false.
+ * control character, '"' or '\'); otherwise it is false. `plain`: the line is known to be all ASCII
+ * without a CR (it never holds an LF), so it can be sent as it is without a check; false when not
+ * known, as for every line of a chunk that is not all ASCII.
  */
-export type LineHandler = (line: string, fields: number, needsEscape: boolean) => void;
+export type LineHandler = (line: string, fields: number, needsEscape: boolean, plain: boolean) => void;
+
+/** Receives the messages of a line parser, in order; `plain` as for LineHandler. */
+export interface MessageSink {
+  push(message: string, plain: boolean): void;
+}
 
 export interface LineSplitterOptions {
   /** Field separator byte to count per line (ASCII, not LF): 0x20 for VPC Flow Logs, 0x09 for CloudFront. */
@@ -125,6 +132,9 @@ export class LineSplitter {
     // never do, no line of it needs escaping.
     let escapes: boolean | undefined;
     const counter = new SeparatorCounter(buf, this.separator, this.separator4);
+    // Index in `buf` of the first CR at or after `pos` (`length` if none): one search per chunk
+    // when it has none, one per line for CRLF files.
+    let cr = -1;
     let pos = start;
     while (pos < length) {
       let nl: number;
@@ -142,13 +152,24 @@ export class LineSplitter {
       let stop = nl;
       if (stop > pos && buf[stop - 1] === CR) stop--;
       if (stop > pos) {
-        const line = ascii ? text.slice(pos - start, stop - start) : buf.toString('utf8', pos, stop);
+        let line: string;
+        let plain = false;
+        if (ascii) {
+          line = text.slice(pos - start, stop - start);
+          if (cr < pos) {
+            const at = text.indexOf('\r', pos - start);
+            cr = at < 0 ? length : at + start;
+          }
+          plain = cr >= stop;
+        } else {
+          line = buf.toString('utf8', pos, stop);
+        }
         let escape = false;
         if (this.detectEscapes) {
           escapes ??= !ascii || hasEscapableByte(region);
           escape = escapes && needsJsonEscape(line);
         }
-        this.onLine(line, counter.count(pos, stop) + 1, escape);
+        this.onLine(line, counter.count(pos, stop) + 1, escape, plain);
       }
       pos = nl + 1;
     }
@@ -223,11 +244,18 @@ class SeparatorCounter {
     for (; i < wordsStart; i++) if (bytes[i] === byte) n++;
     const words = this.words;
     const byte4 = this.byte4;
-    for (let w = firstWord; w < endWord; w++) {
-      // SWAR: 0x80 in each byte of x that is zero, i.e. equal to `byte` in the word (exact, no borrows).
-      const x = (words[w] as number) ^ byte4;
-      const z = ~(((x & LOW7) + LOW7) | x | LOW7);
-      if (z !== 0) n += Math.imul((z >>> 7) & 0x01010101, 0x01010101) >>> 24;
+    for (let w = firstWord; w < endWord;) {
+      // SWAR: with x = word ^ byte4, bit 7 of each byte of ((x & LOW7) + LOW7) | x is set iff that
+      // byte differs from `byte` (exact: no carry crosses bytes). Those bits are summed per byte,
+      // for at most 63 words per round, so one multiply adds the four sums (at most 252) up.
+      const stop = Math.min(endWord, w + 63);
+      n += (stop - w) << 2;
+      let others = 0;
+      for (; w < stop; w++) {
+        const x = (words[w] as number) ^ byte4;
+        others += ((((x & LOW7) + LOW7) | x) >>> 7) & 0x01010101;
+      }
+      n -= Math.imul(others, 0x01010101) >>> 24;
     }
     for (i = this.wordBase + (endWord << 2); i < to; i++) if (bytes[i] === byte) n++;
     return n;

@@ -1,5 +1,5 @@
 import { corruptAt, DeferredCorruption } from './corrupt.js';
-import { LineSplitter } from './lines.js';
+import { LineSplitter, type MessageSink } from './lines.js';
 
 /**
  * Every VPC Flow Logs field and the version that introduced it (Amazon VPC user guide, "Flow log
@@ -93,6 +93,8 @@ export class VpcFlowLogParser {
   private readonly source: string;
   private readonly splitter: LineSplitter;
   private readonly out = new DeferredCorruption<string>();
+  /** Where the current call's messages go. */
+  private sink: MessageSink = this.out;
   private header: readonly string[] | undefined;
   private unknown: readonly string[] = [];
   private custom = false;
@@ -103,17 +105,33 @@ export class VpcFlowLogParser {
 
   constructor(options: VpcFlowLogParseOptions = {}) {
     this.source = options.source ?? 'VPC Flow Logs file';
-    this.splitter = new LineSplitter({ separator: 0x20, source: this.source }, (line, fields, needsEscape) =>
-      this.line(line, fields, needsEscape),
+    this.splitter = new LineSplitter(
+      { separator: 0x20, source: this.source },
+      (line, fields, needsEscape, plain) => this.line(line, fields, needsEscape, plain),
     );
   }
 
   push(chunk: Buffer): string[] {
-    return this.out.run(() => this.splitter.push(chunk));
+    return this.out.run(() => this.pushTo(chunk, this.out));
   }
 
   end(): string[] {
-    return this.out.run(() => this.splitter.end());
+    return this.out.run(() => this.endTo(this.out));
+  }
+
+  /**
+   * Like push(), but hands each message to `sink` as it is read, and throws OBJECT_CORRUPT at once:
+   * the messages before the problem were handed over already. The parser is not usable after that.
+   */
+  pushTo(chunk: Buffer, sink: MessageSink): void {
+    this.sink = sink;
+    this.splitter.push(chunk);
+  }
+
+  /** Like end(), with pushTo()'s way of emitting. */
+  endTo(sink: MessageSink): void {
+    this.sink = sink;
+    this.splitter.end();
   }
 
   /** Known once the header was read. */
@@ -141,7 +159,7 @@ export class VpcFlowLogParser {
     return this.bad;
   }
 
-  private line(line: string, fields: number, needsEscape: boolean): void {
+  private line(line: string, fields: number, needsEscape: boolean, plain: boolean): void {
     if (this.header === undefined) {
       this.readHeader(line);
       return;
@@ -149,9 +167,12 @@ export class VpcFlowLogParser {
     this.rows++;
     if (fields !== this.header.length) {
       this.bad++;
-      this.out.push(line);
+      this.sink.push(line, plain);
+    } else if (this.custom) {
+      // JSON escapes control characters and adds only ASCII: a plain line gives plain JSON.
+      this.sink.push(this.toJson(line, needsEscape), plain);
     } else {
-      this.out.push(this.custom ? this.toJson(line, needsEscape) : line);
+      this.sink.push(line, plain);
     }
   }
 

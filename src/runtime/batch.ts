@@ -9,6 +9,11 @@ export interface CollectorEvent {
   readonly tag: string;
   /** The event itself, one line: never contains a raw newline. */
   readonly message: string;
+  /**
+   * Set by producers that know `message` is all ASCII and holds no CR or LF (most log lines read
+   * from S3), so outputs need not check: its UTF-8 size is its length, and it needs no escaping.
+   */
+  readonly plain?: boolean;
 }
 
 export interface Batch {

@@ -46,6 +46,31 @@ describe('CloudFrontLogParser', () => {
     );
   });
 
+  test('pushTo/endTo hand records to a sink as read, saying which are plain ASCII without CR', () => {
+    const got: [string, boolean][] = [];
+    const sink = { push: (message: string, plain: boolean): number => got.push([message, plain]) };
+    const parser = new CloudFrontLogParser();
+    parser.pushTo(Buffer.from(LOG.toString().replace(/\n/g, '\r\n')), sink);
+    parser.pushTo(Buffer.from('a\tb\rc\n'), sink);
+    parser.pushTo(Buffer.from('ü\tv'), sink);
+    parser.endTo(sink);
+    assert.deepEqual(got, [...RECORDS.map((r) => [r, true]), ['a\tb\rc', false], ['ü\tv', false]]);
+    assert.equal(parser.malformed, 2);
+  });
+
+  test('pushTo throws OBJECT_CORRUPT in the call that finds it, the records before it handed over', () => {
+    const got: string[] = [];
+    const parser = new CloudFrontLogParser({ source: 's3://cf-bucket/E2.gz' });
+    assert.throws(
+      () =>
+        parser.pushTo(Buffer.concat([LOG, Buffer.alloc(9 * 1024 * 1024, 0x61)]), {
+          push: (message) => got.push(message),
+        }),
+      (err: unknown) => isCollectorError(err, 'OBJECT_CORRUPT') && err.details.offset === LOG.length,
+    );
+    assert.deepEqual(got, RECORDS);
+  });
+
   test('rows whose field count differs from #Fields are still delivered, and counted', () => {
     const parser = new CloudFrontLogParser();
     const short = (RECORDS[0] as string).split('\t').slice(0, 10).join('\t');

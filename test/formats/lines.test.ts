@@ -121,6 +121,61 @@ describe('LineSplitter', () => {
     assert.deepEqual(lines, ['short']);
   });
 
+  test('plain: an ASCII line without CR, whatever CRs other lines of the chunk hold', () => {
+    const plainOf = (chunks: Buffer[]): [string, boolean][] => {
+      const out: [string, boolean][] = [];
+      const splitter = new LineSplitter({ separator: 0x20 }, (line, _fields, _escape, plain) =>
+        out.push([line, plain]),
+      );
+      for (const chunk of chunks) splitter.push(chunk);
+      splitter.end();
+      return out;
+    };
+    const input = Buffer.from('a b\r\nin\rside\nc\n\r\n\rd\nlast');
+    forEverySplit(input, plainOf, [
+      ['a b', true],
+      ['in\rside', false],
+      ['c', true],
+      ['\rd', false],
+      ['last', true],
+    ]);
+    // Lines of a chunk that is not all ASCII are never said plain, even the ASCII ones.
+    assert.deepEqual(plainOf([Buffer.from('ascii\nçé\n')]), [
+      ['ascii', false],
+      ['çé', false],
+    ]);
+  });
+
+  test('plain agrees with the line on random input: exactly when ASCII-only, never with a CR or non-ASCII', () => {
+    const next = random(11);
+    for (let round = 0; round < 40; round++) {
+      const asciiOnly = round % 2 === 0;
+      const alphabet = asciiOnly ? 'ab \r\n\n' : 'ab \r\n\né';
+      let text = '';
+      const length = Math.floor(next() * 2000);
+      for (let i = 0; i < length; i++) text += alphabet[Math.floor(next() * alphabet.length)];
+      const got: [string, boolean][] = [];
+      const splitter = new LineSplitter({ separator: 0x20 }, (line, _fields, _escape, plain) =>
+        got.push([line, plain]),
+      );
+      for (const chunk of chunksOf(Buffer.from(text), 1 + Math.floor(next() * 300))) splitter.push(chunk);
+      splitter.end();
+      for (const [line, plain] of got) {
+        if (asciiOnly) assert.equal(plain, !line.includes('\r'), `round ${round}: ${JSON.stringify(line)}`);
+        else if (plain) assert.match(line, /^[^\r\u0080-\uffff]*$/, `round ${round}`);
+      }
+    }
+  });
+
+  test('separator counts across word boundaries in long lines, at every memory alignment', () => {
+    for (let shift = 0; shift < 4; shift++) {
+      for (const line of [' '.repeat(1001), 'x'.repeat(1001), ' x'.repeat(700), 'xx x'.repeat(300)]) {
+        const input = shifted(Buffer.from(`${line}\n`), shift);
+        assert.deepEqual(splitLines([input]), reference(`${line}\n`), `shift ${shift}`);
+      }
+    }
+  });
+
   test('refuses a separator that is not a single ASCII byte other than LF', () => {
     for (const separator of [0, 0x0a, 0x80, 1.5, -1]) {
       assert.throws(() => new LineSplitter({ separator }, () => {}), RangeError);

@@ -160,6 +160,56 @@ describe('VpcFlowLogParser', () => {
     );
   });
 
+  test('pushTo/endTo hand messages to a sink as read, saying which are plain ASCII without CR', () => {
+    const got: [string, boolean][] = [];
+    const sink = { push: (message: string, plain: boolean): number => got.push([message, plain]) };
+    const lines = rows(DEFAULT);
+    const parser = new VpcFlowLogParser();
+    parser.pushTo(Buffer.from(`${VPC_DEFAULT_FORMAT.join(' ')}\r\n${lines[0]}\r\n${lines[1]}`), sink);
+    parser.pushTo(Buffer.from(`\n2 x\r\n${lines[2]}é\n`), sink);
+    parser.endTo(sink);
+    assert.deepEqual(got, [
+      [lines[0], true],
+      [lines[1], true],
+      // Malformed rows are sent as written too; a chunk that is not all ASCII has no plain line.
+      ['2 x', false],
+      [`${lines[2]}é`, false],
+    ]);
+    assert.equal(parser.malformed, 1);
+
+    const custom = new VpcFlowLogParser();
+    got.length = 0;
+    custom.pushTo(Buffer.from('version action\n2 ACCEPT\n2 "A\\\n2 A\rB\n'), sink);
+    custom.pushTo(Buffer.from('2 Ä\n'), sink);
+    assert.deepEqual(got, [
+      ['{"version":"2","action":"ACCEPT"}', true],
+      ['{"version":"2","action":"\\"A\\\\"}', true],
+      // JSON has no raw CR, but a line holding one is not said plain.
+      ['{"version":"2","action":"A\\rB"}', false],
+      ['{"version":"2","action":"Ä"}', false],
+    ]);
+  });
+
+  test('pushTo throws OBJECT_CORRUPT in the call that finds it, the rows before it handed over', () => {
+    const got: string[] = [];
+    const sink = { push: (message: string): number => got.push(message) };
+    const lines = rows(DEFAULT);
+    const head = `${VPC_DEFAULT_FORMAT.join(' ')}\n${lines[0]}\n${lines[1]}\n`;
+    const parser = new VpcFlowLogParser({ source: 's3://flow-bucket/f.log.gz' });
+    assert.throws(
+      () => parser.pushTo(Buffer.concat([Buffer.from(head), Buffer.alloc(9 * 1024 * 1024, 0x31)]), sink),
+      (err: unknown) =>
+        isCollectorError(err, 'OBJECT_CORRUPT') &&
+        err.details.offset === head.length &&
+        err.message.startsWith('s3://flow-bucket/f.log.gz: a line is longer than 8388608 bytes'),
+    );
+    assert.deepEqual(got, [lines[0], lines[1]]);
+    assert.throws(
+      () => new VpcFlowLogParser().pushTo(Buffer.from('not a header\n'), sink),
+      (err: unknown) => isCollectorError(err, 'OBJECT_CORRUPT'),
+    );
+  });
+
   test('an empty file has no header and no events', () => {
     const parser = new VpcFlowLogParser();
     assert.deepEqual(runParser(parser, [Buffer.alloc(0), Buffer.from('\n\n')]), []);

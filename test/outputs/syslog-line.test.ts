@@ -6,6 +6,7 @@ import {
   rfc3164Timestamp,
   rfc5424Timestamp,
 } from '../../src/outputs/syslog-line.js';
+import type { CollectorEvent } from '../../src/runtime/batch.js';
 
 const AT = Date.parse('2024-05-01T03:04:05.678Z');
 
@@ -83,6 +84,37 @@ describe('syslog lines', () => {
     const out = enc.encode([{ tag: 't', message: '✓\n' }], AT).toString('utf8');
     const message = '<34>1 2024-05-01T03:04:05Z h t - - - ✓\n';
     assert.equal(out, `${Buffer.byteLength(message)} ${message}`);
+  });
+
+  test('events marked plain give the same bytes as unmarked ones, in runs of any length and tag', () => {
+    const events: CollectorEvent[] = [];
+    for (let i = 0; i < 3000; i++) {
+      // Mostly long runs of one tag, as S3 objects give; a few runs of other tags and some
+      // unmarked messages among them, non-ASCII and with line breaks too.
+      const tag = i % 1000 < 990 ? 'cloud.aws.vpc.flowlogs' : `tag.${i % 3}`;
+      const message = `2 123456789012 eni-${i} 10.0.0.1 10.0.0.2 ${'x'.repeat(i % 150)} ACCEPT OK`;
+      if (i % 97 === 5) events.push({ tag, message: `${message} é` });
+      else if (i % 89 === 7) events.push({ tag, message: `${message}\r\nmore` });
+      else events.push({ tag, message, plain: i % 83 !== 0 });
+    }
+    assert.ok(events.reduce((n, e) => n + e.message.length, 0) > 3 * 64 * 1024);
+    const unmarked = events.map(({ tag, message }) => ({ tag, message }));
+    for (const framing of ['newline', 'octet-counting'] as const) {
+      for (const format of ['rfc3164', 'rfc5424'] as const) {
+        const options = { format, framing, hostname: 'h', facility: 1, severity: 6 };
+        const want = new SyslogEncoder(options).encode(unmarked, AT);
+        assert.deepEqual(new SyslogEncoder(options).encode(events, AT), want, `${framing} ${format}`);
+        const plainOnly = events.filter((e) => e.plain === true);
+        assert.deepEqual(
+          new SyslogEncoder(options).encode(plainOnly, AT),
+          new SyslogEncoder(options).encode(
+            plainOnly.map(({ tag, message }) => ({ tag, message })),
+            AT,
+          ),
+          `${framing} ${format}, plain only`,
+        );
+      }
+    }
   });
 
   test('unframed message for datagrams', () => {

@@ -1,5 +1,6 @@
 import { CloudFrontLogParser } from '../../formats/cloudfront.js';
 import { CloudTrailLogSplitter } from '../../formats/cloudtrail.js';
+import type { MessageSink } from '../../formats/lines.js';
 import { VpcFlowLogParser } from '../../formats/vpc-flow.js';
 import type { CollectorEvent } from '../../runtime/batch.js';
 import type { Tagger } from '../../tagging/tags.js';
@@ -99,18 +100,33 @@ export function cloudFrontFormat(tag: string): ObjectFormat {
 }
 
 interface LineParser {
-  push(chunk: Buffer): string[];
-  end(): string[];
+  pushTo(chunk: Buffer, sink: MessageSink): void;
+  endTo(sink: MessageSink): void;
   readonly malformed: number;
 }
 
+/** Makes the parser's messages events of one tag, straight into the caller's array. */
+class EventSink implements MessageSink {
+  out: CollectorEvent[] = [];
+
+  constructor(private readonly tag: string) {}
+
+  push(message: string, plain: boolean): void {
+    this.out.push({ tag: this.tag, message, plain });
+  }
+}
+
 function lineParser(parser: LineParser, tag: string): ObjectParser {
-  const add = (lines: string[], out: CollectorEvent[]): void => {
-    for (const message of lines) out.push({ tag, message });
-  };
+  const sink = new EventSink(tag);
   return {
-    push: (chunk, out) => add(parser.push(chunk), out),
-    end: (out) => add(parser.end(), out),
+    push(chunk, out) {
+      sink.out = out;
+      parser.pushTo(chunk, sink);
+    },
+    end(out) {
+      sink.out = out;
+      parser.endTo(sink);
+    },
     dropped: 0,
     get malformed() {
       return parser.malformed;

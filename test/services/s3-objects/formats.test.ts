@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isCollectorError } from '../../../src/errors.js';
+import { VPC_DEFAULT_FORMAT } from '../../../src/formats/vpc-flow.js';
+import type { CollectorEvent } from '../../../src/runtime/batch.js';
+import { cloudFrontFormat, vpcFlowLogsFormat } from '../../../src/services/s3-objects/formats.js';
+
+const HEADER = VPC_DEFAULT_FORMAT.join(' ');
+const ROW = '2 123456789012 eni-1 10.0.0.1 10.0.0.2 1024 443 6 10 840 1795700000 1795700060 ACCEPT OK';
+
+describe('S3 object formats made of lines', () => {
+  test('VPC Flow Logs: one event per row, appended to the caller array, marked plain when known', () => {
+    const parser = vpcFlowLogsFormat('cloud.aws.vpc.flowlogs').open('s3://b/k');
+    const out: CollectorEvent[] = [{ tag: 'earlier', message: 'kept' }];
+    parser.push(Buffer.from(`${HEADER}\r\n${ROW}\r\n2 short\r\n`), out);
+    parser.push(Buffer.from(`${ROW} é`), out);
+    parser.end(out);
+    const tag = 'cloud.aws.vpc.flowlogs';
+    assert.deepEqual(out, [
+      { tag: 'earlier', message: 'kept' },
+      { tag, message: ROW, plain: true },
+      { tag, message: '2 short', plain: true },
+      { tag, message: `${ROW} é`, plain: false },
+    ]);
+    assert.equal(parser.malformed, 2);
+    assert.equal(parser.dropped, 0);
+  });
+
+  test('VPC Flow Logs: the rows before corrupt content are appended by the call that throws', () => {
+    const parser = vpcFlowLogsFormat('t').open('s3://b/f.log.gz');
+    const out: CollectorEvent[] = [];
+    const head = `${HEADER}\n${ROW}\n`;
+    assert.throws(
+      () => parser.push(Buffer.concat([Buffer.from(head), Buffer.alloc(9 * 1024 * 1024, 0x31)]), out),
+      (err: unknown) =>
+        isCollectorError(err, 'OBJECT_CORRUPT') &&
+        err.details.offset === head.length &&
+        err.message.startsWith('s3://b/f.log.gz: a line is longer than'),
+    );
+    assert.deepEqual(out, [{ tag: 't', message: ROW, plain: true }]);
+
+    const notHeader = vpcFlowLogsFormat('t').open('s3://b/g.log.gz');
+    assert.throws(
+      () => notHeader.push(Buffer.from(`${ROW}\n`), out),
+      (err: unknown) =>
+        isCollectorError(err, 'OBJECT_CORRUPT') && /not a VPC Flow Logs header/.test(err.message),
+    );
+  });
+
+  test('CloudFront: one event per record, directives skipped', () => {
+    const parser = cloudFrontFormat('cloud.aws.cloudfront').open('s3://b/E2.gz');
+    const out: CollectorEvent[] = [];
+    parser.push(Buffer.from('#Version: 1.0\n#Fields: date time\n2026-11-20\t10:00:01\n2026-11-20'), out);
+    parser.end(out);
+    assert.deepEqual(out, [
+      { tag: 'cloud.aws.cloudfront', message: '2026-11-20\t10:00:01', plain: true },
+      { tag: 'cloud.aws.cloudfront', message: '2026-11-20', plain: true },
+    ]);
+    assert.equal(parser.malformed, 1);
+  });
+});
