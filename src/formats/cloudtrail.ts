@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { isCollectorError, type CollectorError } from '../errors.js';
 import { corruptAt, describeByte } from './corrupt.js';
 
@@ -18,6 +19,8 @@ export interface CloudTrailRecord {
   readonly eventName: string | undefined;
   readonly awsRegion: string | undefined;
   readonly recipientAccountId: string | undefined;
+  /** The record is all ASCII; being compact JSON it has no raw CR or LF (CollectorEvent#plain). */
+  readonly plain: boolean;
 }
 
 export interface CloudTrailParseOptions {
@@ -691,13 +694,16 @@ class JsonRecordScanner {
     // bytes replaced together, give fewer), so byte offsets are character offsets. A V8 slice
     // shares its record's memory: a field kept long (e.g. a tagger's cache key) keeps the record,
     // hence only small records are sliced.
-    const text = json.length === end - start && json.length <= SLICED_RECORD_MAX ? json : undefined;
+    const oneByteChars = json.length === end - start;
+    const text = oneByteChars && json.length <= SLICED_RECORD_MAX ? json : undefined;
     return {
       json,
       eventSource: this.field(0, text, bytes, start),
       eventName: this.field(1, text, bytes, start),
       awsRegion: this.field(2, text, bytes, start),
       recipientAccountId: this.field(3, text, bytes, start),
+      // One byte per character is not enough: an invalid byte decodes to one U+FFFD.
+      plain: oneByteChars && isAscii(bytes.subarray(start, end)),
     };
   }
 

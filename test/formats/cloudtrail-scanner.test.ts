@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isCollectorError } from '../../src/errors.js';
@@ -72,6 +73,7 @@ describe('CloudTrailLogSplitter: string contents', () => {
                 eventName: name,
                 awsRegion: undefined,
                 recipientAccountId: undefined,
+                plain: isAscii(input),
               },
             ]);
           }
@@ -130,6 +132,7 @@ describe('CloudTrailLogSplitter: tagging fields', () => {
       eventName: r.eventName as string | undefined,
       awsRegion: r.awsRegion as string | undefined,
       recipientAccountId: r.recipientAccountId as string | undefined,
+      plain: isAscii(Buffer.from(JSON.stringify(r))),
     }));
   }
 
@@ -192,6 +195,7 @@ describe('CloudTrailLogSplitter: keys across chunks', () => {
         eventName: undefined,
         awsRegion: undefined,
         recipientAccountId: '1',
+        plain: true,
       },
       {
         json: '{"eventName":"B"}',
@@ -199,6 +203,7 @@ describe('CloudTrailLogSplitter: keys across chunks', () => {
         eventName: 'B',
         awsRegion: undefined,
         recipientAccountId: undefined,
+        plain: true,
       },
     ]);
   });
@@ -223,6 +228,7 @@ describe('CloudTrailLogSplitter: values, literals and numbers', () => {
         eventName: undefined,
         awsRegion: undefined,
         recipientAccountId: undefined,
+        plain: true,
       })),
     );
   });

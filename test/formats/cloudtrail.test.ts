@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
@@ -22,6 +23,7 @@ function expected(records: Record<string, unknown>[]): CloudTrailRecord[] {
     eventName: r.eventName as string | undefined,
     awsRegion: r.awsRegion as string | undefined,
     recipientAccountId: r.recipientAccountId as string | undefined,
+    plain: isAscii(Buffer.from(JSON.stringify(r))),
   }));
 }
 
@@ -106,6 +108,20 @@ describe('CloudTrailLogSplitter', () => {
     assert.equal(record?.eventName, 'C');
     assert.equal(record?.awsRegion, undefined, 'a non-string value is not a region');
     assert.equal(record?.json, input.toString().slice(12, -2));
+  });
+
+  test('plain (all ASCII) only for records without a non-ASCII or invalid byte', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"Records":[{"a":"ascii"},{"a":"café"},{"a":"'),
+      Buffer.from([0x80]),
+      Buffer.from(String.raw`"},{"a":"\u00e9 escaped"}]}`),
+    ]);
+    const records = split(chunksOf(bytes, 7));
+    assert.deepEqual(
+      records.map((r) => r.plain),
+      [true, false, false, true],
+    );
+    assert.equal(records[2]!.json.length, '{"a":"?"}'.length, 'the invalid byte is one character');
   });
 
   test('empty Records, and several Records arrays', () => {

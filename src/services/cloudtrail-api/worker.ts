@@ -295,6 +295,7 @@ class Run {
         eventName: event.EventName,
         awsRegion: undefined,
         recipientAccountId: undefined,
+        plain: false,
       };
     }
     const tag =

@@ -62,7 +62,7 @@ export function cloudTrailFormat(options: CloudTrailFormatOptions): ObjectFormat
               region: r.awsRegion,
               accountId: r.recipientAccountId,
             });
-          out.push({ tag, message: r.json });
+          out.push({ tag, message: r.json, plain: r.plain });
         }
       };
       return {
