@@ -89,6 +89,11 @@ interface Prefix {
  * regular heap pages (over ~128 KiB: large-object space).
  */
 const RUN_MAX_CHARS = 64 * 1024;
+/**
+ * Plain messages from this length on are copied one by one: joining copies them once more, which
+ * costs more than the write call it saves (CloudTrail records, about 1 KB, versus flow log lines).
+ */
+const JOIN_MAX_CHARS = 256;
 
 /**
  * Turns events into framed syslog messages, one Buffer per call, written in place: the header
@@ -155,14 +160,14 @@ export class SyslogEncoder {
         prefix = this.prefix(tag);
       }
       const head = prefix.bytes;
-      if (e.plain === true) {
-        // A run of plain messages of one tag is joined and copied at once: far cheaper than a
-        // write call per message.
+      if (e.plain === true && e.message.length < JOIN_MAX_CHARS) {
+        // A run of short plain messages of one tag is joined and copied at once: far cheaper than
+        // a write call per message.
         const parts: string[] = [];
         let chars = 0;
         for (; i < events.length && chars < RUN_MAX_CHARS; i++) {
           const next = events[i]!;
-          if (next.plain !== true || next.tag !== tag) break;
+          if (next.plain !== true || next.tag !== tag || next.message.length >= JOIN_MAX_CHARS) break;
           const bytes = head.length + next.message.length;
           if (!newline) parts.push(`${bytes} ${prefix.text}`);
           parts.push(next.message);
@@ -179,16 +184,17 @@ export class SyslogEncoder {
         continue;
       }
       const message = messages ? messages[i]! : e.message;
+      const oneByte = ascii || e.plain === true;
       if (newline) {
         buf.set(head, offset);
         offset += head.length;
-        offset += ascii ? latin1Write(buf, message, offset) : utf8Write(buf, message, offset);
+        offset += oneByte ? latin1Write(buf, message, offset) : utf8Write(buf, message, offset);
         buf[offset++] = 0x0a;
       } else {
         offset += latin1Write(buf, `${head.length + Buffer.byteLength(message)} `, offset);
         buf.set(head, offset);
         offset += head.length;
-        offset += ascii ? latin1Write(buf, message, offset) : utf8Write(buf, message, offset);
+        offset += oneByte ? latin1Write(buf, message, offset) : utf8Write(buf, message, offset);
       }
       i++;
     }

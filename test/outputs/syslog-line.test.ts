@@ -90,9 +90,11 @@ describe('syslog lines', () => {
     const events: CollectorEvent[] = [];
     for (let i = 0; i < 3000; i++) {
       // Mostly long runs of one tag, as S3 objects give; a few runs of other tags and some
-      // unmarked messages among them, non-ASCII and with line breaks too.
+      // unmarked messages among them, non-ASCII and with line breaks too; long messages (copied
+      // one by one when plain) among short ones (joined).
       const tag = i % 1000 < 990 ? 'cloud.aws.vpc.flowlogs' : `tag.${i % 3}`;
-      const message = `2 123456789012 eni-${i} 10.0.0.1 10.0.0.2 ${'x'.repeat(i % 150)} ACCEPT OK`;
+      const filler = 'x'.repeat(i % 7 === 3 ? 200 + (i % 900) : i % 150);
+      const message = `2 123456789012 eni-${i} 10.0.0.1 10.0.0.2 ${filler} ACCEPT OK`;
       if (i % 97 === 5) events.push({ tag, message: `${message} é` });
       else if (i % 89 === 7) events.push({ tag, message: `${message}\r\nmore` });
       else events.push({ tag, message, plain: i % 83 !== 0 });
