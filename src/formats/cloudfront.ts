@@ -1,5 +1,4 @@
-import { DeferredCorruption } from './corrupt.js';
-import { LineSplitter, type MessageSink } from './lines.js';
+import { LineLogParser } from './lines.js';
 
 export interface CloudFrontLogParseOptions {
   /** Names the input in error messages, e.g. `s3://bucket/key`. */
@@ -14,43 +13,13 @@ export interface CloudFrontLogParseOptions {
  * the `#Fields:` line are still emitted, and counted in `malformed`. A line longer than 8 MiB is an
  * OBJECT_CORRUPT CollectorError, thrown after the lines before it were returned (see DeferredCorruption).
  */
-export class CloudFrontLogParser {
-  private readonly splitter: LineSplitter;
-  private readonly out = new DeferredCorruption<string>();
-  /** Where the current call's messages go. */
-  private sink: MessageSink = this.out;
+export class CloudFrontLogParser extends LineLogParser {
   private names: readonly string[] | undefined;
   private rows = 0;
   private bad = 0;
 
   constructor(options: CloudFrontLogParseOptions = {}) {
-    this.splitter = new LineSplitter(
-      { separator: 0x09, source: options.source ?? 'CloudFront log file' },
-      (line, fields, _needsEscape, plain) => this.line(line, fields, plain),
-    );
-  }
-
-  push(chunk: Buffer): string[] {
-    return this.out.run(() => this.pushTo(chunk, this.out));
-  }
-
-  end(): string[] {
-    return this.out.run(() => this.endTo(this.out));
-  }
-
-  /**
-   * Like push(), but hands each line to `sink` as it is read, and throws OBJECT_CORRUPT at once:
-   * the lines before the problem were handed over already. The parser is not usable after that.
-   */
-  pushTo(chunk: Buffer, sink: MessageSink): void {
-    this.sink = sink;
-    this.splitter.push(chunk);
-  }
-
-  /** Like end(), with pushTo()'s way of emitting. */
-  endTo(sink: MessageSink): void {
-    this.sink = sink;
-    this.splitter.end();
+    super({ separator: 0x09, source: options.source ?? 'CloudFront log file' });
   }
 
   /** Field names from the `#Fields:` directive, once seen. */
@@ -68,7 +37,7 @@ export class CloudFrontLogParser {
     return this.bad;
   }
 
-  private line(line: string, fields: number, plain: boolean): void {
+  protected line(line: string, fields: number, _needsEscape: boolean, plain: boolean): void {
     if (line.charCodeAt(0) === 0x23) {
       if (line.startsWith('#Fields:'))
         this.names = line

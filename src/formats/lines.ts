@@ -1,5 +1,5 @@
 import { isAscii } from 'node:buffer';
-import { corruptAt } from './corrupt.js';
+import { corruptAt, DeferredCorruption } from './corrupt.js';
 
 /**
  * Called once per non-blank line, in order: the line without its line break (a trailing CR is
@@ -175,6 +175,50 @@ export class LineSplitter {
     }
     return Math.min(pos, length);
   }
+}
+
+/**
+ * A log file read line by line (VPC Flow Logs, CloudFront): push()/end() return the messages read
+ * (an OBJECT_CORRUPT error comes after the messages before it, see DeferredCorruption), or
+ * pushTo()/endTo() hand each message to a sink as it is read. Subclasses turn lines into messages.
+ */
+export abstract class LineLogParser {
+  protected readonly splitter: LineSplitter;
+  private readonly out = new DeferredCorruption<string>();
+  /** Where the current call's messages go. */
+  protected sink: MessageSink = this.out;
+
+  protected constructor(options: LineSplitterOptions) {
+    this.splitter = new LineSplitter(options, (line, fields, needsEscape, plain) =>
+      this.line(line, fields, needsEscape, plain),
+    );
+  }
+
+  push(chunk: Buffer): string[] {
+    return this.out.run(() => this.pushTo(chunk, this.out));
+  }
+
+  end(): string[] {
+    return this.out.run(() => this.endTo(this.out));
+  }
+
+  /**
+   * Like push(), but hands each message to `sink` as it is read, and throws OBJECT_CORRUPT at once:
+   * the messages before the problem were handed over already. The parser is not usable after that.
+   */
+  pushTo(chunk: Buffer, sink: MessageSink): void {
+    this.sink = sink;
+    this.splitter.push(chunk);
+  }
+
+  /** Like end(), with pushTo()'s way of emitting. */
+  endTo(sink: MessageSink): void {
+    this.sink = sink;
+    this.splitter.end();
+  }
+
+  /** One non-blank line (see LineHandler); messages go to this.sink. */
+  protected abstract line(line: string, fields: number, needsEscape: boolean, plain: boolean): void;
 }
 
 /** Whether a string holds a character JSON must escape: a control character, '"' or '\\'. */

@@ -1,5 +1,5 @@
-import { corruptAt, DeferredCorruption } from './corrupt.js';
-import { LineSplitter, type MessageSink } from './lines.js';
+import { corruptAt } from './corrupt.js';
+import { LineLogParser } from './lines.js';
 
 /**
  * Every VPC Flow Logs field and the version that introduced it (Amazon VPC user guide, "Flow log
@@ -89,12 +89,8 @@ const FIELD_NAME = /^[a-z][a-z0-9-]*$/;
  * CollectorError: the rows read before it are returned first, the error is thrown by the same call
  * when there are none, else by the next one.
  */
-export class VpcFlowLogParser {
+export class VpcFlowLogParser extends LineLogParser {
   private readonly source: string;
-  private readonly splitter: LineSplitter;
-  private readonly out = new DeferredCorruption<string>();
-  /** Where the current call's messages go. */
-  private sink: MessageSink = this.out;
   private header: readonly string[] | undefined;
   private unknown: readonly string[] = [];
   private custom = false;
@@ -104,34 +100,9 @@ export class VpcFlowLogParser {
   private bad = 0;
 
   constructor(options: VpcFlowLogParseOptions = {}) {
-    this.source = options.source ?? 'VPC Flow Logs file';
-    this.splitter = new LineSplitter(
-      { separator: 0x20, source: this.source },
-      (line, fields, needsEscape, plain) => this.line(line, fields, needsEscape, plain),
-    );
-  }
-
-  push(chunk: Buffer): string[] {
-    return this.out.run(() => this.pushTo(chunk, this.out));
-  }
-
-  end(): string[] {
-    return this.out.run(() => this.endTo(this.out));
-  }
-
-  /**
-   * Like push(), but hands each message to `sink` as it is read, and throws OBJECT_CORRUPT at once:
-   * the messages before the problem were handed over already. The parser is not usable after that.
-   */
-  pushTo(chunk: Buffer, sink: MessageSink): void {
-    this.sink = sink;
-    this.splitter.push(chunk);
-  }
-
-  /** Like end(), with pushTo()'s way of emitting. */
-  endTo(sink: MessageSink): void {
-    this.sink = sink;
-    this.splitter.end();
+    const source = options.source ?? 'VPC Flow Logs file';
+    super({ separator: 0x20, source });
+    this.source = source;
   }
 
   /** Known once the header was read. */
@@ -159,7 +130,7 @@ export class VpcFlowLogParser {
     return this.bad;
   }
 
-  private line(line: string, fields: number, needsEscape: boolean, plain: boolean): void {
+  protected line(line: string, fields: number, needsEscape: boolean, plain: boolean): void {
     if (this.header === undefined) {
       this.readHeader(line);
       return;

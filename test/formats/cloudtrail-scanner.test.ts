@@ -7,7 +7,7 @@ import {
   compactCloudTrailEvent,
   type CloudTrailRecord,
 } from '../../src/formats/cloudtrail.js';
-import { chunksOf, forEverySplit, runParser } from './helpers.js';
+import { chunksOf, expectedRecords as expected, forEverySplit, runParser } from './helpers.js';
 
 // The scanner skips string contents four bytes at a time, takes shortcuts for compact JSON and
 // cuts the tagging fields out of the record's text: these tests aim at the edges of those paths.
@@ -124,17 +124,6 @@ describe('CloudTrailLogSplitter: tagging fields', () => {
     awsRegion: 'eu-south-2',
     recipientAccountId: '123456789012',
   };
-
-  function expected(records: Record<string, unknown>[]): CloudTrailRecord[] {
-    return records.map((r) => ({
-      json: JSON.stringify(r),
-      eventSource: r.eventSource as string | undefined,
-      eventName: r.eventName as string | undefined,
-      awsRegion: r.awsRegion as string | undefined,
-      recipientAccountId: r.recipientAccountId as string | undefined,
-      plain: isAscii(Buffer.from(JSON.stringify(r))),
-    }));
-  }
 
   test('after non-ASCII text, in records over 4 KiB, with escapes, pretty-printed: any chunking', () => {
     const records = [

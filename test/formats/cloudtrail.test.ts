@@ -1,4 +1,3 @@
-import { isAscii } from 'node:buffer';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
@@ -10,22 +9,18 @@ import {
   type CloudTrailRecord,
 } from '../../src/formats/cloudtrail.js';
 import { decompress } from '../../src/formats/compression.js';
-import { chunksOf, fixture, forEverySplit, random, runParser, source } from './helpers.js';
+import {
+  chunksOf,
+  expectedRecords as expected,
+  fixture,
+  forEverySplit,
+  random,
+  runParser,
+  source,
+} from './helpers.js';
 
 const FILE = fixture('cloudtrail-file.json.txt');
 const RECORDS = (JSON.parse(FILE.toString()) as { Records: Record<string, unknown>[] }).Records;
-
-/** What the splitter must emit for these records: JSON.stringify is the compact form. */
-function expected(records: Record<string, unknown>[]): CloudTrailRecord[] {
-  return records.map((r) => ({
-    json: JSON.stringify(r),
-    eventSource: r.eventSource as string | undefined,
-    eventName: r.eventName as string | undefined,
-    awsRegion: r.awsRegion as string | undefined,
-    recipientAccountId: r.recipientAccountId as string | undefined,
-    plain: isAscii(Buffer.from(JSON.stringify(r))),
-  }));
-}
 
 function split(chunks: Buffer[]): CloudTrailRecord[] {
   return runParser(new CloudTrailLogSplitter(), chunks);

@@ -1,4 +1,6 @@
+import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
+import type { CloudTrailRecord } from '../../src/formats/cloudtrail.js';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 
@@ -78,4 +80,16 @@ export async function collect(iterable: AsyncIterable<Buffer>): Promise<{ data: 
     return { data: Buffer.concat(chunks), error };
   }
   return { data: Buffer.concat(chunks), error: undefined };
+}
+
+/** What the CloudTrail splitter must emit for these records: JSON.stringify is the compact form. */
+export function expectedRecords(records: Record<string, unknown>[]): CloudTrailRecord[] {
+  return records.map((r) => ({
+    json: JSON.stringify(r),
+    eventSource: r.eventSource as string | undefined,
+    eventName: r.eventName as string | undefined,
+    awsRegion: r.awsRegion as string | undefined,
+    recipientAccountId: r.recipientAccountId as string | undefined,
+    plain: isAscii(Buffer.from(JSON.stringify(r))),
+  }));
 }
