@@ -93,8 +93,8 @@ export function cloudFrontFormat(tag: string): ObjectFormat {
   return {
     name: 'cloudfront',
     accepts: () => true,
-    open() {
-      return lineParser(new CloudFrontLogParser(), tag);
+    open(source) {
+      return lineParser(new CloudFrontLogParser({ source }), tag);
     },
   };
 }

@@ -58,4 +58,16 @@ describe('S3 object formats made of lines', () => {
     ]);
     assert.equal(parser.malformed, 1);
   });
+
+  test('CloudFront: corrupt content is an error naming the object', () => {
+    const parser = cloudFrontFormat('t').open('s3://b/E3.gz');
+    const head = '#Version: 1.0\n2026-11-20\t10:00:01\n';
+    assert.throws(
+      () => parser.push(Buffer.concat([Buffer.from(head), Buffer.alloc(9 * 1024 * 1024, 0x31)]), []),
+      (err: unknown) =>
+        isCollectorError(err, 'OBJECT_CORRUPT') &&
+        err.details.offset === head.length &&
+        err.message.startsWith('s3://b/E3.gz: a line is longer than'),
+    );
+  });
 });
