@@ -121,6 +121,8 @@ export class AwsClients {
    * (the SDK's cacheMiddleware): for the hot calls sent without per-call options, like
    * DeleteMessageBatch. A call with options (an abort signal) drops a client's cache, hence a client
    * of its own; no per-command middleware may be added to its commands (the cache would ignore it).
+   * Concurrent calls of one command type share one SDK context (endpoint, auth scheme): safe as
+   * long as the client's queue URLs all have the origin of its region's endpoint, as GetQueueUrl's do.
    */
   sqsCached(region: string): SQSClient {
     return this.get('sqsCached', region);

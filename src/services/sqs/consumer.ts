@@ -267,15 +267,22 @@ export class SqsConsumer {
       if (room === 0) return;
       let messages: Message[];
       try {
-        const out = await this.polls.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: room,
-            WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
-            VisibilityTimeout: this.options.visibilityTimeoutSeconds,
-            MessageSystemAttributeNames: ['All'],
-          }),
+        // The client aborts the HTTP request when the consumer stops, but not the SDK's wait between
+        // retries: stop waiting at once. Nothing can be received after that, as every later
+        // attempt is aborted before it is sent.
+        const out = await untilAborted(
+          this.polls.send(
+            new ReceiveMessageCommand({
+              QueueUrl: queueUrl,
+              MaxNumberOfMessages: room,
+              WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
+              VisibilityTimeout: this.options.visibilityTimeoutSeconds,
+              MessageSystemAttributeNames: ['All'],
+            }),
+          ),
+          this.signal,
         );
+        if (out === undefined) return;
         messages = out.Messages ?? [];
       } catch (err) {
         if (signal.aborted) return;
@@ -615,14 +622,17 @@ function wakeAll(waiters: (() => void)[]): void {
   for (const wake of waiters.splice(0)) wake();
 }
 
-/** Waits for `promise`, or less once `signal` aborts. */
-async function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return;
+/** Waits for `promise` and gives its value, or gives undefined as soon as `signal` aborts. */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return undefined;
   let onAbort: (() => void) | undefined;
-  const aborted = new Promise<void>((resolve) => {
-    onAbort = () => resolve();
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
     signal.addEventListener('abort', onAbort, { once: true });
   });
-  await Promise.race([promise, aborted]);
-  signal.removeEventListener('abort', onAbort!);
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
 }

@@ -357,6 +357,22 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.ok(Date.now() - started < 2_000, `returned after ${Date.now() - started} ms`);
   });
 
+  test('pull() returns promptly when the collector stops while ReceiveMessage is throttled (SDK backoff)', async () => {
+    const remove = fake.inject({ service: 'sqs', operation: 'ReceiveMessage', kind: 'throttle' });
+    try {
+      const consumer = setup(['m'], echo, { receivers: 2 });
+      const pulling = consumer.pull();
+      await sleep(300);
+      const aborted = Date.now();
+      h.abort.abort();
+      await pulling;
+      assert.ok(Date.now() - aborted < 200, `returned ${Date.now() - aborted} ms after the abort`);
+      assert.equal(stats().received, 0);
+    } finally {
+      remove();
+    }
+  });
+
   test('maxMessagesInFlight bounds the messages held at once', async () => {
     let holding = 0;
     let maxHolding = 0;
