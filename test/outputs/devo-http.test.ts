@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -6,11 +6,11 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { createTestPki, writeTestPki, type TestPki } from '../../sandbox/certs.js';
+import type { TestPki } from '../../sandbox/certs.js';
 import { isCollectorError } from '../../src/errors.js';
 import { definition, retryAfterMs } from '../../src/outputs/devo-http/index.js';
 import type { CollectorEvent } from '../../src/runtime/batch.js';
-import { tempDir, testContext } from './helpers.js';
+import { testContext, withTestPki } from './helpers.js';
 
 const TOKEN = 'tok-5ecret-Value-0123456789';
 
@@ -77,16 +77,9 @@ class FakeDevo {
 
 let pki: TestPki;
 let dir: string;
-let removeDir: () => Promise<void>;
-
-before(async () => {
-  pki = await createTestPki();
-  ({ dir, remove: removeDir } = await tempDir());
-  await writeTestPki(dir, pki);
-});
-
-after(async () => {
-  await removeDir();
+withTestPki((p, d) => {
+  pki = p;
+  dir = d;
 });
 
 function httpOutput(port: number, overrides: Record<string, unknown> = {}) {

@@ -1,9 +1,9 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestPki, writeTestPki, type TestPki } from '../../sandbox/certs.js';
+import type { TestPki } from '../../sandbox/certs.js';
 import { definition } from '../../src/outputs/devo-tls/index.js';
 import type { SyslogStreamOutput } from '../../src/outputs/stream-output.js';
-import { Receiver, tempDir, testContext, waitUntil } from './helpers.js';
+import { Receiver, testContext, withTestPki, waitUntil } from './helpers.js';
 
 /**
  * The receiver goes away in the middle of 100,000 events and comes back: every event must
@@ -19,16 +19,9 @@ const RESEND_WINDOW_BYTES = 2 * 1024 * 1024;
 
 let pki: TestPki;
 let dir: string;
-let removeDir: () => Promise<void>;
-
-before(async () => {
-  pki = await createTestPki();
-  ({ dir, remove: removeDir } = await tempDir());
-  await writeTestPki(dir, pki);
-});
-
-after(async () => {
-  await removeDir();
+withTestPki((p, d) => {
+  pki = p;
+  dir = d;
 });
 
 test(`outage of ${OUTAGE_MS / 1000} s in the middle of ${TOTAL} events: every event arrives, duplicates and memory bounded`, async (t) => {

@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { after, before } from 'node:test';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { createTestPki, writeTestPki, type TestPki } from '../../sandbox/certs.js';
 import type { OutputContext } from '../../src/outputs/definition.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
@@ -22,6 +24,19 @@ export function testContext(name: string, configDir: string): { ctx: OutputConte
     destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogRecord) },
   });
   return { ctx: { name, configDir, logger, metrics: new Metrics(), hostname: 'testhost' }, logs };
+}
+
+/** Before the file's tests, a test PKI written to a temporary folder (removed after them), given to `use`. */
+export function withTestPki(use: (pki: TestPki, dir: string) => void): void {
+  let remove: (() => Promise<void>) | undefined;
+  before(async () => {
+    const pki = await createTestPki();
+    const temp = await tempDir();
+    remove = temp.remove;
+    await writeTestPki(temp.dir, pki);
+    use(pki, temp.dir);
+  });
+  after(() => remove?.());
 }
 
 /** A temporary folder, removed by the returned function. */

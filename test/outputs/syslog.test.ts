@@ -1,24 +1,17 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { createTestPki, writeTestPki, type TestPki } from '../../sandbox/certs.js';
+import type { TestPki } from '../../sandbox/certs.js';
 import { definition } from '../../src/outputs/syslog/index.js';
 import type { CollectorEvent } from '../../src/runtime/batch.js';
-import { Receiver, tempDir, testContext, waitUntil } from './helpers.js';
+import { Receiver, testContext, withTestPki, waitUntil } from './helpers.js';
 
 let pki: TestPki;
 let dir: string;
-let removeDir: () => Promise<void>;
-
-before(async () => {
-  pki = await createTestPki();
-  ({ dir, remove: removeDir } = await tempDir());
-  await writeTestPki(dir, pki);
-});
-
-after(async () => {
-  await removeDir();
+withTestPki((p, d) => {
+  pki = p;
+  dir = d;
 });
 
 function syslogOutput(config: Record<string, unknown>) {
