@@ -11,8 +11,8 @@ import { AwsClients } from '../../src/aws/clients.js';
 import { parseConfigText } from '../../src/config/loader.js';
 import type { AwsInputConfig, CollectorConfig } from '../../src/config/schema.js';
 import { Collector } from '../../src/runtime/collector.js';
-import { createLogger, type Logger } from '../../src/telemetry/logger.js';
 import { tempDir } from '../helpers/paths.js';
+import { capturingLogger } from '../helpers/harness.js';
 
 const ACCOUNT = '123456789012';
 const EU = 'eu-west-1';
@@ -50,12 +50,6 @@ const ALL_SERVICES = `      service-events-all:
 `;
 
 /** A logger whose JSON lines are kept for assertions. */
-function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
-  const raw: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
-  return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
 interface Stack {
   add(
     mw: (

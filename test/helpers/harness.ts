@@ -6,7 +6,7 @@ import type { Output } from '../../src/outputs/output.js';
 import type { WorkerContext } from '../../src/services/service.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import type { StateStore } from '../../src/state/store.js';
-import { silentLogger, type Logger } from '../../src/telemetry/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/telemetry/logger.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { tempDir } from './paths.js';
 
@@ -138,4 +138,11 @@ export function busiestWindow(times: number[], windowMs: number): number {
     most = Math.max(most, i - j + 1);
   }
   return most;
+}
+
+/** A logger whose JSON lines the test can read. */
+export function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const raw: string[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
+  return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }

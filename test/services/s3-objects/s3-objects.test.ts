@@ -16,8 +16,7 @@ import {
 } from '../../../src/services/s3-objects/index.js';
 import { S3ObjectsWorker } from '../../../src/services/s3-objects/worker.js';
 import type { ServiceWorker } from '../../../src/services/service.js';
-import { createLogger } from '../../../src/telemetry/logger.js';
-import { createHarness, type Harness } from '../../helpers/harness.js';
+import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
 import {
   cloudFrontFile,
   cloudTrailDigestKey,
@@ -34,15 +33,6 @@ const REGION = 'eu-west-1';
 const AUDIT = 'audit-events-all';
 const NCWL = 'non-cloudwatch-logs';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function capturingLogger(): {
-  logger: ReturnType<typeof createLogger>;
-  lines: () => Record<string, unknown>[];
-} {
-  const raw: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
-  return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
 
 /** `body`'s first `limit` bytes, then a connection reset. */
 function cutAfter(body: Readable, limit: number): Readable {

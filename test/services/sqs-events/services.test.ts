@@ -15,8 +15,7 @@ import {
   securityHubDefinition,
   serviceEventsDefinition,
 } from '../../../src/services/sqs-events/index.js';
-import { createLogger } from '../../../src/telemetry/logger.js';
-import { createHarness, type Harness } from '../../helpers/harness.js';
+import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
 import { guardDutyEvent, securityHubEventWith, serviceEvent } from './fixtures.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,15 +37,6 @@ async function pullUntil(worker: ServiceWorker, done: () => boolean, ms = 10_000
     await worker.pull();
     if (!done()) await sleep(10);
   }
-}
-
-function capturingLogger(): {
-  logger: ReturnType<typeof createLogger>;
-  lines: () => Record<string, unknown>[];
-} {
-  const raw: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
-  return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
 const serviceEventsConfig = (fields: Record<string, unknown>): ServiceEventsConfig =>

@@ -9,7 +9,7 @@ import {
   type SqsConsumerOptions,
 } from '../../../src/services/sqs/consumer.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
-import { createHarness, type Harness } from '../../helpers/harness.js';
+import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
 
 const REGION = 'eu-west-1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -21,16 +21,6 @@ async function eventually(check: () => boolean, ms = 5_000, what = 'condition'):
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await sleep(20);
   }
-}
-
-/** A logger whose JSON lines the test can read. */
-function capturingLogger(): {
-  logger: ReturnType<typeof createLogger>;
-  lines: () => Record<string, unknown>[];
-} {
-  const raw: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
-  return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
 describe('SqsConsumer (real SDK against the fake SQS)', () => {
