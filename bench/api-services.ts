@@ -9,15 +9,14 @@ import { configureRateLimits } from '../src/aws/rate-limiter.js';
 import { logsSchema, predefinedServiceSchemas } from '../src/config/schema.js';
 import { definition as fileOutput } from '../src/outputs/file/index.js';
 import type { Output } from '../src/outputs/output.js';
-import { Delivery } from '../src/runtime/delivery.js';
 import { createCloudTrailApiWorker } from '../src/services/cloudtrail-api/index.js';
 import { LogsWorker } from '../src/services/cloudwatch-logs/index.js';
 import { MetricsWorker } from '../src/services/metrics/index.js';
 import type { ServiceWorker, WorkerContext } from '../src/services/service.js';
-import { FileStateStore } from '../src/state/file-store.js';
 import { stateKey } from '../src/state/store.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
+import { benchPipeline, rssSampler } from './pipeline.js';
 import type { BenchResult } from './types.js';
 
 /**
@@ -54,35 +53,22 @@ async function measure(
     { name: 'file', configDir: setup.dir, logger, metrics, hostname: 'bench' },
   );
   await output.start();
-  const delivery = new Delivery(
-    [output],
-    { maxEvents: 200_000, maxBytes: 256 * 1024 * 1024 },
-    metrics,
-    logger,
-  );
-  const state = new FileStateStore(join(setup.dir, `state-${service}`));
-  const abort = new AbortController();
-  const ctx: WorkerContext = {
-    inputId: 'bench',
-    serviceName: service,
-    region: REGION,
+  const pipeline = benchPipeline({
+    output,
     aws: setup.aws,
-    state,
+    stateDir: join(setup.dir, `state-${service}`),
     logger,
     metrics,
-    ackMessages: true,
-    signal: abort.signal,
-    deliver: (batch) => delivery.admit(batch, { service, region: REGION }),
-  };
+  });
+  const ctx = pipeline.context(service, REGION);
   const worker = await make(ctx);
-  let peak = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  const rss = rssSampler();
   const started = process.hrtime.bigint();
   await worker.pull();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  clearInterval(sampler);
+  const peak = rss.stop();
   await output.stop();
-  await state.close();
+  await pipeline.state.close();
   const lines = (await readFile(file, 'utf8')).split('\n').length - 1;
   if (lines !== expected) throw new Error(`${name}: ${lines} events written, ${expected} expected`);
   return {

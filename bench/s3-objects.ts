@@ -9,12 +9,11 @@ import { startFakeAws, type FakeAws } from '../sandbox/fake-aws/index.js';
 import { AwsClients } from '../src/aws/clients.js';
 import { predefinedServiceSchemas } from '../src/config/schema.js';
 import { definition as devoTls } from '../src/outputs/devo-tls/index.js';
-import { Delivery } from '../src/runtime/delivery.js';
 import { createAuditS3Worker, createNonCloudwatchLogsWorkers } from '../src/services/s3-objects/index.js';
 import type { ServiceWorker, WorkerContext } from '../src/services/service.js';
-import { FileStateStore } from '../src/state/file-store.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
+import { benchPipeline } from './pipeline.js';
 import type { BenchResult } from './types.js';
 import { seededRandom as random } from '../sandbox/random.js';
 
@@ -225,27 +224,16 @@ async function collectorChild(config: ChildConfig): Promise<void> {
     { name: 'devo', configDir: config.certDir, logger, metrics, hostname: 'bench-host' },
   );
   await output.start();
-  // globals.max_in_flight_events / max_in_flight_bytes defaults.
-  const delivery = new Delivery(
-    [output],
-    { maxEvents: 200_000, maxBytes: 256 * 1024 * 1024 },
-    metrics,
-    logger,
-  );
-  const state = new FileStateStore(join(config.certDir, 'state'));
-  const abort = new AbortController();
-  const ctx = (serviceName: string): WorkerContext => ({
-    inputId: INPUT_ID,
-    serviceName,
-    region: REGION,
+  const pipeline = benchPipeline({
+    output,
     aws,
-    state,
+    stateDir: join(config.certDir, 'state'),
     logger,
     metrics,
-    ackMessages: true,
-    signal: abort.signal,
-    deliver: (batch) => delivery.admit(batch, { service: serviceName, region: REGION }),
+    inputId: INPUT_ID,
   });
+  const ctx = (serviceName: string): WorkerContext => pipeline.context(serviceName, REGION);
+  const { abort } = pipeline;
   const tuning = { waitTimeSeconds: 1 };
   let worker: ServiceWorker;
   if (config.kind === 'cloudtrail') {
@@ -276,10 +264,9 @@ async function collectorChild(config: ChildConfig): Promise<void> {
     delivered: await metrics.total('collector_events_delivered_total'),
   };
   await worker.stop();
-  delivery.close();
-  await delivery.drain(5_000);
+  await pipeline.drain();
   await output.stop();
-  await state.close();
+  await pipeline.state.close();
   aws.destroy();
   process.send?.({ report }, () => process.disconnect());
 }

@@ -9,10 +9,9 @@ import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand } 
 import { AwsClients } from '../src/aws/clients.js';
 import { predefinedServiceSchemas } from '../src/config/schema.js';
 import { definition as fileOutput } from '../src/outputs/file/index.js';
-import { Delivery } from '../src/runtime/delivery.js';
 import type { ServiceWorker, WorkerContext } from '../src/services/service.js';
+import { benchPipeline, rssSampler } from './pipeline.js';
 import { createSecurityHubWorker, createServiceEventsWorker } from '../src/services/sqs-events/index.js';
-import { FileStateStore } from '../src/state/file-store.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import type { BenchResult } from './types.js';
@@ -195,29 +194,10 @@ async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Sce
     { name: 'file', configDir: dir, logger, metrics, hostname: 'bench' },
   );
   await output.start();
-  const delivery = new Delivery(
-    [output],
-    { maxEvents: 200_000, maxBytes: 256 * 1024 * 1024 },
-    metrics,
-    logger,
-  );
-  const state = new FileStateStore(join(dir, `state-${queue}`));
-  const abort = new AbortController();
-  const ctx: WorkerContext = {
-    inputId: 'bench',
-    serviceName: s.service,
-    region: REGION,
-    aws,
-    state,
-    logger,
-    metrics,
-    ackMessages: true,
-    signal: abort.signal,
-    deliver: (batch) => delivery.admit(batch, { service: s.service, region: REGION }),
-  };
+  const pipeline = benchPipeline({ output, aws, stateDir: join(dir, `state-${queue}`), logger, metrics });
+  const ctx = pipeline.context(s.service, REGION);
   const worker = s.worker(queue, ctx);
-  let peak = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  const rss = rssSampler();
 
   const fakeBefore = await ask(child, { type: 'stats', queue }, 'stats');
   const cpuBefore = process.cpuUsage();
@@ -226,12 +206,12 @@ async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Sce
   const last = await deletedAll(child, queue, s.messages);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuBefore);
-  clearInterval(sampler);
+  const peak = rss.stop();
   // The pull ends with its empty long poll (1 s here), outside the measured time.
   await pulling;
   await worker.stop();
   await output.stop();
-  await state.close();
+  await pipeline.state.close();
 
   const events = s.messages * s.eventsPerMessage;
   const lines = (await readFile(file, 'utf8')).split('\n').length - 1;
