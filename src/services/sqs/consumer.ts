@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -150,6 +151,9 @@ export class SqsConsumer {
     this.timeoutMs = options.visibilityTimeoutSeconds * 1000;
     this.queueName = options.queueName;
     this.signal = AbortSignal.any([ctx.signal, this.stopController.signal]);
+    // Each receiver's poll listens to it twice (the HTTP request, and the wait for it): more than
+    // Node's default of 10 listeners is expected here, not a leak.
+    setMaxListeners(Math.max(10, 2 * options.receivers + 2), this.signal);
     this.polls = ctx.aws.sqsAbortable(ctx.region, this.signal);
     this.batches = ctx.aws.sqsCached(ctx.region);
     this.deletes = new EntryBatcher(SQS_BATCH_MAX, DELETE_LINGER_MS, (batch) => this.sendDeletes(batch));
