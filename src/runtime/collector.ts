@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { runAutoSetup } from '../aws/auto-setup.js';
@@ -59,6 +60,9 @@ export class Collector {
   ) {
     this.config = loaded.config;
     this.logger = options.logger;
+    // Every worker's AWS calls listen to this signal while under way: more than Node's default of
+    // 10 listeners is normal (services × regions × concurrent calls), not a leak.
+    setMaxListeners(0, this.abort.signal);
     const g = this.config.globals;
     this.state = createStateStore(this.config, options.cwd ?? process.cwd());
     const host = hostname();
