@@ -153,7 +153,7 @@ export class SqsConsumer {
     this.signal = AbortSignal.any([ctx.signal, this.stopController.signal]);
     // Each receiver's poll listens to it twice (the HTTP request, and the wait for it): more than
     // Node's default of 10 listeners is expected here, not a leak.
-    setMaxListeners(Math.max(10, 2 * options.receivers + 2), this.signal);
+    allowListeners(this.signal, 2 * options.receivers + 2);
     this.polls = ctx.aws.sqsAbortable(ctx.region, this.signal);
     this.batches = ctx.aws.sqsCached(ctx.region);
     this.deletes = new EntryBatcher(SQS_BATCH_MAX, DELETE_LINGER_MS, (batch) => this.sendDeletes(batch));
@@ -171,6 +171,8 @@ export class SqsConsumer {
     const queueUrl = await this.resolveQueueUrl();
     const pullAbort = new AbortController();
     const signal = AbortSignal.any([this.signal, pullAbort.signal]);
+    // Every receiver may wait on it for room at once.
+    allowListeners(signal, this.options.receivers + 1);
     const handling = new Set<Promise<void>>();
     const receivers = Array.from({ length: this.options.receivers }, () =>
       this.receive(queueUrl, signal, handling).catch((err: unknown) => {
@@ -619,6 +621,11 @@ export class SqsConsumer {
     });
     for (const h of batch) h.extension = run;
   }
+}
+
+/** Lets `signal` take `listeners` abort listeners (at least Node's default 10) without a leak warning. */
+function allowListeners(signal: AbortSignal, listeners: number): void {
+  setMaxListeners(Math.max(10, listeners), signal);
 }
 
 /** Wakes every waiter; each re-checks its condition (some may have stopped waiting meanwhile). */

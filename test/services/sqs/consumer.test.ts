@@ -382,6 +382,33 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.ok(requests('ReceiveMessage').every((r) => Number(r.params.MaxNumberOfMessages) <= 4));
   });
 
+  test('many receivers waiting for room or polling raise no listener-leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      // 30 receivers, room for 5 messages: most receivers wait for room while others poll.
+      const consumer = setup(
+        Array.from({ length: 40 }, (_, i) => `b${i}`),
+        async (m, sink, signal) => {
+          await sleep(5);
+          return echo(m, sink, signal);
+        },
+        { receivers: 30, maxMessagesInFlight: 5 },
+      );
+      await consumer.pull();
+      await eventually(() => stats().deleted === 40, 5_000, 'deletion');
+      // Warnings are emitted on the next tick.
+      await sleep(10);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(
+      warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message),
+      [],
+    );
+  });
+
   test('Failed entries of DeleteMessageBatch are logged, retried, then reported as errors', async () => {
     const { logger, lines } = capturingLogger();
     let messageId = '';
