@@ -194,6 +194,8 @@ interface ChildReport {
   atPeak: NodeJS.MemoryUsage;
   idleRss: number;
   cpuSeconds: number;
+  /** Time the main thread was not idle in its event loop (ms). */
+  mainActiveMs: number;
   delivered: number;
 }
 
@@ -249,18 +251,21 @@ async function collectorChild(config: ChildConfig): Promise<void> {
     worker = (config.kind === 'vpcflowlogs' ? vpc : cloudfront) as ServiceWorker;
   }
   const cpu = process.cpuUsage();
+  const loop = performance.eventLoopUtilization();
   process.on('message', (message) => {
     if (message === 'stop') abort.abort();
   });
   process.send?.({ ready: true });
   while (!abort.signal.aborted) await worker.pull();
   const used = process.cpuUsage(cpu);
+  const mainActiveMs = performance.eventLoopUtilization(loop).active;
   clearInterval(sampler);
   const report: ChildReport = {
     peakRss,
     idleRss,
     atPeak,
     cpuSeconds: (used.user + used.system) / 1e6,
+    mainActiveMs,
     delivered: await metrics.total('collector_events_delivered_total'),
   };
   await worker.stop();
@@ -404,7 +409,8 @@ async function measure(
       peakRssMb,
       notes:
         `${size}; MB/s of decompressed object bytes; ${(ratio * 100).toFixed(0)} % of the raw gunzip rate; ` +
-        `collector busy ${((report.cpuSeconds / seconds) * 100).toFixed(0)} % of one core (${Math.round(object.events / report.cpuSeconds)} events per collector CPU-second); ` +
+        `collector busy ${((report.cpuSeconds / seconds) * 100).toFixed(0)} % of one core (${Math.round(object.events / report.cpuSeconds)} events per collector CPU-second), ` +
+        `its main thread ${((report.mainActiveMs / 1000 / seconds) * 100).toFixed(0)} % (the rest waiting); ` +
         `${breakdown}; ${targets.join('; ')}`,
     },
     {
