@@ -2,6 +2,7 @@ import type { AwsClients } from '../src/aws/clients.js';
 import { configSchema } from '../src/config/schema.js';
 import type { Output } from '../src/outputs/output.js';
 import { Delivery } from '../src/runtime/delivery.js';
+import { boundHeapGrowth } from '../src/runtime/memory.js';
 import type { WorkerContext } from '../src/services/service.js';
 import { FileStateStore } from '../src/state/file-store.js';
 import type { Logger } from '../src/telemetry/logger.js';
@@ -20,6 +21,8 @@ export interface BenchPipeline {
 /**
  * What the collector puts between its workers and an output: delivery with the default in-flight
  * window (globals.max_in_flight_events / max_in_flight_bytes) and a file state store in `stateDir`.
+ * Bounds this process's heap growth as `devo-aws-collector run` does, so peak RSS figures are the
+ * product's.
  */
 export function benchPipeline(options: {
   output: Output;
@@ -30,6 +33,7 @@ export function benchPipeline(options: {
   inputId?: string;
 }): BenchPipeline {
   const { output, aws, logger, metrics } = options;
+  boundHeapGrowth();
   const globals = configSchema.shape.globals.parse({});
   const delivery = new Delivery(
     [output],

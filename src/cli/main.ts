@@ -6,6 +6,7 @@ import { loadConfig } from '../config/loader.js';
 import { CollectorError, describeError } from '../errors.js';
 import { iamPolicy } from './iam-policy.js';
 import { Collector } from '../runtime/collector.js';
+import { boundHeapGrowth } from '../runtime/memory.js';
 import { createLogger } from '../telemetry/logger.js';
 import { scrub } from '../telemetry/secrets.js';
 
@@ -99,6 +100,7 @@ async function run(configFile: string): Promise<void> {
       { key: path },
       `${path} is written inline in the configuration; prefer \${ENV_VAR} or \${file:/path}`,
     );
+  boundHeapGrowth();
   const collector = new Collector(loaded, { logger });
   let signals = 0;
   const done = new Promise<void>((resolve) => {
