@@ -20,16 +20,18 @@ export interface DecompressOptions {
 }
 
 /**
- * Compressed bytes handed to the decoder at a time: bounds memory and locates errors. 128 KiB
- * rather than 64 KiB: half the write round trips to zlib, for about 1.5 MB more output held at a
- * CloudTrail-like ratio of 12 (bench/s3-objects.ts).
+ * Compressed bytes handed to the decoder at a time: bounds memory and locates errors. Its output
+ * (SLICE times the compression ratio: about 128 KiB for flow logs, 400 KiB for CloudTrail) should
+ * fit one GUNZIP_CHUNK, so that a slice is decoded in one trip to the thread pool.
  */
-const SLICE = 128 * 1024;
+const SLICE = 32 * 1024;
 /**
- * zlib output chunk size. Each chunk is one trip to the thread pool and back: larger chunks halve
- * the cost of decompression against node's default 16 KiB, and memory stays bounded per step.
+ * zlib output chunk size. Each chunk is one trip to the thread pool and back, and every trip waits
+ * for the main thread between two of its tasks: with 128 KiB slices in 256 KiB chunks, CloudTrail
+ * took six trips a slice and the main thread idled 12 % of the time; one trip a slice keeps it
+ * busy 94 % and reads CloudTrail about 20 % faster, at the same peak RSS (bench/s3-objects.ts).
  */
-const GUNZIP_CHUNK = 256 * 1024;
+const GUNZIP_CHUNK = 1024 * 1024;
 /**
  * Compressed slices handed to zlib ahead of the consumer. With one, zlib sat idle whenever the
  * consumer was slow to ask for more (e.g. waiting on delivery); two keep the thread pool busy, at
@@ -44,7 +46,7 @@ const GUNZIP_AHEAD = 2;
  * A truncated or corrupt stream throws an OBJECT_CORRUPT CollectorError naming the compressed byte
  * offset, after yielding what decoded before the problem. For gzip, node's zlib detects corruption
  * per input slice: the offset is where that slice starts (details.offset) and ends (details.offsetEnd),
- * and output zlib held back in the failing step (at most one 256 KiB chunk) is not yielded. A
+ * and output zlib held back in the failing step (that slice's, at most one 1 MiB chunk) is not yielded. A
  * truncated gzip stream yields everything. Errors of the source itself are rethrown unchanged.
  *
  * gzip runs in node's thread pool, GUNZIP_AHEAD slices ahead of the consumer, so decompressing the
