@@ -220,7 +220,7 @@ async function time(work: () => Promise<unknown> | unknown): Promise<Timing> {
 /** node's zlib alone: a gunzip stream fed the body chunks, its output counted and dropped. */
 async function rawGunzip(gz: Buffer): Promise<number> {
   // The same output chunk size as decompress(), so the two compare like for like.
-  const zlib = createGunzip({ chunkSize: 256 * 1024 });
+  const zlib = createGunzip({ chunkSize: 1024 * 1024 });
   let bytes = 0;
   const done = new Promise<void>((resolve, reject) => {
     zlib.on('data', (chunk: Buffer) => (bytes += chunk.length));

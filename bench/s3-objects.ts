@@ -349,7 +349,7 @@ async function measure(
     },
   });
   await nextMessage(child);
-  // The baseline is taken just before and just after the end-to-end run, with the collector idle,
+  // The baseline is taken just before and just after the end-to-end run, while no collector works,
   // so that a shared machine slowing down or speeding up meanwhile moves both sides of the ratio.
   const gunzipBefore = await rawGunzipSeconds(object.body);
   const started = process.hrtime.bigint();

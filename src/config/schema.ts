@@ -67,7 +67,7 @@ const s3ObjectFields = {
     .max(64)
     .default(4)
     .describe(
-      'S3 objects read at the same time per queue and region. Memory stays bounded whatever the object sizes: each object in flight holds about one batch (a few MB).',
+      'S3 objects read at the same time per queue and region. Memory stays bounded whatever the object sizes: each object in flight holds about one batch and up to 2 MiB of decompressed data (a few MB in all).',
     ),
   max_bytes_in_flight: z
     .number()

@@ -28,8 +28,10 @@ const SLICE = 32 * 1024;
 /**
  * zlib output chunk size. Each chunk is one trip to the thread pool and back, and every trip waits
  * for the main thread between two of its tasks: with 128 KiB slices in 256 KiB chunks, CloudTrail
- * took six trips a slice and the main thread idled 12 % of the time; one trip a slice keeps it
- * busy 94 % and reads CloudTrail about 20 % faster, at the same peak RSS (bench/s3-objects.ts).
+ * took six trips a slice and the main thread idled 12 % of the time; about one trip a slice (zlib
+ * fills a chunk across writes) keeps it busy 94 % and reads CloudTrail about 20 % faster, at the
+ * same peak RSS for one object (bench/s3-objects.ts). The cost: each object being read holds up to
+ * two chunks (2 MiB) of zlib output.
  */
 const GUNZIP_CHUNK = 1024 * 1024;
 /**
