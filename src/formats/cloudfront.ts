@@ -50,4 +50,12 @@ export class CloudFrontLogParser extends LineLogParser {
     if (this.names !== undefined && fields !== this.names.length) this.bad++;
     this.sink.push(line, plain);
   }
+
+  protected asWritten(fields: number, firstChar: number): boolean {
+    return firstChar !== 0x23 && (this.names === undefined || fields === this.names.length);
+  }
+
+  protected recordRun(lines: number): void {
+    this.rows += lines;
+  }
 }

@@ -14,6 +14,21 @@ export type LineHandler = (line: string, fields: number, needsEscape: boolean, p
 /** Receives the messages of a line parser, in order; `plain` as for LineHandler. */
 export interface MessageSink {
   push(message: string, plain: boolean): void;
+  /**
+   * Optional: `lines` consecutive plain lines sent as written, joined by LF (see
+   * CollectorEvent#lines). A sink without it gets each line through push().
+   */
+  pushRun?(text: string, lines: number): void;
+}
+
+/**
+ * Lets a LineSplitter hand over runs of lines without a call per line: `asWritten` tells whether a
+ * plain line with that many fields and that first character is sent exactly as written (and
+ * nothing else happens for it); `run` receives such lines joined by LF.
+ */
+export interface LineRuns {
+  asWritten(fields: number, firstChar: number): boolean;
+  run(text: string, lines: number): void;
 }
 
 export interface LineSplitterOptions {
@@ -50,6 +65,8 @@ export class LineSplitter {
   private readonly separator4: number;
   /** Compute LineHandler's `needsEscape`; may be switched on by the handler, e.g. after a header line. */
   detectEscapes: boolean;
+  /** When set, runs of lines it accepts go to it instead of the line handler (see LineRuns). */
+  runs: LineRuns | undefined = undefined;
   private readonly onLine: LineHandler;
   private readonly maxLineBytes: number;
   private readonly source: string | undefined;
@@ -135,6 +152,11 @@ export class LineSplitter {
     // Index in `buf` of the first CR at or after `pos` (`length` if none): one search per chunk
     // when it has none, one per line for CRLF files.
     let cr = -1;
+    // The run of lines under way (LineRuns), as offsets in `text`.
+    const runs = ascii ? this.runs : undefined;
+    let runStart = 0;
+    let runEnd = 0;
+    let runLines = 0;
     let pos = start;
     while (pos < length) {
       let nl: number;
@@ -154,25 +176,48 @@ export class LineSplitter {
       if (stop > pos) {
         let line: string;
         let plain = false;
+        const fields = counter.count(pos, stop) + 1;
         if (ascii) {
-          line = text.slice(pos - start, stop - start);
           if (cr < pos) {
             const at = text.indexOf('\r', pos - start);
             cr = at < 0 ? length : at + start;
           }
           plain = cr >= stop;
+          if (
+            runs !== undefined &&
+            plain &&
+            stop === nl &&
+            runs.asWritten(fields, text.charCodeAt(pos - start))
+          ) {
+            // Lines of a run follow each other, each right after the previous one's LF (no CR).
+            if (runLines === 0) runStart = pos - start;
+            runEnd = stop - start;
+            runLines++;
+            pos = nl + 1;
+            continue;
+          }
+          line = text.slice(pos - start, stop - start);
         } else {
           line = buf.toString('utf8', pos, stop);
+        }
+        if (runLines > 0) {
+          runs!.run(text.slice(runStart, runEnd), runLines);
+          runLines = 0;
         }
         let escape = false;
         if (this.detectEscapes) {
           escapes ??= !ascii || hasEscapableByte(region);
           escape = escapes && needsJsonEscape(line);
         }
-        this.onLine(line, counter.count(pos, stop) + 1, escape, plain);
+        this.onLine(line, fields, escape, plain);
+      } else if (runLines > 0) {
+        // A blank line ends the run: the next line does not follow on from it.
+        runs!.run(text.slice(runStart, runEnd), runLines);
+        runLines = 0;
       }
       pos = nl + 1;
     }
+    if (runLines > 0) runs!.run(text.slice(runStart, runEnd), runLines);
     return Math.min(pos, length);
   }
 }
@@ -187,6 +232,16 @@ export abstract class LineLogParser {
   private readonly out = new DeferredCorruption<string>();
   /** Where the current call's messages go. */
   protected sink: MessageSink = this.out;
+
+  /** Hands runs of as-written lines to this.sink (set only while the sink takes runs). */
+  private readonly runs: LineRuns = {
+    asWritten: (fields, firstChar) => this.asWritten(fields, firstChar),
+    run: (text, lines) => {
+      this.recordRun(lines);
+      if (lines === 1) this.sink.push(text, true);
+      else this.sink.pushRun!(text, lines);
+    },
+  };
 
   protected constructor(options: LineSplitterOptions) {
     this.splitter = new LineSplitter(options, (line, fields, needsEscape, plain) =>
@@ -207,18 +262,32 @@ export abstract class LineLogParser {
    * the messages before the problem were handed over already. The parser is not usable after that.
    */
   pushTo(chunk: Buffer, sink: MessageSink): void {
-    this.sink = sink;
+    this.use(sink);
     this.splitter.push(chunk);
   }
 
   /** Like end(), with pushTo()'s way of emitting. */
   endTo(sink: MessageSink): void {
-    this.sink = sink;
+    this.use(sink);
     this.splitter.end();
+  }
+
+  private use(sink: MessageSink): void {
+    this.sink = sink;
+    this.splitter.runs = sink.pushRun === undefined ? undefined : this.runs;
   }
 
   /** One non-blank line (see LineHandler); messages go to this.sink. */
   protected abstract line(line: string, fields: number, needsEscape: boolean, plain: boolean): void;
+
+  /**
+   * Whether line() would send a plain line with this many fields and this first character exactly
+   * as written, doing nothing else but what recordRun() does: such lines may come as runs.
+   */
+  protected abstract asWritten(fields: number, firstChar: number): boolean;
+
+  /** Accounts for `lines` lines sent as a run, as line() would have for each. */
+  protected abstract recordRun(lines: number): void;
 }
 
 /** Whether a string holds a character JSON must escape: a control character, '"' or '\\'. */

@@ -147,6 +147,14 @@ export class VpcFlowLogParser extends LineLogParser {
     }
   }
 
+  protected asWritten(fields: number): boolean {
+    return this.header !== undefined && !this.custom && fields === this.header.length;
+  }
+
+  protected recordRun(lines: number): void {
+    this.rows += lines;
+  }
+
   private readHeader(line: string): void {
     const names = line.split(' ');
     const problem = names.some((n) => !FIELD_NAME.test(n))

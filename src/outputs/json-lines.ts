@@ -1,13 +1,14 @@
 import type { Writable } from 'node:stream';
 import { CollectorError, ErrorCodes } from '../errors.js';
-import type { CollectorEvent } from '../runtime/batch.js';
+import { eventCount, singleMessages, type CollectorEvent } from '../runtime/batch.js';
 import type { OutputContext } from './definition.js';
 import type { Output } from './output.js';
 
 /** One JSON object per line: `{"tag":"…","message":"…"}`. The message is kept as the exact string delivered. */
 export function toJsonLines(events: readonly CollectorEvent[]): string {
   let out = '';
-  for (const e of events) out += `{"tag":${JSON.stringify(e.tag)},"message":${JSON.stringify(e.message)}}\n`;
+  for (const e of singleMessages(events))
+    out += `{"tag":${JSON.stringify(e.tag)},"message":${JSON.stringify(e.message)}}\n`;
   return out;
 }
 
@@ -51,7 +52,7 @@ export class JsonLinesOutput implements Output {
         );
       });
     });
-    this.ctx.metrics.outputEvents.inc({ output: this.name }, events.length);
+    this.ctx.metrics.outputEvents.inc({ output: this.name }, eventCount(events));
     this.ctx.metrics.outputBytes.inc({ output: this.name }, Buffer.byteLength(text));
   }
 

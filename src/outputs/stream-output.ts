@@ -7,7 +7,7 @@ import {
 } from 'node:tls';
 import { z } from 'zod';
 import { CollectorError, ErrorCodes, describeError } from '../errors.js';
-import type { CollectorEvent } from '../runtime/batch.js';
+import { eventCount, type CollectorEvent } from '../runtime/batch.js';
 import { backoffSchema } from './backoff.js';
 import { ConnectionPool } from './connection-pool.js';
 import type { OutputContext } from './definition.js';
@@ -145,7 +145,7 @@ export class SyslogStreamOutput implements Output {
     await this.start();
     const data = this.encoder.encode(events);
     await this.pool.send(data);
-    this.ctx.metrics.outputEvents.inc({ output: this.name }, events.length);
+    this.ctx.metrics.outputEvents.inc({ output: this.name }, eventCount(events));
     this.ctx.metrics.outputBytes.inc({ output: this.name }, data.length);
   }
 

@@ -1,4 +1,4 @@
-import type { CollectorEvent } from '../runtime/batch.js';
+import { singleMessages, type CollectorEvent } from '../runtime/batch.js';
 
 /**
  * Syslog lines for the stream outputs (devo_platform, syslog).
@@ -96,6 +96,14 @@ const RUN_MAX_CHARS = 64 * 1024;
 const JOIN_MAX_CHARS = 256;
 
 /**
+ * Bytes of one event framed with a header of `head` bytes, its message taking `bytes`. A run of
+ * lines (newline framing only) has a header and a line feed per line, its joining LFs in `bytes`.
+ */
+function framedSize(e: CollectorEvent, head: number, bytes: number, framingBytes: number): number {
+  return e.lines === undefined ? head + bytes + framingBytes : head * e.lines + bytes + 1;
+}
+
+/**
  * Turns events into framed syslog messages, one Buffer per call, written in place: the header
  * (priority, time, host) is formatted once per second and the prefix with the tag once per tag
  * and second, so a call costs one length pass and one copy pass over the messages.
@@ -114,9 +122,12 @@ export class SyslogEncoder {
   }
 
   /** All events as framed messages in one Buffer; `now` (ms) stamps them all. */
-  encode(events: readonly CollectorEvent[], now: number = Date.now()): Buffer {
+  encode(batchEvents: readonly CollectorEvent[], now: number = Date.now()): Buffer {
     this.setSecond(now);
     const newline = this.options.framing === 'newline';
+    // A run of lines (CollectorEvent#lines) is copied whole with newline framing; octet counting
+    // needs each message's length.
+    const events = newline ? batchEvents : singleMessages(batchEvents);
     // Octet counting: `LEN ` is at most 10 digits and a space; the Buffer is trimmed to what was written.
     const framingBytes = newline ? 1 : 11;
     let messages: readonly string[] | undefined;
@@ -139,14 +150,16 @@ export class SyslogEncoder {
         bytes = utf8;
         if (newline && !breaks) breaks = hasLineBreak(e.message);
       }
-      size += prefix.bytes.length + bytes + framingBytes;
+      size += framedSize(e, prefix.bytes.length, bytes, framingBytes);
     }
     if (breaks) {
-      // Rare: producers emit compact JSON. Escape, then size again with the escaped text.
-      messages = events.map((e) => escapeLineBreaks(e.message));
+      // Rare: producers emit compact JSON. Escape, then size again with the escaped text. A run of
+      // lines is plain: it has no break to escape besides the LFs that separate its lines.
+      messages = events.map((e) => (e.lines === undefined ? escapeLineBreaks(e.message) : e.message));
       size = 0;
       for (let i = 0; i < events.length; i++) {
-        size += this.prefix(events[i]!.tag).bytes.length + Buffer.byteLength(messages[i]!) + framingBytes;
+        const e = events[i]!;
+        size += framedSize(e, this.prefix(e.tag).bytes.length, Buffer.byteLength(messages[i]!), framingBytes);
       }
     }
     const buf = Buffer.allocUnsafe(size) as RawWriter;
@@ -160,6 +173,15 @@ export class SyslogEncoder {
         prefix = this.prefix(tag);
       }
       const head = prefix.bytes;
+      if (e.lines !== undefined) {
+        // Newline framing (see above): each LF of the run starts the next line's header.
+        buf.set(head, offset);
+        offset += head.length;
+        offset += latin1Write(buf, e.message.replaceAll('\n', prefix.separator), offset);
+        buf[offset++] = 0x0a;
+        i++;
+        continue;
+      }
       if (e.plain === true && e.message.length < JOIN_MAX_CHARS) {
         // A run of short plain messages of one tag is joined and copied at once: far cheaper than
         // a write call per message.
@@ -167,7 +189,13 @@ export class SyslogEncoder {
         let chars = 0;
         for (; i < events.length && chars < RUN_MAX_CHARS; i++) {
           const next = events[i]!;
-          if (next.plain !== true || next.tag !== tag || next.message.length >= JOIN_MAX_CHARS) break;
+          if (
+            next.plain !== true ||
+            next.tag !== tag ||
+            next.message.length >= JOIN_MAX_CHARS ||
+            next.lines !== undefined
+          )
+            break;
           const bytes = head.length + next.message.length;
           if (!newline) parts.push(`${bytes} ${prefix.text}`);
           parts.push(next.message);

@@ -2,7 +2,7 @@ import { CollectorError, ErrorCodes, describeError } from '../errors.js';
 import type { Output } from '../outputs/output.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { batchBytes, type Batch } from './batch.js';
+import { batchBytes, eventCount, type Batch } from './batch.js';
 
 export interface DeliveryLimits {
   maxEvents: number;
@@ -46,7 +46,7 @@ export class Delivery {
    * acknowledged at once (its source still has to move on).
    */
   async admit(batch: Batch, labels: DeliveryLabels): Promise<void> {
-    const events = batch.events.length;
+    const events = eventCount(batch.events);
     const bytes = batchBytes(batch.events);
     if (this.closed) {
       const err = new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down');

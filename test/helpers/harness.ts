@@ -1,6 +1,6 @@
 import { CollectorError, ErrorCodes } from '../../src/errors.js';
 import { AwsClients } from '../../src/aws/clients.js';
-import type { CollectorEvent } from '../../src/runtime/batch.js';
+import { singleMessages, type CollectorEvent } from '../../src/runtime/batch.js';
 import { Delivery } from '../../src/runtime/delivery.js';
 import type { Output } from '../../src/outputs/output.js';
 import type { WorkerContext } from '../../src/services/service.js';
@@ -11,8 +11,9 @@ import { Metrics } from '../../src/telemetry/metrics.js';
 import { tempDir } from './paths.js';
 
 /**
- * An output that keeps what it accepted, and can be made to fail or to slow down, so tests can
- * play an outage: while `failing` is set, writes wait (as a real output retrying would).
+ * An output that keeps what it accepted, one event per message as outputs send them (runs of
+ * lines split), and can be made to fail or to slow down, so tests can play an outage: while
+ * `failing` is set, writes wait (as a real output retrying would).
  */
 export class CaptureOutput implements Output {
   readonly events: CollectorEvent[] = [];
@@ -31,7 +32,7 @@ export class CaptureOutput implements Output {
     if (this.rejectWith) throw this.rejectWith;
     while (this.failing) await new Promise((r) => setTimeout(r, 20));
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-    this.events.push(...events);
+    this.events.push(...singleMessages(events));
   }
   byTag(): Map<string, number> {
     const m = new Map<string, number>();

@@ -6,7 +6,7 @@ import {
   rfc3164Timestamp,
   rfc5424Timestamp,
 } from '../../src/outputs/syslog-line.js';
-import type { CollectorEvent } from '../../src/runtime/batch.js';
+import { singleMessages, type CollectorEvent } from '../../src/runtime/batch.js';
 
 const AT = Date.parse('2024-05-01T03:04:05.678Z');
 
@@ -114,6 +114,43 @@ describe('syslog lines', () => {
             AT,
           ),
           `${framing} ${format}, plain only`,
+        );
+      }
+    }
+  });
+
+  test('a run of lines (CollectorEvent#lines) gives the bytes of its lines sent one by one', () => {
+    const line = (i: number) => `2 123456789012 eni-${i} 10.0.0.1 10.0.0.2 ${'y'.repeat(i % 40)} ACCEPT OK`;
+    const run = (from: number, n: number, tag = 'cloud.aws.vpc.flowlogs'): CollectorEvent => ({
+      tag,
+      message: Array.from({ length: n }, (_, k) => line(from + k)).join('\n'),
+      plain: true,
+      lines: n,
+    });
+    const events: CollectorEvent[] = [
+      run(0, 700),
+      { tag: 'cloud.aws.vpc.flowlogs', message: line(700), plain: true },
+      run(701, 2),
+      { tag: 'cloud.aws.vpc.flowlogs', message: `${line(703)} é` },
+      run(704, 300, 'other.tag'),
+      // A message with a raw CR takes the escaping path; the runs' LFs must stay line breaks.
+      { tag: 'cloud.aws.vpc.flowlogs', message: `${line(1004)}\rmore` },
+      run(1005, 3),
+    ];
+    const one = singleMessages(events);
+    assert.equal(one.length, 700 + 1 + 2 + 1 + 300 + 1 + 3);
+    for (const framing of ['newline', 'octet-counting'] as const) {
+      for (const format of ['rfc3164', 'rfc5424'] as const) {
+        const options = { format, framing, hostname: 'h', facility: 1, severity: 6 };
+        const want = new SyslogEncoder(options).encode(one, AT);
+        // One line per message: the runs' LFs were not escaped along with the CR.
+        if (framing === 'newline') assert.equal(want.toString('latin1').split('\n').length, one.length + 1);
+        assert.deepEqual(new SyslogEncoder(options).encode(events, AT), want, `${framing} ${format}`);
+        const runsOnly = events.filter((e) => e.lines !== undefined);
+        assert.deepEqual(
+          new SyslogEncoder(options).encode(runsOnly, AT),
+          new SyslogEncoder(options).encode(singleMessages(runsOnly), AT),
+          `${framing} ${format}, runs only`,
         );
       }
     }

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { z } from 'zod';
 import { CollectorError, ErrorCodes, describeError } from '../../errors.js';
-import type { CollectorEvent } from '../../runtime/batch.js';
+import { singleMessages, type CollectorEvent } from '../../runtime/batch.js';
 import { registerSecret } from '../../telemetry/secrets.js';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import { backoffOptions, backoffSchema } from '../backoff.js';
@@ -366,7 +366,7 @@ export class DevoHttpOutput implements Output {
 
 function groupByTag(events: readonly CollectorEvent[]): Map<string, string[]> {
   const groups = new Map<string, string[]>();
-  for (const e of events) {
+  for (const e of singleMessages(events)) {
     const message = escapeLineBreaks(e.message);
     const group = groups.get(e.tag);
     if (group) group.push(message);

@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { CollectorError, ErrorCodes, describeError } from '../../errors.js';
-import type { CollectorEvent } from '../../runtime/batch.js';
+import { singleMessages, type CollectorEvent } from '../../runtime/batch.js';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import { backoffOptions, type BackoffConfig } from '../backoff.js';
 import type { OutputContext } from '../definition.js';
@@ -43,8 +43,10 @@ export class SyslogUdpOutput implements Output {
     void this.ensureSocket();
   }
 
-  async write(events: readonly CollectorEvent[]): Promise<void> {
+  async write(batchEvents: readonly CollectorEvent[]): Promise<void> {
     if (this.stopped) throw this.stoppedError();
+    // One datagram a message.
+    const events = singleMessages(batchEvents);
     if (events.length === 0) return;
     const socket = await this.ensureSocket();
     const now = Date.now();

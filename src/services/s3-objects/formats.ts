@@ -114,6 +114,10 @@ class EventSink implements MessageSink {
   push(message: string, plain: boolean): void {
     this.out.push({ tag: this.tag, message, plain });
   }
+
+  pushRun(text: string, lines: number): void {
+    this.out.push({ tag: this.tag, message: text, plain: true, lines });
+  }
 }
 
 function lineParser(parser: LineParser, tag: string): ObjectParser {

@@ -3,12 +3,12 @@ import { isThrottling } from '../../aws/rate-limiter.js';
 import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../../errors.js';
 import { decompress } from '../../formats/compression.js';
 import type { S3ObjectRef } from '../../formats/notifications.js';
-import type { CollectorEvent } from '../../runtime/batch.js';
+import { batchBytes, eventCount, type CollectorEvent } from '../../runtime/batch.js';
 import type { MessageSink } from '../sqs/consumer.js';
 import type { ObjectFormat } from './formats.js';
 
 export interface BatchLimits {
-  /** Most events per emitted batch. */
+  /** Most events per emitted batch (a run of lines is never split, so one run may exceed it). */
   maxEvents: number;
   /** Most bytes (message + tag) per emitted batch, roughly: a batch closes once it reaches this. */
   maxBytes: number;
@@ -100,21 +100,31 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
     },
   );
   const pending: CollectorEvent[] = [];
+  // Events (a run of lines counts as its lines) and bytes of `pending`.
+  let pendingEvents = 0;
   let pendingBytes = 0;
   let emitted = 0;
   let corrupt: CollectorError | undefined;
 
   const flush = async (all: boolean): Promise<void> => {
     while (
-      pending.length >= limits.maxEvents ||
+      pendingEvents >= limits.maxEvents ||
       pendingBytes >= limits.maxBytes ||
       (all && pending.length > 0)
     ) {
-      const batch =
-        pending.length > limits.maxEvents ? pending.splice(0, limits.maxEvents) : pending.splice(0);
-      pendingBytes = 0;
-      for (const e of pending) pendingBytes += e.message.length + e.tag.length;
-      emitted += batch.length;
+      // At most maxEvents events, or a single entry (a run of lines may hold more).
+      let take = 0;
+      let events = 0;
+      while (take < pending.length) {
+        const lines = (pending[take] as CollectorEvent).lines ?? 1;
+        if (take > 0 && events + lines > limits.maxEvents) break;
+        events += lines;
+        take++;
+      }
+      const batch = pending.splice(0, take);
+      pendingEvents -= events;
+      pendingBytes = batchBytes(pending);
+      emitted += events;
       await sink.emit(batch);
     }
   };
@@ -123,10 +133,9 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
     try {
       parse();
     } finally {
-      for (let i = before; i < pending.length; i++) {
-        const e = pending[i] as CollectorEvent;
-        pendingBytes += e.message.length + e.tag.length;
-      }
+      const added = pending.slice(before);
+      pendingEvents += eventCount(added);
+      pendingBytes += batchBytes(added);
     }
   };
 
@@ -134,7 +143,7 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
     try {
       for await (const chunk of stream) {
         take(() => parser.push(chunk, pending));
-        if (pending.length >= limits.maxEvents || pendingBytes >= limits.maxBytes) await flush(false);
+        if (pendingEvents >= limits.maxEvents || pendingBytes >= limits.maxBytes) await flush(false);
       }
       take(() => parser.end(pending));
     } catch (err) {

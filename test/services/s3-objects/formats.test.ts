@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isCollectorError } from '../../../src/errors.js';
-import { VPC_DEFAULT_FORMAT } from '../../../src/formats/vpc-flow.js';
-import type { CollectorEvent } from '../../../src/runtime/batch.js';
+import { CloudFrontLogParser } from '../../../src/formats/cloudfront.js';
+import { VPC_DEFAULT_FORMAT, VpcFlowLogParser } from '../../../src/formats/vpc-flow.js';
+import { singleMessages, type CollectorEvent } from '../../../src/runtime/batch.js';
 import { cloudFrontFormat, vpcFlowLogsFormat } from '../../../src/services/s3-objects/formats.js';
 
 const HEADER = VPC_DEFAULT_FORMAT.join(' ');
@@ -57,6 +58,62 @@ describe('S3 object formats made of lines', () => {
       { tag: 'cloud.aws.cloudfront', message: '2026-11-20', plain: true },
     ]);
     assert.equal(parser.malformed, 1);
+  });
+
+  test('runs of rows sent as written: the same messages and counts as row by row, whatever the chunking', () => {
+    // Clean rows (runs), malformed rows, blank lines, CRLF rows, non-ASCII rows, directives.
+    const row = (i: number) => ROW.replace('eni-1', `eni-${i}`);
+    const vpc: string[] = [HEADER];
+    for (let i = 0; i < 3000; i++) {
+      if (i % 401 === 7) vpc.push('2 short row');
+      else if (i % 503 === 9) vpc.push('');
+      else if (i % 607 === 11) vpc.push(`${row(i)}\r`);
+      else if (i % 709 === 13) vpc.push(`${row(i)}é`.replace(' ACCEPT', ' ACCÉPT'));
+      else vpc.push(row(i));
+    }
+    const cf: string[] = ['#Version: 1.0', '#Fields: date time x-edge-location'];
+    for (let i = 0; i < 3000; i++) {
+      if (i % 401 === 7) cf.push('2026-11-20\tshort');
+      else if (i % 503 === 9) cf.push('#Fields: date time x-edge-location');
+      else cf.push(`2026-11-20\t10:00:${i % 60}\tFRA${i}`);
+    }
+    const cases = [
+      {
+        name: 'vpc',
+        text: `${vpc.join('\n')}\n`,
+        open: () => vpcFlowLogsFormat('t').open('s3://b/k'),
+        lines: () => new VpcFlowLogParser(),
+      },
+      {
+        name: 'cloudfront',
+        text: cf.join('\n'),
+        open: () => cloudFrontFormat('t').open('s3://b/k'),
+        lines: () => new CloudFrontLogParser(),
+      },
+    ];
+    for (const { name, text, open, lines } of cases) {
+      const bytes = Buffer.from(text);
+      const reference = lines();
+      const want = [...reference.push(bytes), ...reference.end()];
+      for (const size of [7, 1000, 65_536, bytes.length]) {
+        const parser = open();
+        const out: CollectorEvent[] = [];
+        for (let at = 0; at < bytes.length; at += size) parser.push(bytes.subarray(at, at + size), out);
+        parser.end(out);
+        assert.deepEqual(
+          singleMessages(out).map((e) => e.message),
+          want,
+          `${name}, chunks of ${size}`,
+        );
+        assert.equal(parser.malformed, reference.malformed, `${name}, chunks of ${size}`);
+        if (size >= 1000)
+          assert.ok(
+            out.some((e) => (e.lines ?? 1) > 1),
+            `${name}: runs used`,
+          );
+        assert.ok(out.every((e) => e.lines === undefined || (e.plain === true && e.lines > 1)));
+      }
+    }
   });
 
   test('CloudFront: corrupt content is an error naming the object', () => {

@@ -1,7 +1,7 @@
 import { AwsClients } from '../../../src/aws/clients.js';
 import { predefinedServiceSchemas } from '../../../src/config/schema.js';
 import type { Output } from '../../../src/outputs/output.js';
-import type { CollectorEvent } from '../../../src/runtime/batch.js';
+import { eventCount, type CollectorEvent } from '../../../src/runtime/batch.js';
 import { Delivery } from '../../../src/runtime/delivery.js';
 import { createNonCloudwatchLogsWorkers } from '../../../src/services/s3-objects/index.js';
 import { FileStateStore } from '../../../src/state/file-store.js';
@@ -34,7 +34,7 @@ class SlowCountingOutput implements Output {
   write(events: readonly CollectorEvent[]): Promise<void> {
     this.tail = this.tail.then(async () => {
       await new Promise((resolve) => setTimeout(resolve, 15));
-      this.events += events.length;
+      this.events += eventCount(events);
     });
     return this.tail;
   }
