@@ -15,7 +15,6 @@ export interface CloudFrontLogParseOptions {
  */
 export class CloudFrontLogParser extends LineLogParser {
   private names: readonly string[] | undefined;
-  private rows = 0;
   private bad = 0;
 
   constructor(options: CloudFrontLogParseOptions = {}) {
@@ -25,11 +24,6 @@ export class CloudFrontLogParser extends LineLogParser {
   /** Field names from the `#Fields:` directive, once seen. */
   get fields(): readonly string[] | undefined {
     return this.names;
-  }
-
-  /** Record lines emitted so far. */
-  get records(): number {
-    return this.rows;
   }
 
   /** Record lines whose field count differs from the `#Fields:` directive's. */
@@ -51,11 +45,8 @@ export class CloudFrontLogParser extends LineLogParser {
     this.sink.push(line, plain);
   }
 
+  /** What line() sends unchanged: a record line (no directive) with the directive's field count. */
   protected asWritten(fields: number, firstChar: number): boolean {
     return firstChar !== 0x23 && (this.names === undefined || fields === this.names.length);
-  }
-
-  protected recordRun(lines: number): void {
-    this.rows += lines;
   }
 }

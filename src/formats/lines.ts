@@ -2,7 +2,7 @@ import { isAscii } from 'node:buffer';
 import { corruptAt, DeferredCorruption } from './corrupt.js';
 
 /**
- * Called once per non-blank line, in order: the line without its line break (a trailing CR is
+ * Called once per non-blank line not taken in a run (see LineRuns), in order: the line without its line break (a trailing CR is
  * dropped too) and its number of fields (separator bytes + 1). `needsEscape` is only computed while
  * the splitter's `detectEscapes` is on: whether the line holds a byte that JSON must escape (a
  * control character, '"' or '\'); otherwise it is false. `plain`: the line is known to be all ASCII
@@ -23,8 +23,8 @@ export interface MessageSink {
 
 /**
  * Lets a LineSplitter hand over runs of lines without a call per line: `asWritten` tells whether a
- * plain line with that many fields and that first character is sent exactly as written (and
- * nothing else happens for it); `run` receives such lines joined by LF.
+ * plain line with that many fields and that first character is sent exactly as written (the line
+ * handler would do nothing else with it); `run` receives consecutive such lines joined by LF.
  */
 export interface LineRuns {
   asWritten(fields: number, firstChar: number): boolean;
@@ -232,12 +232,14 @@ export abstract class LineLogParser {
   private readonly out = new DeferredCorruption<string>();
   /** Where the current call's messages go. */
   protected sink: MessageSink = this.out;
+  /** Record lines emitted so far (malformed ones included); line() counts its own. */
+  protected rows = 0;
 
   /** Hands runs of as-written lines to this.sink (set only while the sink takes runs). */
   private readonly runs: LineRuns = {
     asWritten: (fields, firstChar) => this.asWritten(fields, firstChar),
     run: (text, lines) => {
-      this.recordRun(lines);
+      this.rows += lines;
       if (lines === 1) this.sink.push(text, true);
       else this.sink.pushRun!(text, lines);
     },
@@ -280,14 +282,16 @@ export abstract class LineLogParser {
   /** One non-blank line (see LineHandler); messages go to this.sink. */
   protected abstract line(line: string, fields: number, needsEscape: boolean, plain: boolean): void;
 
+  /** Record lines emitted so far (malformed ones included). */
+  get records(): number {
+    return this.rows;
+  }
+
   /**
    * Whether line() would send a plain line with this many fields and this first character exactly
-   * as written, doing nothing else but what recordRun() does: such lines may come as runs.
+   * as written, doing nothing else but count it in `rows`: such lines may come as runs instead.
    */
   protected abstract asWritten(fields: number, firstChar: number): boolean;
-
-  /** Accounts for `lines` lines sent as a run, as line() would have for each. */
-  protected abstract recordRun(lines: number): void;
 }
 
 /** Whether a string holds a character JSON must escape: a control character, '"' or '\\'. */

@@ -96,7 +96,6 @@ export class VpcFlowLogParser extends LineLogParser {
   private custom = false;
   /** Custom format: `{"name":"` then `","name":"` — the JSON text before each value. */
   private keyPrefixes: string[] = [];
-  private rows = 0;
   private bad = 0;
 
   constructor(options: VpcFlowLogParseOptions = {}) {
@@ -118,11 +117,6 @@ export class VpcFlowLogParser extends LineLogParser {
   /** Header fields this parser does not know (a flow log version newer than 8?). Still used as keys. */
   get unknownFields(): readonly string[] {
     return this.unknown;
-  }
-
-  /** Record rows emitted so far (malformed ones included). */
-  get records(): number {
-    return this.rows;
   }
 
   /** Rows whose field count differs from the header's: emitted as written. */
@@ -147,12 +141,9 @@ export class VpcFlowLogParser extends LineLogParser {
     }
   }
 
+  /** What line() sends unchanged: a row of the default format with the header's field count. */
   protected asWritten(fields: number): boolean {
     return this.header !== undefined && !this.custom && fields === this.header.length;
-  }
-
-  protected recordRun(lines: number): void {
-    this.rows += lines;
   }
 
   private readHeader(line: string): void {

@@ -11,7 +11,8 @@ export interface CollectorEvent {
   readonly message: string;
   /**
    * Set by producers that know `message` is all ASCII and holds no CR or LF (most log lines read
-   * from S3), so outputs need not check: its UTF-8 size is its length, and it needs no escaping.
+   * from S3; a run of lines has its joining LFs, see `lines`), so outputs need not check: its
+   * UTF-8 size is its length, and it needs no escaping.
    */
   readonly plain?: boolean;
   /**

@@ -113,15 +113,15 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
       (all && pending.length > 0)
     ) {
       // At most maxEvents events, or a single entry (a run of lines may hold more).
-      let take = 0;
+      let entries = 0;
       let events = 0;
-      while (take < pending.length) {
-        const lines = (pending[take] as CollectorEvent).lines ?? 1;
-        if (take > 0 && events + lines > limits.maxEvents) break;
+      while (entries < pending.length) {
+        const lines = (pending[entries] as CollectorEvent).lines ?? 1;
+        if (entries > 0 && events + lines > limits.maxEvents) break;
         events += lines;
-        take++;
+        entries++;
       }
-      const batch = pending.splice(0, take);
+      const batch = pending.splice(0, entries);
       pendingEvents -= events;
       pendingBytes = batchBytes(pending);
       emitted += events;

@@ -90,8 +90,16 @@ describe('S3 object formats made of lines', () => {
         open: () => cloudFrontFormat('t').open('s3://b/k'),
         lines: () => new CloudFrontLogParser(),
       },
+      {
+        // A custom format is sent as JSON, never as written: no runs.
+        name: 'vpc custom',
+        text: `srcaddr dstaddr action\n${Array.from({ length: 2000 }, (_, i) => `10.0.0.${i % 250} 10.0.1.1 ACCEPT`).join('\n')}\n`,
+        open: () => vpcFlowLogsFormat('t').open('s3://b/k'),
+        lines: () => new VpcFlowLogParser(),
+        noRuns: true,
+      },
     ];
-    for (const { name, text, open, lines } of cases) {
+    for (const { name, text, open, lines, noRuns } of cases) {
       const bytes = Buffer.from(text);
       const reference = lines();
       const want = [...reference.push(bytes), ...reference.end()];
@@ -106,7 +114,12 @@ describe('S3 object formats made of lines', () => {
           `${name}, chunks of ${size}`,
         );
         assert.equal(parser.malformed, reference.malformed, `${name}, chunks of ${size}`);
-        if (size >= 1000)
+        if (noRuns)
+          assert.ok(
+            out.every((e) => e.lines === undefined),
+            `${name}: no runs`,
+          );
+        else if (size >= 1000)
           assert.ok(
             out.some((e) => (e.lines ?? 1) > 1),
             `${name}: runs used`,
