@@ -3,7 +3,7 @@ import { configSchema } from '../src/config/schema.js';
 import type { Output } from '../src/outputs/output.js';
 import { Delivery } from '../src/runtime/delivery.js';
 import { boundHeapGrowth } from '../src/runtime/memory.js';
-import type { WorkerContext } from '../src/services/service.js';
+import { workerContext, type WorkerContext } from '../src/services/service.js';
 import { FileStateStore } from '../src/state/file-store.js';
 import type { Logger } from '../src/telemetry/logger.js';
 import type { Metrics } from '../src/telemetry/metrics.js';
@@ -50,18 +50,21 @@ export function benchPipeline(options: {
       delivery.close();
       await delivery.drain(5_000);
     },
-    context: (serviceName, region) => ({
-      inputId: options.inputId ?? 'bench',
-      serviceName,
-      region,
-      aws,
-      state,
-      logger,
-      metrics,
-      ackMessages: true,
-      signal: abort.signal,
-      deliver: (batch) => delivery.admit(batch, { service: serviceName, region }),
-    }),
+    context: (serviceName, region) =>
+      workerContext(
+        {
+          inputId: options.inputId ?? 'bench',
+          aws,
+          state,
+          logger,
+          metrics,
+          ackMessages: true,
+          signal: abort.signal,
+          delivery,
+        },
+        serviceName,
+        region,
+      ),
   };
 }
 

@@ -9,7 +9,7 @@ import { describeError } from '../errors.js';
 import { outputDefinitions } from '../outputs/registry.js';
 import type { Output } from '../outputs/output.js';
 import { definitionFor } from '../services/registry.js';
-import type { ServiceWorker, WorkerContext } from '../services/service.js';
+import { workerContext, type ServiceWorker } from '../services/service.js';
 import { FileStateStore } from '../state/file-store.js';
 import { RedisStateStore } from '../state/redis-store.js';
 import type { StateStore } from '../state/store.js';
@@ -100,18 +100,20 @@ export class Collector {
       if (!serviceConfig) continue;
       const def = definitionFor(serviceName);
       for (const region of serviceConfig.regions) {
-        const ctx: WorkerContext = {
-          inputId: input.id,
+        const ctx = workerContext(
+          {
+            inputId: input.id,
+            aws: this.aws,
+            state: this.state,
+            logger: this.logger.child({ service: serviceName, region }),
+            metrics: this.metrics,
+            ackMessages: input.ack_messages,
+            signal: this.abort.signal,
+            delivery: this.delivery,
+          },
           serviceName,
           region,
-          aws: this.aws,
-          state: this.state,
-          logger: this.logger.child({ service: serviceName, region }),
-          metrics: this.metrics,
-          ackMessages: input.ack_messages,
-          signal: this.abort.signal,
-          deliver: (batch) => this.delivery.admit(batch, { service: serviceName, region }),
-        };
+        );
         for (const worker of def.createWorkers(serviceConfig as never, ctx)) {
           this.workers.push({
             worker,

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AwsClients } from '../aws/clients.js';
 import type { Batch } from '../runtime/batch.js';
+import type { Delivery } from '../runtime/delivery.js';
 import type { StateStore } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -27,6 +28,26 @@ export interface WorkerContext {
    * SHUTTING_DOWN when the collector stops before admitting it (the batch is then released).
    */
   deliver(batch: Batch): Promise<void>;
+}
+
+/** What the workers of one collector share: a WorkerContext without its service, region and hook. */
+export type SharedWorkerContext = Omit<WorkerContext, 'serviceName' | 'region' | 'deliver'> & {
+  readonly delivery: Delivery;
+};
+
+/** The context of the worker of `serviceName` in `region`, handing its batches to `shared.delivery`. */
+export function workerContext(
+  shared: SharedWorkerContext,
+  serviceName: string,
+  region: string,
+): WorkerContext {
+  const { delivery, ...rest } = shared;
+  return {
+    ...rest,
+    serviceName,
+    region,
+    deliver: (batch) => delivery.admit(batch, { service: serviceName, region }),
+  };
 }
 
 /** One service × region. The runtime calls pull() every request_period_in_seconds. */

@@ -3,7 +3,7 @@ import { AwsClients } from '../../src/aws/clients.js';
 import { singleMessages, type CollectorEvent } from '../../src/runtime/batch.js';
 import { Delivery } from '../../src/runtime/delivery.js';
 import type { Output } from '../../src/outputs/output.js';
-import type { WorkerContext } from '../../src/services/service.js';
+import { workerContext, type WorkerContext } from '../../src/services/service.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import type { StateStore } from '../../src/state/store.js';
 import { createLogger, silentLogger, type Logger } from '../../src/telemetry/logger.js';
@@ -95,16 +95,20 @@ export function createHarness(options: {
     metrics,
     abort,
     context: (serviceName, region, extra = {}) => ({
-      inputId: options.inputId ?? 'test',
-      serviceName,
-      region,
-      aws,
-      state,
-      logger,
-      metrics,
-      ackMessages: true,
-      signal: abort.signal,
-      deliver: (batch) => delivery.admit(batch, { service: serviceName, region }),
+      ...workerContext(
+        {
+          inputId: options.inputId ?? 'test',
+          aws,
+          state,
+          logger,
+          metrics,
+          ackMessages: true,
+          signal: abort.signal,
+          delivery,
+        },
+        serviceName,
+        region,
+      ),
       ...extra,
     }),
     close: async () => {

@@ -4,6 +4,7 @@ import type { Output } from '../../../src/outputs/output.js';
 import { eventCount, type CollectorEvent } from '../../../src/runtime/batch.js';
 import { Delivery } from '../../../src/runtime/delivery.js';
 import { createNonCloudwatchLogsWorkers } from '../../../src/services/s3-objects/index.js';
+import { workerContext } from '../../../src/services/service.js';
 import { FileStateStore } from '../../../src/state/file-store.js';
 import { silentLogger } from '../../../src/telemetry/logger.js';
 import { Metrics } from '../../../src/telemetry/metrics.js';
@@ -60,18 +61,11 @@ const config = predefinedServiceSchemas['non-cloudwatch-logs'].parse({
 });
 const [worker] = createNonCloudwatchLogsWorkers(
   config,
-  {
-    inputId: 'memory',
-    serviceName: 'non-cloudwatch-logs',
-    region: REGION,
-    aws,
-    state,
-    logger,
-    metrics,
-    ackMessages: true,
-    signal: abort.signal,
-    deliver: (batch) => delivery.admit(batch, { service: 'non-cloudwatch-logs', region: REGION }),
-  },
+  workerContext(
+    { inputId: 'memory', aws, state, logger, metrics, ackMessages: true, signal: abort.signal, delivery },
+    'non-cloudwatch-logs',
+    REGION,
+  ),
   { waitTimeSeconds: 0, ...(settings.limits ? { limits: settings.limits } : {}) },
 );
 
