@@ -3,6 +3,7 @@ import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../
 import type { Logger } from '../telemetry/logger.js';
 import { backoffDelay, sleep } from '../runtime/backoff.js';
 import { backoffOptions, type BackoffConfig } from './backoff.js';
+import { ResendWindow } from './resend-window.js';
 
 export interface ConnectionPoolOptions {
   /** Output name, for logs and errors. */
@@ -36,7 +37,6 @@ interface Job {
   readonly data: Buffer;
   /** The waiting write; cleared once settled, so a re-sent job never settles twice. */
   settle: { resolve(): void; reject(err: Error): void } | undefined;
-  flushedAt: number;
 }
 
 interface Connection {
@@ -44,8 +44,7 @@ interface Connection {
   /** Written to the socket, write callback not fired yet, in write order. */
   readonly inflight: Job[];
   /** Flushed recently: sent again if the connection breaks (see resendWindowBytes). */
-  readonly window: Job[];
-  windowBytes: number;
+  readonly window: ResendWindow;
   readonly openedAt: number;
   closed: boolean;
   /** Our graceful close (recycle or stop) is under way. */
@@ -99,7 +98,7 @@ export class ConnectionPool {
   send(data: Buffer): Promise<void> {
     if (this.stopped) return Promise.reject(this.stoppedError());
     return new Promise((resolve, reject) => {
-      this.queue.push({ data, settle: { resolve, reject }, flushedAt: 0 });
+      this.queue.push({ data, settle: { resolve, reject } });
       this.wakeIdle();
     });
   }
@@ -109,7 +108,7 @@ export class ConnectionPool {
     let bytes = 0;
     for (const job of this.queue) bytes += job.data.length;
     for (const conn of this.connections) {
-      bytes += conn.windowBytes;
+      bytes += conn.window.bytes;
       for (const job of conn.inflight) bytes += job.data.length;
     }
     return bytes;
@@ -166,8 +165,7 @@ export class ConnectionPool {
     const conn: Connection = {
       socket,
       inflight: [],
-      window: [],
-      windowBytes: 0,
+      window: new ResendWindow(this.options.resendWindowBytes),
       openedAt: Date.now(),
       closed: false,
       closing: false,
@@ -221,13 +219,7 @@ export class ConnectionPool {
     conn.inflight.splice(index, 1);
     job.settle?.resolve();
     job.settle = undefined;
-    if (this.options.resendWindowBytes <= 0) return;
-    job.flushedAt = Date.now();
-    conn.window.push(job);
-    conn.windowBytes += job.data.length;
-    while (conn.windowBytes > this.options.resendWindowBytes) {
-      conn.windowBytes -= conn.window.shift()!.data.length;
-    }
+    if (this.options.resendWindowBytes > 0) conn.window.add(job.data, Date.now());
   }
 
   private onClose(conn: Connection): void {
@@ -238,12 +230,13 @@ export class ConnectionPool {
     if (this.stopped) {
       const err = this.stoppedError();
       for (const job of unflushed) job.settle?.reject(err);
-      if (!(conn.closing && conn.peerEnded && !conn.error) && conn.windowBytes > 0) {
+      const unconfirmed = conn.window.bytes;
+      if (!(conn.closing && conn.peerEnded && !conn.error) && unconfirmed > 0) {
         // Already acknowledged upstream and never confirmed read: say so, it cannot be re-sent now.
         const { logger, name, target } = this.options;
         logger.warn(
-          { output: name, target, bytes: conn.windowBytes },
-          `output ${name}: closed at shutdown without ${target} confirming it read the last ${conn.windowBytes} bytes sent; events in them may be missing there`,
+          { output: name, target, bytes: unconfirmed },
+          `output ${name}: closed at shutdown without ${target} confirming it read the last ${unconfirmed} bytes sent; events in them may be missing there`,
         );
       }
     } else {
@@ -252,15 +245,13 @@ export class ConnectionPool {
       const clean = conn.closing && conn.peerEnded && !conn.error;
       // Aged from the connection's last flush, not from now: while a stalled receiver reads nothing,
       // flushes stop and what fills the socket buffers must not age out before the break.
-      const lastFlush = conn.window.at(-1)?.flushedAt ?? 0;
-      const since = lastFlush - this.options.resendWindowMs;
-      const resend = clean ? [] : conn.window.filter((job) => job.flushedAt >= since);
+      const since = conn.window.lastFlushedAt - this.options.resendWindowMs;
+      const resend: Job[] = clean ? [] : conn.window.take(since).map((data) => ({ data, settle: undefined }));
       // concat, not unshift(...): a window of many small jobs would exceed the argument limit.
       this.queue = resend.concat(unflushed, this.queue);
       if (this.queue.length > 0) this.wakeIdle();
     }
-    conn.window.length = 0;
-    conn.windowBytes = 0;
+    conn.window.clear();
     this.wake(conn);
   }
 

@@ -43,9 +43,10 @@ export function connectionFields(defaults: { connections: number; recycleAfterSe
       .number()
       .int()
       .min(0)
+      .max(1024 * 1024 * 1024)
       .default(16 * 1024 * 1024)
       .describe(
-        'Bytes already flushed that each connection keeps and sends again if it breaks: a flush only means the kernel took them, and what sat in socket buffers when the receiver failed would be lost. Bounds the duplicates after a failure.',
+        'Bytes already flushed that each connection keeps and sends again if it breaks: a flush only means the kernel took them, and what sat in socket buffers when the receiver failed would be lost. Bounds the duplicates after a failure. Each connection copies them into a buffer of this size, filled as it sends; 0 keeps nothing.',
       ),
     resend_window_seconds: z
       .number()

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ResendWindow } from '../../src/outputs/resend-window.js';
+import { seededRandom } from '../../sandbox/random.js';
+
+const text = (buffers: Buffer[]): string[] => buffers.map((b) => b.toString('latin1'));
+
+describe('ResendWindow', () => {
+  test('keeps whole writes, oldest evicted first, and gives them back oldest first', () => {
+    const window = new ResendWindow(10);
+    window.add(Buffer.from('aaaa'), 1);
+    window.add(Buffer.from('bbbb'), 2);
+    assert.equal(window.bytes, 8);
+    window.add(Buffer.from('cccc'), 3);
+    assert.equal(window.bytes, 8, 'aaaa made room');
+    assert.equal(window.lastFlushedAt, 3);
+    // cccc wrapped around the end of the ring: 2 bytes at the end, 2 at the start.
+    assert.deepEqual(text(window.take(0)), ['bbbb', 'cccc']);
+    assert.equal(window.bytes, 0);
+    assert.equal(window.lastFlushedAt, 0);
+  });
+
+  test('take(since) leaves out writes flushed before `since`', () => {
+    const window = new ResendWindow(100);
+    window.add(Buffer.from('old'), 1_000);
+    window.add(Buffer.from('new'), 2_000);
+    window.add(Buffer.from('newest'), 2_500);
+    assert.deepEqual(text(window.take(2_000)), ['new', 'newest']);
+  });
+
+  test('a write larger than the window empties it', () => {
+    const window = new ResendWindow(8);
+    window.add(Buffer.from('abc'), 1);
+    window.add(Buffer.alloc(9, 0x78), 2);
+    assert.equal(window.bytes, 0);
+    assert.deepEqual(window.take(0), []);
+  });
+
+  test('holds copies: the caller may reuse its buffers, and what take() gave stays intact', () => {
+    const window = new ResendWindow(16);
+    const data = Buffer.from('12345678');
+    window.add(data, 1);
+    data.fill(0x30);
+    const taken = window.take(0);
+    window.add(Buffer.from('abcdefghijklmnop'), 2);
+    assert.deepEqual(text(taken), ['12345678']);
+    assert.deepEqual(text(window.take(0)), ['abcdefghijklmnop']);
+  });
+
+  test('random writes: the same bytes as a list of the writes themselves', () => {
+    const next = seededRandom(7);
+    for (let round = 0; round < 200; round++) {
+      const capacity = 1 + Math.floor(next() * 64);
+      const window = new ResendWindow(capacity);
+      let model: { data: Buffer; at: number }[] = [];
+      let now = 0;
+      const writes = Math.floor(next() * 40);
+      for (let i = 0; i < writes; i++) {
+        const data = Buffer.alloc(Math.floor(next() * capacity * 1.2), 0x41 + (i % 26));
+        now += Math.floor(next() * 3);
+        window.add(data, now);
+        if (data.length > capacity) model = [];
+        else {
+          model.push({ data: Buffer.from(data), at: now });
+          while (model.reduce((n, w) => n + w.data.length, 0) > capacity) model.shift();
+        }
+        assert.equal(
+          window.bytes,
+          model.reduce((n, w) => n + w.data.length, 0),
+        );
+      }
+      const since = now - Math.floor(next() * 10);
+      const expected = model.filter((w) => w.at >= since).map((w) => w.data);
+      assert.deepEqual(window.take(since), expected, `round ${round}`);
+    }
+  });
+});
