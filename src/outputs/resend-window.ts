@@ -10,10 +10,10 @@ interface Entry {
  * whole per write, oldest evicted first, so that they can be sent again if the connection breaks.
  *
  * They are copied into one ring of `capacity` bytes, allocated on the first write, instead of
- * holding the written Buffers: each held Buffer outlived the young generation, and V8 counts
- * their memory towards the old generation until a full collection frees it, so 16 MiB windows
- * at 100 MB/s forced several mark-compacts a second. In bench/s3-objects.ts the copies made the
- * collector spend about a quarter less CPU per flow-log row and CloudTrail record.
+ * holding the written Buffers: a held Buffer outlives the young generation, only a mark-compact
+ * frees its memory, and V8 starts one whenever such external memory has grown by a few tens of
+ * MB. Holding 16 MiB windows at 100 MB/s cost 34 mark-compacts for one 512 MB flow-log object in
+ * bench/s3-objects.ts; with the ring, 2.
  */
 export class ResendWindow {
   private ring: Buffer | undefined;
@@ -49,8 +49,8 @@ export class ResendWindow {
   }
 
   /**
-   * The writes flushed at or after `since`, oldest first, and empties the window. They are views of
-   * the ring, which the window gives up: later writes go to a new one.
+   * Copies of the writes flushed at or after `since`, oldest first, and empties the window. Copies,
+   * not views of the ring: a view would keep the whole ring alive until it is written again.
    */
   take(since: number): Buffer[] {
     const ring = this.ring;
@@ -61,12 +61,11 @@ export class ResendWindow {
         const end = start + length;
         taken.push(
           end <= this.capacity
-            ? ring.subarray(start, end)
+            ? Buffer.from(ring.subarray(start, end))
             : Buffer.concat([ring.subarray(start), ring.subarray(0, end - this.capacity)]),
         );
       }
     }
-    this.ring = undefined;
     this.clear();
     return taken;
   }

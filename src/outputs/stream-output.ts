@@ -46,7 +46,7 @@ export function connectionFields(defaults: { connections: number; recycleAfterSe
       .max(1024 * 1024 * 1024)
       .default(16 * 1024 * 1024)
       .describe(
-        'Bytes already flushed that each connection keeps and sends again if it breaks: a flush only means the kernel took them, and what sat in socket buffers when the receiver failed would be lost. Bounds the duplicates after a failure. Each connection copies them into a buffer of this size, filled as it sends; 0 keeps nothing.',
+        'Bytes already flushed that each connection keeps and sends again if it breaks: a flush only means the kernel took them, and what sat in socket buffers when the receiver failed would be lost. Bounds the duplicates after a failure. Each connection copies them into a buffer of this size (at most 1 GiB), filled as it sends; 0 keeps nothing.',
       ),
     resend_window_seconds: z
       .number()

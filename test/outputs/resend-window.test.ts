@@ -8,14 +8,14 @@ const text = (buffers: Buffer[]): string[] => buffers.map((b) => b.toString('lat
 describe('ResendWindow', () => {
   test('keeps whole writes, oldest evicted first, and gives them back oldest first', () => {
     const window = new ResendWindow(10);
-    window.add(Buffer.from('aaaa'), 1);
-    window.add(Buffer.from('bbbb'), 2);
+    window.add(Buffer.from('abcd'), 1);
+    window.add(Buffer.from('efgh'), 2);
     assert.equal(window.bytes, 8);
-    window.add(Buffer.from('cccc'), 3);
-    assert.equal(window.bytes, 8, 'aaaa made room');
+    window.add(Buffer.from('ijkl'), 3);
+    assert.equal(window.bytes, 8, 'abcd made room');
     assert.equal(window.lastFlushedAt, 3);
-    // cccc wrapped around the end of the ring: 2 bytes at the end, 2 at the start.
-    assert.deepEqual(text(window.take(0)), ['bbbb', 'cccc']);
+    // ijkl wrapped around the end of the ring: 'ij' at the end, 'kl' at the start.
+    assert.deepEqual(text(window.take(0)), ['efgh', 'ijkl']);
     assert.equal(window.bytes, 0);
     assert.equal(window.lastFlushedAt, 0);
   });
@@ -56,7 +56,10 @@ describe('ResendWindow', () => {
       let now = 0;
       const writes = Math.floor(next() * 40);
       for (let i = 0; i < writes; i++) {
-        const data = Buffer.alloc(Math.floor(next() * capacity * 1.2), 0x41 + (i % 26));
+        // Every byte differs from its neighbours, so a misplaced copy shows.
+        const data = Buffer.from(
+          Array.from({ length: Math.floor(next() * capacity * 1.2) }, (_, j) => (i * 37 + j) & 0xff),
+        );
         now += Math.floor(next() * 3);
         window.add(data, now);
         if (data.length > capacity) model = [];
