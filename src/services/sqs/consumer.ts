@@ -7,6 +7,7 @@ import {
   ReceiveMessageCommand,
   type BatchResultErrorEntry,
   type Message,
+  type MessageSystemAttributeName,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { CollectorError, ErrorCodes, describeError } from '../../errors.js';
@@ -23,7 +24,7 @@ export interface ReceivedMessage {
   readonly queueName: string;
   /** The queue's region. */
   readonly region: string;
-  /** System attributes (SentTimestamp, MessageGroupId, SenderId...). */
+  /** The system attributes received (RECEIVED_ATTRIBUTES). */
   readonly attributes: Readonly<Record<string, string>>;
 }
 
@@ -68,6 +69,12 @@ export interface SqsConsumerOptions {
 
 /** SQS batch APIs take at most 10 entries. */
 const SQS_BATCH_MAX = 10;
+/**
+ * The system attributes asked for: the receive count (redeliveries) and, on FIFO queues, the
+ * group (ordering). Not `All`: every attribute more is serialised by SQS and parsed by the SDK for
+ * each message.
+ */
+const RECEIVED_ATTRIBUTES: MessageSystemAttributeName[] = ['ApproximateReceiveCount', 'MessageGroupId'];
 const DELETE_ATTEMPTS = 5;
 const DELETE_BACKOFF = { baseMs: 200, maxMs: 5_000 };
 /** How long acknowledgements gather before a partial DeleteMessageBatch is sent. */
@@ -283,7 +290,7 @@ export class SqsConsumer {
               MaxNumberOfMessages: room,
               WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
               VisibilityTimeout: this.options.visibilityTimeoutSeconds,
-              MessageSystemAttributeNames: ['All'],
+              MessageSystemAttributeNames: RECEIVED_ATTRIBUTES,
             }),
           ),
           this.signal,
