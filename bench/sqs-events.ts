@@ -12,6 +12,7 @@ import { definition as fileOutput } from '../src/outputs/file/index.js';
 import type { ServiceWorker, WorkerContext } from '../src/services/service.js';
 import { benchPipeline, rssSampler } from './pipeline.js';
 import { createSecurityHubWorker, createServiceEventsWorker } from '../src/services/sqs-events/index.js';
+import { RECEIVED_ATTRIBUTES } from '../src/services/sqs/consumer.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import type { BenchResult } from './types.js';
@@ -234,8 +235,9 @@ async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Sce
 }
 
 /**
- * The ceiling: 10 loops of ReceiveMessage (10) + DeleteMessageBatch with the SDK clients the
- * consumer uses (sqsAbortable for polls, sqsCached for deletions), no handling.
+ * The ceiling: 10 loops of ReceiveMessage (10) + DeleteMessageBatch with the SDK clients and
+ * the system attributes the consumer uses (sqsAbortable for polls, sqsCached for deletions), no
+ * handling.
  */
 async function measureBareSdk(child: ChildProcess, aws: AwsClients, messages: number): Promise<BenchResult> {
   const queue = `bare-sdk-${messages}`;
@@ -254,7 +256,7 @@ async function measureBareSdk(child: ChildProcess, aws: AwsClients, messages: nu
           MaxNumberOfMessages: 10,
           WaitTimeSeconds: 1,
           VisibilityTimeout: 120,
-          MessageSystemAttributeNames: ['All'],
+          MessageSystemAttributeNames: RECEIVED_ATTRIBUTES,
         }),
       );
       if (Messages.length === 0) return;

@@ -74,7 +74,10 @@ const SQS_BATCH_MAX = 10;
  * group (ordering). Not `All`: every attribute more is serialised by SQS and parsed by the SDK for
  * each message.
  */
-const RECEIVED_ATTRIBUTES: MessageSystemAttributeName[] = ['ApproximateReceiveCount', 'MessageGroupId'];
+export const RECEIVED_ATTRIBUTES: MessageSystemAttributeName[] = [
+  'ApproximateReceiveCount',
+  'MessageGroupId',
+];
 const DELETE_ATTEMPTS = 5;
 const DELETE_BACKOFF = { baseMs: 200, maxMs: 5_000 };
 /** How long acknowledgements gather before a partial DeleteMessageBatch is sent. */
