@@ -212,7 +212,7 @@ export class SqsConsumer {
     this.stopController.abort();
     clearInterval(this.extensionTimer);
     this.extensionTimer = undefined;
-    const reason = new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down');
+    const reason = shuttingDown();
     for (const h of [...this.held]) if (h.phase === 'active') this.release(h, reason);
     // A release waits for the extension under way (so it is not overtaken by it): let those queue.
     await Promise.all([...this.held].map((h) => h.extension));
@@ -386,7 +386,7 @@ export class SqsConsumer {
   /** Runs the handler; true when the message was handled (not released, not left for retry). */
   private async handle(h: Held): Promise<boolean> {
     if (this.signal.aborted) {
-      this.release(h, new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down'));
+      this.release(h, shuttingDown());
       return false;
     }
     const sink: MessageSink = { emit: (events) => this.emit(h, events) };
@@ -399,6 +399,16 @@ export class SqsConsumer {
           { messageId: h.message.messageId, err },
           `handler stopped after ${h.source} was released`,
         );
+        return false;
+      }
+      if (this.signal.aborted) {
+        // Shutdown interrupted the handler (e.g. an S3 object half read): not a failure of the
+        // message, which goes back to the queue for another consumer.
+        this.ctx.logger.debug(
+          { messageId: h.message.messageId, err },
+          `handler of ${h.source} stopped by shutdown: ${describeError(err)}`,
+        );
+        this.release(h, shuttingDown());
         return false;
       }
       const code = (err as { code?: unknown } | null)?.code;
@@ -634,6 +644,11 @@ export class SqsConsumer {
 }
 
 /** Lets `signal` take `listeners` abort listeners (at least Node's default 10) without a leak warning. */
+/** Why messages are released at shutdown. */
+function shuttingDown(): CollectorError {
+  return new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down');
+}
+
 function allowListeners(signal: AbortSignal, listeners: number): void {
   setMaxListeners(Math.max(10, listeners), signal);
 }

@@ -515,6 +515,40 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     );
   });
 
+  test('shutdown while an object is being read releases its message without logging a failure', async () => {
+    harness();
+    const queue = unique('vpc');
+    const bucket = unique('logs');
+    fake.sqs.createQueue(REGION, queue);
+    fake.s3.createBucket(REGION, bucket);
+    fake.s3.putObject(bucket, 'slow.log', vpcFlowFile(100));
+    fake.sqs.send(REGION, queue, nativeNotification([{ bucket, key: 'slow.log', region: REGION }]));
+    fake.inject({ service: 's3', operation: 'GetObject', kind: 'delay', delayMs: 5_000 });
+    const [worker] = ncwlWorkers({ vpcflowlogs_sqs_queue_name: queue });
+    const pulling = worker!.pull();
+    const deadline = Date.now() + 5_000;
+    while (fake.sqs.stats(REGION, queue).inFlight === 0) {
+      if (Date.now() > deadline) assert.fail('the message was never received');
+      await sleep(20);
+    }
+    // The fake holds the GetObject (logged once answered): the object is being read.
+    await sleep(300);
+    h.abort.abort();
+    await pulling;
+    // The collector stops workers only after the grace period: the aborted read ends before.
+    await sleep(300);
+    await worker!.stop();
+    const stats = fake.sqs.stats(REGION, queue);
+    assert.deepEqual([stats.deleted, stats.visible], [0, 1], 'released for another consumer, not deleted');
+    assert.equal(h.output.events.length, 0);
+    assert.deepEqual(
+      log.lines().filter((l) => l.level === 'error' || l.level === 'warn'),
+      [],
+      'nothing logged as a failure',
+    );
+    assert.equal(await h.metrics.total('collector_errors_total'), 0);
+  });
+
   test('objects in flight are bounded per worker, and used up to the bound', async () => {
     harness();
     const queue = unique('vpc');

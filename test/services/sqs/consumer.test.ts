@@ -340,6 +340,36 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.equal(stats().received, 3, 'no pull after stop()');
   });
 
+  test('a handler interrupted by shutdown is no error: its message is released quietly', async () => {
+    const { logger, lines } = capturingLogger();
+    let started = false;
+    const consumer = setup(
+      ['slow'],
+      async (_m, _sink, signal) => {
+        started = true;
+        // As the S3 reader does: the read stops with the shutdown signal's reason.
+        await new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+        );
+        return 'delete';
+      },
+      { logger, receivers: 1 },
+    );
+    const pulling = consumer.pull();
+    await eventually(() => started, 5_000, 'the handler to start');
+    h.abort.abort();
+    await pulling;
+    await eventually(() => stats().visible === 1, 5_000, 'the message to be released');
+    assert.equal(stats().deleted, 0);
+    assert.ok(entriesOf('ChangeMessageVisibilityBatch').some((e) => e.VisibilityTimeout === 0));
+    assert.deepEqual(
+      lines().filter((l) => l.level === 'error' || l.level === 'warn'),
+      [],
+      'nothing logged as a failure',
+    );
+    assert.equal(await h.metrics.total('collector_errors_total'), 0);
+  });
+
   test('pull() returns promptly when the collector stops during a long poll', async () => {
     const consumer = setup([], echo, { waitTimeSeconds: 20, receivers: 4 });
     const started = Date.now();
