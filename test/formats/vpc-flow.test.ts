@@ -40,6 +40,15 @@ describe('VpcFlowLogParser', () => {
     assert.equal(parser.malformed, 0);
   });
 
+  test('SKIPDATA rows are kept, in both formats', () => {
+    const header = VPC_DEFAULT_FORMAT.join(' ');
+    const skip = '2 123456789012 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - SKIPDATA';
+    assert.deepEqual(parse([Buffer.from(`${header}\n${skip}\n`)]), [skip]);
+    const custom = 'interface-id start end log-status';
+    const row = 'eni-1235b8ca123456789 1431280876 1431280934 SKIPDATA';
+    assert.deepEqual(parse([Buffer.from(`${custom}\n${row}\n`)]), [asJson(custom, row)]);
+  });
+
   test('custom format: compact JSON keyed by the header, values as strings, "-" kept', () => {
     const parser = new VpcFlowLogParser();
     const out = runParser(parser, [CUSTOM]);

@@ -643,12 +643,12 @@ export class SqsConsumer {
   }
 }
 
-/** Lets `signal` take `listeners` abort listeners (at least Node's default 10) without a leak warning. */
 /** Why messages are released at shutdown. */
 function shuttingDown(): CollectorError {
   return new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down');
 }
 
+/** Lets `signal` take `listeners` abort listeners (at least Node's default 10) without a leak warning. */
 function allowListeners(signal: AbortSignal, listeners: number): void {
   setMaxListeners(Math.max(10, listeners), signal);
 }

@@ -244,12 +244,25 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     // Custom format (v5 fields), through SNS; plain text, not compressed.
     fake.s3.putObject(bucket, 'custom/v5.log', fixture('vpc-flow-v5-custom.log'));
     fake.sqs.send(REGION, vpcQueue, snsNotification([{ bucket, key: 'custom/v5.log', region: REGION }]));
-    // CloudFront through EventBridge.
+    // Default format through EventBridge.
+    fake.s3.putObject(bucket, 'eb/default.log.gz', gz(vpcFlowFile(2)));
+    fake.sqs.send(
+      REGION,
+      vpcQueue,
+      eventBridgeNotification({ bucket, key: 'eb/default.log.gz', region: REGION }),
+    );
+    // CloudFront through EventBridge, and through SNS.
     fake.s3.putObject(bucket, 'cf/E2EXAMPLE.2026-11-20-18.a1b2c3d4.gz', gz(cloudFrontFile(4)));
     fake.sqs.send(
       REGION,
       cfQueue,
       eventBridgeNotification({ bucket, key: 'cf/E2EXAMPLE.2026-11-20-18.a1b2c3d4.gz', region: REGION }),
+    );
+    fake.s3.putObject(bucket, 'cf/E2EXAMPLE.2026-11-20-19.e5f6a7b8.gz', gz(cloudFrontFile(2)));
+    fake.sqs.send(
+      REGION,
+      cfQueue,
+      snsNotification([{ bucket, key: 'cf/E2EXAMPLE.2026-11-20-19.e5f6a7b8.gz', region: REGION }]),
     );
 
     const ws = ncwlWorkers({ cloudfrontlogs_sqs_queue_name: cfQueue });
@@ -261,7 +274,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
 
     const byTag = (tag: string) => h.output.events.filter((e) => e.tag === tag).map((e) => e.message);
     const vpc = byTag('cloud.aws.vpc.flowlogs');
-    const defaultRows = vpcFlowFile(3).trim().split('\n').slice(1);
+    const defaultRows = [vpcFlowFile(3), vpcFlowFile(2)].flatMap((f) => f.trim().split('\n').slice(1));
     assert.deepEqual(
       vpc.filter((m) => !m.startsWith('{')).sort(),
       defaultRows.sort(),
@@ -272,7 +285,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     assert.equal(custom[0]!['flow-direction'], 'egress');
     assert.equal(custom[0]!['pkt-dst-aws-service'], 'AMAZON');
     const cf = byTag('cloud.aws.cloudfront');
-    assert.equal(cf.length, 4);
+    assert.equal(cf.length, 6);
     assert.ok(cf.every((m) => m.startsWith('2026-11-20\t') && !m.startsWith('#')));
     assert.ok(cf.some((m) => m.includes('/page-3.html')));
   });
@@ -349,7 +362,8 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     fake.s3.createBucket(REGION, bucket);
     const key = cloudTrailKey(6);
     const whole = gz(cloudTrailFile(3_000));
-    fake.s3.putObject(bucket, key, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const cut = Math.floor(whole.length * 0.6);
+    fake.s3.putObject(bucket, key, whole.subarray(0, cut));
     fake.sqs.send(REGION, queue, nativeNotification([{ bucket, key, region: REGION }]));
 
     await processAll([auditWorker({ audit_sqs_queue_name: queue })], [queue]);
@@ -365,7 +379,8 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     assert.equal(fake.sqs.stats(REGION, queue).deleted, 1);
     const line = log.lines().find((l) => l.bucket === bucket && l.objectKey === key && l.level === 'error');
     assert.ok(line, 'the failure is logged with bucket and key');
-    assert.equal(typeof line.offset, 'number');
+    assert.equal(line.offset, cut, 'the compressed byte where the content ends');
+    assert.match(String(line.msg), new RegExp(`truncated gzip data.*at byte ${cut}`));
     assert.equal(line.eventsDelivered, ids.length);
   });
 

@@ -349,10 +349,14 @@ describe('service-events-all and sqs-cloudwatch-consumer (real SDK against the f
         region: 'eu-west-1',
       }),
     ];
+    const lookups = () =>
+      fake
+        .requestsFor({ service: 'sqs', operation: 'GetQueueUrl' })
+        .filter((r) => r.params.QueueName === 'no-such-queue').length;
     await eventually(
-      () => fake.sqs.stats('eu-west-1', good).deleted === 20,
+      () => fake.sqs.stats('eu-west-1', good).deleted === 20 && lookups() >= 3,
       5_000,
-      'the good queue to be drained',
+      'the good queue to be drained while the missing one is looked up again each period',
     );
     h.abort.abort();
     await Promise.all(loops);
@@ -385,6 +389,13 @@ describe('service-events-all and sqs-cloudwatch-consumer (real SDK against the f
     );
     const lookups = fake.requestsFor({ service: 'sqs', operation: 'GetQueueUrl', accountId: '111122223333' });
     assert.equal(lookups.at(-1)?.params.QueueName, queueName);
+    // The account is asked once, not at every pull.
+    fake.sqs.send('eu-west-1', queueName, serviceEvent('again'), { accountId: '111122223333' });
+    await pullUntil(worker, () => fake.sqs.stats('eu-west-1', queueName, '111122223333').deleted === 2);
+    assert.equal(
+      fake.requestsFor({ service: 'sts', operation: 'GetCallerIdentity', accountId: '111122223333' }).length,
+      1,
+    );
   });
 
   test('shutdown: messages in flight are released (visibility 0) on stop()', async () => {

@@ -340,6 +340,37 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.equal(stats().received, 3, 'no pull after stop()');
   });
 
+  test('visibility is extended while a message is handled, and no longer once it is deleted, released or left for retry', async () => {
+    const ids = new Map<string, string>();
+    const consumer = setup(
+      ['delete', 'throw', 'retry'],
+      async (m, sink) => {
+        ids.set(m.messageId, m.body);
+        await sleep(1_500);
+        if (m.body === 'throw') throw new Error('handler failed');
+        if (m.body === 'retry') return 'retry';
+        await sink.emit([{ tag: 'my.app.test', message: m.body }]);
+        return 'delete';
+      },
+      { receivers: 1, visibilityTimeoutSeconds: 1, logger: capturingLogger().logger },
+    );
+    // Which message each extension was for: the fake's receipt handle names the message id.
+    const extended = () =>
+      requests('ChangeMessageVisibilityBatch')
+        .flatMap((r) => r.params.Entries as { ReceiptHandle: string; VisibilityTimeout: number }[])
+        .filter((e) => e.VisibilityTimeout > 0)
+        .map((e) => ids.get((JSON.parse(Buffer.from(e.ReceiptHandle, 'base64').toString()) as string[])[1]!));
+    await consumer.pull();
+    await eventually(() => stats().deleted === 1, 5_000, 'the deletion');
+    const during = extended();
+    for (const body of ['delete', 'throw', 'retry'])
+      assert.ok(during.includes(body), `${body} was extended while handled (${during.join(', ')})`);
+    // Two visibility timeouts later: no extension was sent for any of them.
+    await sleep(2_000);
+    assert.deepEqual(extended(), during);
+    assert.equal(stats().deleted, 1);
+  });
+
   test('a handler interrupted by shutdown is no error: its message is released quietly', async () => {
     const { logger, lines } = capturingLogger();
     let started = false;
