@@ -256,7 +256,7 @@ async function measureBareSdk(child: ChildProcess, aws: AwsClients, messages: nu
           MaxNumberOfMessages: 10,
           WaitTimeSeconds: 1,
           VisibilityTimeout: 120,
-          MessageSystemAttributeNames: RECEIVED_ATTRIBUTES,
+          MessageSystemAttributeNames: [...RECEIVED_ATTRIBUTES],
         }),
       );
       if (Messages.length === 0) return;

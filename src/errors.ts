@@ -41,6 +41,11 @@ export class CollectorError extends Error {
   }
 }
 
+/** What work cut short by the collector's shutdown fails with (batches released, messages returned). */
+export function shuttingDownError(cause?: unknown): CollectorError {
+  return new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down', { cause });
+}
+
 export function isCollectorError(err: unknown, code?: ErrorCode): err is CollectorError {
   return err instanceof CollectorError && (code === undefined || err.code === code);
 }

@@ -13,7 +13,7 @@ interface Entry {
  * holding the written Buffers: a held Buffer outlives the young generation, only a mark-compact
  * frees its memory, and V8 starts one whenever such external memory has grown by a few tens of
  * MB. Holding 16 MiB windows at 100 MB/s cost 34 mark-compacts for one 512 MB flow-log object in
- * bench/s3-objects.ts; with the ring, 2.
+ * bench/s3-objects.ts (node --trace-gc); with the ring, 2.
  */
 export class ResendWindow {
   private ring: Buffer | undefined;

@@ -1,4 +1,4 @@
-import { CollectorError, ErrorCodes, describeError } from '../errors.js';
+import { describeError, shuttingDownError } from '../errors.js';
 import type { Output } from '../outputs/output.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -49,7 +49,7 @@ export class Delivery {
     const events = eventCount(batch.events);
     const bytes = batchBytes(batch.events);
     if (this.closed) {
-      const err = new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down');
+      const err = shuttingDownError();
       await batch.release(err);
       throw err;
     }
@@ -163,7 +163,7 @@ export class Delivery {
   /** No more admissions: waiting admits are rejected with SHUTTING_DOWN (their batches released). */
   close(): void {
     this.closed = true;
-    const err = new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down');
+    const err = shuttingDownError();
     for (const w of this.waiters.splice(0)) w.reject(err);
   }
 }

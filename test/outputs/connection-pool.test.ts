@@ -3,7 +3,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { ConnectionPool } from '../../src/outputs/connection-pool.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
-import { waitUntil } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { TestPki } from '../../sandbox/certs.js';
 import { definition } from '../../src/outputs/devo-tls/index.js';
 import type { SyslogStreamOutput } from '../../src/outputs/stream-output.js';
-import { Receiver, testContext, withTestPki, waitUntil } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
+import { Receiver, testContext, withTestPki } from './helpers.js';
 
 /**
  * The receiver goes away in the middle of 100,000 events and comes back: every event must

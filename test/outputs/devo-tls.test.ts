@@ -16,7 +16,8 @@ import { definition } from '../../src/outputs/devo-tls/index.js';
 import type { SyslogStreamOutput } from '../../src/outputs/stream-output.js';
 import { rfc3164Timestamp } from '../../src/outputs/syslog-line.js';
 import type { CollectorEvent } from '../../src/runtime/batch.js';
-import { Receiver, tempDir, testContext, waitUntil } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
+import { Receiver, tempDir, testContext } from './helpers.js';
 
 let pki: TestPki;
 let dir: string;

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { TestPki } from '../../sandbox/certs.js';
 import { definition } from '../../src/outputs/syslog/index.js';
 import type { CollectorEvent } from '../../src/runtime/batch.js';
-import { Receiver, testContext, withTestPki, waitUntil } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
+import { Receiver, testContext, withTestPki } from './helpers.js';
 
 let pki: TestPki;
 let dir: string;

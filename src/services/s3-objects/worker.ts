@@ -1,4 +1,4 @@
-import { CollectorError, ErrorCodes } from '../../errors.js';
+import { shuttingDownError } from '../../errors.js';
 import { batchBytes, type Batch } from '../../runtime/batch.js';
 import type { ServiceWorker, WorkerContext } from '../service.js';
 import { SqsConsumer } from '../sqs/consumer.js';
@@ -109,7 +109,7 @@ function budgeted(ctx: WorkerContext, budget: Budget): WorkerContext['deliver'] 
     try {
       give = await budget.acquire(batchBytes(batch.events), ctx.signal);
     } catch (cause) {
-      const err = new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down', { cause });
+      const err = shuttingDownError(cause);
       await batch.release(err);
       throw err;
     }

@@ -10,7 +10,7 @@ import {
   type MessageSystemAttributeName,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { CollectorError, ErrorCodes, describeError } from '../../errors.js';
+import { CollectorError, ErrorCodes, describeError, shuttingDownError } from '../../errors.js';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import type { Batch, CollectorEvent } from '../../runtime/batch.js';
 import type { WorkerContext } from '../service.js';
@@ -74,7 +74,7 @@ const SQS_BATCH_MAX = 10;
  * group (ordering). Not `All`: every attribute more is serialised by SQS and parsed by the SDK for
  * each message.
  */
-export const RECEIVED_ATTRIBUTES: MessageSystemAttributeName[] = [
+export const RECEIVED_ATTRIBUTES: readonly MessageSystemAttributeName[] = [
   'ApproximateReceiveCount',
   'MessageGroupId',
 ];
@@ -212,7 +212,7 @@ export class SqsConsumer {
     this.stopController.abort();
     clearInterval(this.extensionTimer);
     this.extensionTimer = undefined;
-    const reason = shuttingDown();
+    const reason = shuttingDownError();
     for (const h of [...this.held]) if (h.phase === 'active') this.release(h, reason);
     // A release waits for the extension under way (so it is not overtaken by it): let those queue.
     await Promise.all([...this.held].map((h) => h.extension));
@@ -293,7 +293,7 @@ export class SqsConsumer {
               MaxNumberOfMessages: room,
               WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
               VisibilityTimeout: this.options.visibilityTimeoutSeconds,
-              MessageSystemAttributeNames: RECEIVED_ATTRIBUTES,
+              MessageSystemAttributeNames: [...RECEIVED_ATTRIBUTES],
             }),
           ),
           this.signal,
@@ -386,7 +386,7 @@ export class SqsConsumer {
   /** Runs the handler; true when the message was handled (not released, not left for retry). */
   private async handle(h: Held): Promise<boolean> {
     if (this.signal.aborted) {
-      this.release(h, shuttingDown());
+      this.release(h, shuttingDownError());
       return false;
     }
     const sink: MessageSink = { emit: (events) => this.emit(h, events) };
@@ -401,14 +401,16 @@ export class SqsConsumer {
         );
         return false;
       }
-      if (this.signal.aborted) {
+      if (this.signal.aborted && err === this.signal.reason) {
         // Shutdown interrupted the handler (e.g. an S3 object half read): not a failure of the
-        // message, which goes back to the queue for another consumer.
+        // message, which goes back to the queue for another consumer. A handler failing for
+        // another reason during shutdown is still reported below. (A batch refused by delivery
+        // at shutdown released the message first: handled above.)
         this.ctx.logger.debug(
           { messageId: h.message.messageId, err },
           `handler of ${h.source} stopped by shutdown: ${describeError(err)}`,
         );
-        this.release(h, shuttingDown());
+        this.release(h, shuttingDownError());
         return false;
       }
       const code = (err as { code?: unknown } | null)?.code;
@@ -641,11 +643,6 @@ export class SqsConsumer {
     });
     for (const h of batch) h.extension = run;
   }
-}
-
-/** Why messages are released at shutdown. */
-function shuttingDown(): CollectorError {
-  return new CollectorError(ErrorCodes.SHUTTING_DOWN, 'collector is shutting down');
 }
 
 /** Lets `signal` take `listeners` abort listeners (at least Node's default 10) without a leak warning. */

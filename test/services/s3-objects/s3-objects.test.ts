@@ -17,6 +17,7 @@ import {
 import { S3ObjectsWorker } from '../../../src/services/s3-objects/worker.js';
 import type { ServiceWorker } from '../../../src/services/service.js';
 import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
+import { waitUntil } from '../../helpers/wait.js';
 import {
   cloudFrontFile,
   cloudTrailDigestKey,
@@ -541,16 +542,13 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     fake.inject({ service: 's3', operation: 'GetObject', kind: 'delay', delayMs: 5_000 });
     const [worker] = ncwlWorkers({ vpcflowlogs_sqs_queue_name: queue });
     const pulling = worker!.pull();
-    const deadline = Date.now() + 5_000;
-    while (fake.sqs.stats(REGION, queue).inFlight === 0) {
-      if (Date.now() > deadline) assert.fail('the message was never received');
-      await sleep(20);
-    }
+    await waitUntil(() => fake.sqs.stats(REGION, queue).inFlight === 1, 5_000, 'the message to be received');
     // The fake holds the GetObject (logged once answered): the object is being read.
     await sleep(300);
     h.abort.abort();
     await pulling;
-    // The collector stops workers only after the grace period: the aborted read ends before.
+    // The collector stops workers once in-flight events are delivered or the grace period is
+    // over: time enough for the aborted read to end first, as here.
     await sleep(300);
     await worker!.stop();
     const stats = fake.sqs.stats(REGION, queue);

@@ -16,18 +16,11 @@ import {
   serviceEventsDefinition,
 } from '../../../src/services/sqs-events/index.js';
 import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { guardDutyEvent, securityHubEventWith, serviceEvent } from './fixtures.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FAST = { waitTimeSeconds: 0 };
-
-async function eventually(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** Pulls `worker` until `done()` (as the scheduler would, without waiting for periods). */
 async function pullUntil(worker: ServiceWorker, done: () => boolean, ms = 10_000): Promise<void> {
@@ -251,7 +244,7 @@ describe('service-events-all and sqs-cloudwatch-consumer (real SDK against the f
       ),
     );
     h.output.failing = false;
-    await eventually(
+    await waitUntil(
       () => fake.sqs.stats('eu-west-1', queueName).deleted === 30,
       5_000,
       'deletion after the outage',
@@ -353,8 +346,9 @@ describe('service-events-all and sqs-cloudwatch-consumer (real SDK against the f
       fake
         .requestsFor({ service: 'sqs', operation: 'GetQueueUrl' })
         .filter((r) => r.params.QueueName === 'no-such-queue').length;
-    await eventually(
-      () => fake.sqs.stats('eu-west-1', good).deleted === 20 && lookups() >= 3,
+    await waitUntil(
+      // One lookup by the pull above, then two attempts a period (retries: 1): three periods.
+      () => fake.sqs.stats('eu-west-1', good).deleted === 20 && lookups() >= 7,
       5_000,
       'the good queue to be drained while the missing one is looked up again each period',
     );

@@ -10,18 +10,10 @@ import {
 } from '../../../src/services/sqs/consumer.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const REGION = 'eu-west-1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns true (or fails the test after `ms`). */
-async function eventually(check: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('SqsConsumer (real SDK against the fake SQS)', () => {
   let fake: FakeAws;
@@ -102,7 +94,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
       return echo(m, sink, signal);
     });
     await consumer.pull();
-    await eventually(() => stats().deleted === 45, 5_000, 'deletion');
+    await waitUntil(() => stats().deleted === 45, 5_000, 'deletion');
     assert.deepEqual(h.output.events.map((e) => e.message).sort(), [...bodies].sort());
     assert.deepEqual(new Set(seen.map((m) => m.messageId)).size, 45);
     const first = seen[0]!;
@@ -138,11 +130,11 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     });
     h.output.failing = true;
     await consumer.pull();
-    await eventually(() => stats().deleted === 1, 5_000, 'the empty message to be deleted');
+    await waitUntil(() => stats().deleted === 1, 5_000, 'the empty message to be deleted');
     await sleep(100);
     assert.equal(stats().deleted, 1, 'the message with undelivered batches stays');
     h.output.failing = false;
-    await eventually(() => stats().deleted === 2, 5_000, 'deletion after delivery');
+    await waitUntil(() => stats().deleted === 2, 5_000, 'deletion after delivery');
     assert.equal(h.output.events.length, 10);
   });
 
@@ -169,14 +161,14 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
       { logger, receivers: 1 },
     );
     await consumer.pull();
-    await eventually(
+    await waitUntil(
       () => stats().deleted === 2 && stats().visible === 1,
       5_000,
       'the bad one to be released',
     );
     // Released at visibility 0, the next pull gets it again at once.
     await consumer.pull();
-    await eventually(() => stats().deleted === 3, 5_000, 'deletion of all three');
+    await waitUntil(() => stats().deleted === 3, 5_000, 'deletion of all three');
     assert.equal(counts.get('bad'), 2);
     assert.deepEqual(h.output.events.map((e) => e.message).sort(), ['bad', 'ok1', 'ok2']);
     assert.ok(entriesOf('ChangeMessageVisibilityBatch').some((e) => e.VisibilityTimeout === 0));
@@ -217,7 +209,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     h.output.rejectWith = new CollectorError(ErrorCodes.OUTPUT_REJECTED, 'HTTP 401');
     // The first receive gets it; stop the pull before the released message comes back.
     const pulling = consumer.pull();
-    await eventually(() => emitError !== undefined, 5_000, 'the second emit to be refused');
+    await waitUntil(() => emitError !== undefined, 5_000, 'the second emit to be refused');
     assert.equal((emitError as CollectorError).code, ErrorCodes.OUTPUT_REJECTED);
     h.abort.abort();
     await pulling;
@@ -248,7 +240,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
       { fifoGroups: (i) => groups[i % 3]!, receivers: 2 },
     );
     await consumer.pull();
-    await eventually(() => stats().deleted === 30, 5_000, 'deletion');
+    await waitUntil(() => stats().deleted === 30, 5_000, 'deletion');
     for (const [g, seq] of order)
       assert.deepEqual(
         seq,
@@ -274,7 +266,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
       { fifoGroups: () => 'a', receivers: 1 },
     );
     await consumer.pull();
-    await eventually(() => stats().deleted === 3, 5_000, 'deletion');
+    await waitUntil(() => stats().deleted === 3, 5_000, 'deletion');
     assert.deepEqual(handled, ['a1', 'a2', 'a3']);
   });
 
@@ -282,7 +274,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     const { logger, lines } = capturingLogger();
     const consumer = setup(['x', 'y', 'z'], echo, { logger, ackMessages: false });
     await consumer.pull();
-    await eventually(() => h.output.events.length === 3, 5_000, 'delivery');
+    await waitUntil(() => h.output.events.length === 3, 5_000, 'delivery');
     await sleep(100);
     assert.equal(requests('DeleteMessageBatch').length, 0);
     assert.equal(stats().deleted, 0);
@@ -322,7 +314,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     await idle.stop();
     h.output.failing = true;
     await consumer.pull();
-    await eventually(() => h.output.writes === 3, 5_000, 'the writes to start');
+    await waitUntil(() => h.output.writes === 3, 5_000, 'the writes to start');
     assert.equal(stats().inFlight, 3);
     await Promise.all([consumer.stop(), consumer.stop()]);
     assert.equal(stats().visible, 3, 'released to the queue');
@@ -361,7 +353,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
         .filter((e) => e.VisibilityTimeout > 0)
         .map((e) => ids.get((JSON.parse(Buffer.from(e.ReceiptHandle, 'base64').toString()) as string[])[1]!));
     await consumer.pull();
-    await eventually(() => stats().deleted === 1, 5_000, 'the deletion');
+    await waitUntil(() => stats().deleted === 1, 5_000, 'the deletion');
     const during = extended();
     for (const body of ['delete', 'throw', 'retry'])
       assert.ok(during.includes(body), `${body} was extended while handled (${during.join(', ')})`);
@@ -387,10 +379,10 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
       { logger, receivers: 1 },
     );
     const pulling = consumer.pull();
-    await eventually(() => started, 5_000, 'the handler to start');
+    await waitUntil(() => started, 5_000, 'the handler to start');
     h.abort.abort();
     await pulling;
-    await eventually(() => stats().visible === 1, 5_000, 'the message to be released');
+    await waitUntil(() => stats().visible === 1, 5_000, 'the message to be released');
     assert.equal(stats().deleted, 0);
     assert.ok(entriesOf('ChangeMessageVisibilityBatch').some((e) => e.VisibilityTimeout === 0));
     assert.deepEqual(
@@ -441,7 +433,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
       { maxMessagesInFlight: 4, receivers: 3 },
     );
     await consumer.pull();
-    await eventually(() => stats().deleted === 20, 5_000, 'deletion');
+    await waitUntil(() => stats().deleted === 20, 5_000, 'deletion');
     assert.ok(maxHolding <= 4, `held ${maxHolding}`);
     assert.ok(requests('ReceiveMessage').every((r) => Number(r.params.MaxNumberOfMessages) <= 4));
   });
@@ -461,7 +453,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
         { receivers: 30, maxMessagesInFlight: 5 },
       );
       await consumer.pull();
-      await eventually(() => stats().deleted === 40, 5_000, 'deletion');
+      await waitUntil(() => stats().deleted === 40, 5_000, 'deletion');
       // Warnings are emitted on the next tick.
       await sleep(10);
     } finally {
@@ -489,7 +481,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     fake.inject({ service: 'sqs', operation: 'ChangeMessageVisibilityBatch', kind: '5xx' });
     h.output.delayMs = 1_500;
     const pulling = consumer.pull();
-    await eventually(
+    await waitUntil(
       () => lines().some((l) => l.level === 'error' && /deleting 1 delivered/.test(String(l.msg))),
       15_000,
       'the give-up error',
@@ -513,7 +505,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     // Enough failures to exhaust the SDK's own 5 attempts once.
     fake.inject({ service: 'sqs', operation: 'DeleteMessageBatch', kind: '5xx', status: 503, times: 5 });
     await consumer.pull();
-    await eventually(() => stats().deleted === 2, 10_000, 'deletion after retries');
+    await waitUntil(() => stats().deleted === 2, 10_000, 'deletion after retries');
     assert.ok(
       lines().some(
         (l) => l.level === 'warn' && /deleting 2 message\(s\) failed, retrying/.test(String(l.msg)),
