@@ -219,7 +219,7 @@ export class ConnectionPool {
     conn.inflight.splice(index, 1);
     job.settle?.resolve();
     job.settle = undefined;
-    if (this.options.resendWindowBytes > 0) conn.window.add(job.data, Date.now());
+    conn.window.add(job.data, Date.now());
   }
 
   private onClose(conn: Connection): void {

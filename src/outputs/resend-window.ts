@@ -30,9 +30,13 @@ export class ResendWindow {
     return this.entries.at(-1)?.flushedAt ?? 0;
   }
 
-  /** Keeps a copy of `data`, evicting the oldest writes to make room; one larger than the window empties it. */
+  /**
+   * Keeps a copy of `data`, evicting the oldest writes to make room; one larger than the window
+   * empties it. A window of 0 bytes keeps nothing.
+   */
   add(data: Buffer, flushedAt: number): void {
     const { length } = data;
+    if (this.capacity === 0) return;
     if (length > this.capacity) {
       this.clear();
       return;

@@ -36,6 +36,14 @@ describe('ResendWindow', () => {
     assert.deepEqual(window.take(0), []);
   });
 
+  test('a window of 0 bytes keeps nothing', () => {
+    const window = new ResendWindow(0);
+    window.add(Buffer.alloc(0), 1);
+    window.add(Buffer.from('a'), 2);
+    assert.equal(window.bytes, 0);
+    assert.deepEqual(window.take(0), []);
+  });
+
   test('holds copies: the caller may reuse its buffers, and what take() gave stays intact', () => {
     const window = new ResendWindow(16);
     const data = Buffer.from('12345678');
