@@ -34,6 +34,13 @@ export interface CloudTrailParseOptions {
 }
 
 /**
+ * Deepest nesting of arrays and objects accepted anywhere in a document (the document itself is
+ * level 1; CloudTrail records nest a few tens of levels): deeper is OBJECT_CORRUPT, so a crafted
+ * `[[[[...` costs a fixed amount of memory instead of a stack entry per byte.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/**
  * Streaming splitter for CloudTrail log files (`{"Records":[{...},...]}`): push() decompressed
  * chunks, get each element of `Records` as compact JSON as soon as it is complete; the document is
  * never held whole. `Records` may come after other top-level keys; other keys are skipped.
@@ -43,7 +50,9 @@ export interface CloudTrailParseOptions {
  * thrown — by the same push() when it completed no record before the problem, else by the next
  * push() or end(), after the records were returned. end() also throws if the document is truncated
  * or has no `Records` array (e.g. a digest file). Always call end(). Invalid UTF-8 inside strings is
- * not checked: it decodes to U+FFFD.
+ * not checked: it decodes to U+FFFD. Nesting deeper than MAX_JSON_DEPTH is OBJECT_CORRUPT. Outside
+ * records nothing is held but the nesting and the start of a key (at most MATCHED_KEY_MAX bytes):
+ * strings and numbers there may be of any length.
  */
 export class CloudTrailLogSplitter {
   private readonly scanner: JsonRecordScanner;
@@ -138,6 +147,11 @@ const RECORDS_KEY = Buffer.from('Records');
 const RECORDS = -2;
 const NONE = -1;
 const DEFAULT_MAX_RECORD_BYTES = 32 * 1024 * 1024;
+/**
+ * Most bytes of a key held across chunks to be compared: the longest key looked for (31 bytes)
+ * written with \\u escapes only. A longer key cannot be one of them and is no longer held.
+ */
+const MATCHED_KEY_MAX = 6 * 31;
 /** Longest record whose tagging fields are slices of its JSON text (see record()). */
 const SLICED_RECORD_MAX = 4096;
 
@@ -163,7 +177,7 @@ class JsonRecordScanner {
   private readonly source: string;
   /** Depth of the container holding records: the Records array (2) or the document (0). */
   private readonly recordParent: number;
-  /** Most bytes of a record, or of a matched key, held across chunks. */
+  /** Most bytes of a record held across chunks. */
   private readonly maxHeldBytes: number;
 
   private state = VALUE;
@@ -232,17 +246,27 @@ class JsonRecordScanner {
       this.recordStart = 0;
     }
     if (this.stringKind === S_MATCHED_KEY && this.state >= STRING && this.state <= UNICODE) {
-      this.keyParts.push(Buffer.from(chunk.subarray(this.stringStart)));
       this.keyBytes += chunk.length - this.stringStart;
+      if (this.keyBytes > MATCHED_KEY_MAX) {
+        this.stringKind = S_KEY;
+        this.keyParts = [];
+        this.keyBytes = 0;
+      } else {
+        this.keyParts.push(Buffer.from(chunk.subarray(this.stringStart)));
+      }
       this.stringStart = 0;
     }
     this.offset += chunk.length;
     const limit = this.maxHeldBytes;
-    if (this.recordBytes > limit || this.keyBytes > limit) {
-      const what = this.recordBytes > limit ? `record #${this.emitted + 1}` : 'a key';
-      this.error = corruptAt(this.source, this.offset, `${what} is longer than ${limit} bytes`, {
-        records: this.emitted,
-      });
+    if (this.recordBytes > limit) {
+      this.error = corruptAt(
+        this.source,
+        this.offset,
+        `record #${this.emitted + 1} is longer than ${limit} bytes`,
+        {
+          records: this.emitted,
+        },
+      );
       if (out.length === 0) throw this.error;
     }
     return out;
@@ -274,6 +298,17 @@ class JsonRecordScanner {
 
   private fail(at: number, message: string): never {
     throw corruptAt(this.source, this.offset + at, `invalid JSON: ${message}`, { records: this.emitted });
+  }
+
+  /** Opens an array or object at buf[i]. */
+  private nest(i: number, kind: number): void {
+    if (this.stack.length === MAX_JSON_DEPTH) {
+      throw corruptAt(this.source, this.offset + i, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, {
+        records: this.emitted,
+        maxDepth: MAX_JSON_DEPTH,
+      });
+    }
+    this.stack.push(kind);
   }
 
   private numberEnds(): boolean {
@@ -452,7 +487,7 @@ class JsonRecordScanner {
               break;
             }
             if (c === 0x7b) {
-              stack.push(OBJECT);
+              this.nest(i, OBJECT);
               if (buf[i + 1] === QUOTE) {
                 kind = this.startKey(i + 2);
                 state = STRING;
@@ -463,7 +498,7 @@ class JsonRecordScanner {
               break;
             }
             if (c === 0x5b) {
-              stack.push(ARRAY);
+              this.nest(i, ARRAY);
               state = ARRAY_FIRST;
               break;
             }
@@ -542,11 +577,11 @@ class JsonRecordScanner {
     }
     switch (c) {
       case 0x7b:
-        this.stack.push(OBJECT);
+        this.nest(i, OBJECT);
         this.state = OBJECT_FIRST;
         return i + 1;
       case 0x5b:
-        this.stack.push(ARRAY);
+        this.nest(i, ARRAY);
         this.state = ARRAY_FIRST;
         if (pending === RECORDS) {
           this.inRecords = true;
@@ -630,9 +665,12 @@ class JsonRecordScanner {
   /** pendingField for the matched key closing at `end`. */
   private endKey(buf: Buffer, end: number): number {
     if (this.keyParts.length === 0 && !this.stringEscaped) return this.matchKey(buf, this.stringStart, end);
-    let key = Buffer.concat([...this.keyParts, buf.subarray(this.stringStart, end)]);
+    const parts = this.keyParts;
+    const length = this.keyBytes + end - this.stringStart;
     this.keyParts = [];
     this.keyBytes = 0;
+    if (length > MATCHED_KEY_MAX) return NONE;
+    let key = Buffer.concat([...parts, buf.subarray(this.stringStart, end)]);
     if (this.stringEscaped) key = Buffer.from(JSON.parse(`"${key.toString('utf8')}"`) as string);
     return this.matchKey(key, 0, key.length);
   }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { isCollectorError } from '../../src/errors.js';
 import {
   CloudTrailLogSplitter,
+  MAX_JSON_DEPTH,
   compactCloudTrailEvent,
   type CloudTrailRecord,
 } from '../../src/formats/cloudtrail.js';
@@ -161,18 +162,25 @@ describe('CloudTrailLogSplitter: tagging fields', () => {
 });
 
 describe('CloudTrailLogSplitter: keys across chunks', () => {
-  test('a document key longer than maxRecordBytes is OBJECT_CORRUPT, not buffered', () => {
-    const splitter = new CloudTrailLogSplitter({ maxRecordBytes: 1000 });
-    assert.deepEqual(splitter.push(Buffer.from('{"x":1,"')), []);
-    assert.throws(
-      () => {
-        for (let i = 0; i < 20; i++) splitter.push(Buffer.alloc(100, 0x61));
-      },
-      (err: unknown) =>
-        isCollectorError(err, 'OBJECT_CORRUPT') && /a key is longer than 1000 bytes/.test(err.message),
+  test('a key longer than any key looked for is not held, however long, and the file reads on', () => {
+    const splitter = new CloudTrailLogSplitter();
+    const out = splitter.push(Buffer.from('{"x":1,"'));
+    // 64 MiB of key, twice maxRecordBytes: held, it would be OBJECT_CORRUPT.
+    const piece = Buffer.alloc(1 << 20, 0x61);
+    for (let i = 0; i < 64; i++) out.push(...splitter.push(piece));
+    out.push(...splitter.push(Buffer.from('":2,"Rec\\u006frds":[{"eventName":"A"}]}')));
+    out.push(...splitter.end());
+    assert.deepEqual(
+      out.map((r) => r.eventName),
+      ['A'],
     );
   });
 
+  test('an escaped key too long to be Records, in one chunk or several, is not Records', () => {
+    const key = `Records${'\\u0020'.repeat(40)}`;
+    const input = Buffer.from(`{"${key}":[{"eventName":"A"}],"Records":[{"eventName":"B"}]}`);
+    forEverySplit(input, (chunks) => split(chunks).map((r) => r.eventName), ['B']);
+  });
   test('Records and field keys cut anywhere, escaped or not, are recognized', () => {
     const input = Buffer.from(
       '{"Rec\\u006frds":[{"event\\u0053ource":"a.amazonaws.com","recipientAccountId":"1"},{"eventName":"B"}]}',
@@ -233,5 +241,37 @@ describe('CloudTrailLogSplitter: values, literals and numbers', () => {
       const offset = '{"Records":[{"a":'.length + at;
       assertFailsAt(input, offset, at === 4 && literal === 'nulll' ? /expected ','/ : /in a literal/);
     }
+  });
+});
+
+describe('CloudTrailLogSplitter: nesting depth', () => {
+  test('MAX_JSON_DEPTH levels are read, one more is OBJECT_CORRUPT at the opening byte', () => {
+    const nested = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels);
+    // The document and the Records array are levels 1 and 2, each record level 3.
+    const deepest = `{"Records":[{"a":${nested(MAX_JSON_DEPTH - 3)}}]}`;
+    assert.equal(split([Buffer.from(deepest)]).length, 1);
+    const input = Buffer.from(`{"Records":[{"a":${nested(MAX_JSON_DEPTH - 2)}}]}`);
+    assertFailsAt(input, 17 + MAX_JSON_DEPTH - 3, /nested deeper than 512 levels/);
+  });
+
+  test('a crafted document of endless brackets outside Records fails early, holding nothing', () => {
+    const splitter = new CloudTrailLogSplitter({ source: 's3://trail-bucket/crafted.json.gz' });
+    splitter.push(Buffer.from('{"x":'));
+    const brackets = Buffer.alloc(1 << 20, 0x5b);
+    assert.throws(
+      () => {
+        for (let i = 0; i < 200; i++) splitter.push(brackets);
+      },
+      (err: unknown) =>
+        isCollectorError(err, 'OBJECT_CORRUPT') &&
+        err.details.source === 's3://trail-bucket/crafted.json.gz' &&
+        err.details.maxDepth === MAX_JSON_DEPTH &&
+        err.details.offset === 5 + MAX_JSON_DEPTH - 1,
+    );
+    // The error sticks: nothing more is scanned.
+    assert.throws(
+      () => splitter.push(brackets),
+      (err: unknown) => isCollectorError(err, 'OBJECT_CORRUPT'),
+    );
   });
 });
