@@ -566,6 +566,8 @@ class JsonRecordScanner {
     if (depth === 0 && c !== 0x7b)
       this.fail(i, `the document is not a JSON object (starts with ${describeByte(c)})`);
     if (pending === RECORDS && c !== 0x5b) this.fail(i, '"Records" is not an array');
+    // A repeated field key whose last value is not a string: as for JSON.parse, the last one counts.
+    if (pending >= 0 && c !== QUOTE) this.fieldsFound &= ~(1 << pending);
     if (depth === this.recordParent && !this.inRecord && (!this.file || this.inRecords)) {
       if (c !== 0x7b) this.fail(i, `record #${this.emitted + 1} is not a JSON object`);
       this.inRecord = true;
