@@ -59,7 +59,8 @@ export class CloudTrailLogSplitter {
 
   constructor(options: CloudTrailParseOptions = {}) {
     this.scanner = new JsonRecordScanner(
-      true,
+      ['Records'],
+      'no top-level "Records" array: not a CloudTrail log file (digest files are excluded by s3_file_type_filter)',
       options.source ?? 'CloudTrail log file',
       options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
     );
@@ -85,10 +86,32 @@ export class CloudTrailLogSplitter {
  * is not a single valid JSON object.
  */
 export function compactCloudTrailEvent(event: string, source = 'CloudTrail event'): CloudTrailRecord {
-  const scanner = new JsonRecordScanner(false, source, DEFAULT_MAX_RECORD_BYTES);
-  const records = scanner.push(Buffer.from(event, 'utf8'));
+  return scanWhole(
+    new JsonRecordScanner([], '', source, DEFAULT_MAX_RECORD_BYTES),
+    event,
+  )[0] as CloudTrailRecord;
+}
+
+/**
+ * The elements of the array at `path` (keys from the top-level object, e.g. `detail.findings`) of
+ * one JSON document, each as compact JSON exactly as written: numbers keep every digit and their
+ * form (`4.0` stays `4.0`). Throws an OBJECT_CORRUPT CollectorError if `text` is not valid JSON,
+ * has no array there, or an element is not an object.
+ */
+export function jsonArrayObjects(text: string, path: readonly string[], source: string): string[] {
+  const scanner = new JsonRecordScanner(
+    path,
+    `no "${path.join('.')}" array`,
+    source,
+    DEFAULT_MAX_RECORD_BYTES,
+  );
+  return scanWhole(scanner, text).map((r) => r.json);
+}
+
+function scanWhole(scanner: JsonRecordScanner, text: string): CloudTrailRecord[] {
+  const records = scanner.push(Buffer.from(text, 'utf8'));
   records.push(...scanner.end());
-  return records[0] as CloudTrailRecord;
+  return records;
 }
 
 /**
@@ -142,9 +165,10 @@ const COMMA = 0x2c;
 const FIELD_KEYS = ['eventSource', 'eventName', 'awsRegion', 'recipientAccountId'].map((k) => Buffer.from(k));
 /** Bit n set when a field key is n bytes long (all are 4 to 31 bytes). */
 const FIELD_KEY_LENGTHS = FIELD_KEYS.reduce((bits, k) => bits | (1 << k.length), 0);
-const RECORDS_KEY = Buffer.from('Records');
-/** pendingField: the key just read was `Records` at the top level (files). */
+/** pendingField: the key just read is the last of the path to the records array (`Records`). */
 const RECORDS = -2;
+/** pendingField: the key just read is one on the path to the records array, before the last. */
+const PATH = -3;
 const NONE = -1;
 const DEFAULT_MAX_RECORD_BYTES = 32 * 1024 * 1024;
 /**
@@ -172,10 +196,12 @@ function isWhitespace(c: number): boolean {
 
 /** A byte-level JSON scanner that emits the objects at one place of the document as records. */
 class JsonRecordScanner {
-  /** File mode: records are the elements of the top-level `Records` array; else the document is one record. */
-  private readonly file: boolean;
+  /** Keys leading to the array whose elements are the records; empty: the document is one record. */
+  private readonly path: readonly Buffer[];
+  /** The problem reported when the document has no array at `path`. */
+  private readonly missing: string;
   private readonly source: string;
-  /** Depth of the container holding records: the Records array (2) or the document (0). */
+  /** Depth of the container holding records: the array at `path` (its length + 1) or the document (0). */
   private readonly recordParent: number;
   /** Most bytes of a record held across chunks. */
   private readonly maxHeldBytes: number;
@@ -202,7 +228,7 @@ class JsonRecordScanner {
   private keyParts: Buffer[] = [];
   private keyBytes = 0;
   private pendingField = NONE;
-  /** Depth of the keys compared: each record's own, else the document's (to find Records). */
+  /** Depth of the keys compared: each record's own, else those of the objects along `path`. */
   private keyDepth = 1;
 
   // The record being read.
@@ -221,11 +247,12 @@ class JsonRecordScanner {
   /** Where the content of the field value being read starts in the compact record. */
   private fieldStart = 0;
 
-  constructor(file: boolean, source: string, maxHeldBytes: number) {
-    this.file = file;
+  constructor(path: readonly string[], missing: string, source: string, maxHeldBytes: number) {
+    this.path = path.map((k) => Buffer.from(k));
+    this.missing = missing;
     this.source = source;
     this.maxHeldBytes = maxHeldBytes;
-    this.recordParent = file ? 2 : 0;
+    this.recordParent = path.length === 0 ? 0 : path.length + 1;
   }
 
   push(chunk: Buffer): CloudTrailRecord[] {
@@ -281,9 +308,8 @@ class JsonRecordScanner {
         this.state === VALUE && this.stack.length === 0
           ? 'empty: no JSON document'
           : `truncated: the JSON document ends inside ${this.inRecord ? `record #${this.emitted + 1}` : 'the document'}`;
-    } else if (this.file && !this.sawRecords) {
-      problem =
-        'no top-level "Records" array: not a CloudTrail log file (digest files are excluded by s3_file_type_filter)';
+    } else if (this.path.length > 0 && !this.sawRecords) {
+      problem = this.missing;
     }
     if (problem !== undefined) {
       this.error = corruptAt(this.source, this.offset, problem, { records: this.emitted });
@@ -298,6 +324,11 @@ class JsonRecordScanner {
 
   private fail(at: number, message: string): never {
     throw corruptAt(this.source, this.offset + at, `invalid JSON: ${message}`, { records: this.emitted });
+  }
+
+  /** The key of the path that leads to depth + 1 (for messages). */
+  private pathKey(depth: number): string {
+    return (this.path[depth - 1] as Buffer).toString();
   }
 
   /** Opens an array or object at buf[i]. */
@@ -565,10 +596,11 @@ class JsonRecordScanner {
     this.pendingField = NONE;
     if (depth === 0 && c !== 0x7b)
       this.fail(i, `the document is not a JSON object (starts with ${describeByte(c)})`);
-    if (pending === RECORDS && c !== 0x5b) this.fail(i, '"Records" is not an array');
+    if (pending === RECORDS && c !== 0x5b) this.fail(i, `"${this.pathKey(depth)}" is not an array`);
+    if (pending === PATH && c !== 0x7b) this.fail(i, `"${this.pathKey(depth)}" is not an object`);
     // A repeated field key whose last value is not a string: as for JSON.parse, the last one counts.
     if (pending >= 0 && c !== QUOTE) this.fieldsFound &= ~(1 << pending);
-    if (depth === this.recordParent && !this.inRecord && (!this.file || this.inRecords)) {
+    if (depth === this.recordParent && !this.inRecord && (depth === 0 || this.inRecords)) {
       if (c !== 0x7b) this.fail(i, `record #${this.emitted + 1} is not a JSON object`);
       this.inRecord = true;
       this.keyDepth = this.recordParent + 1;
@@ -581,6 +613,8 @@ class JsonRecordScanner {
       case 0x7b:
         this.nest(i, OBJECT);
         this.state = OBJECT_FIRST;
+        // Its keys are compared with the next key of the path.
+        if (pending === PATH) this.keyDepth = depth + 1;
         return i + 1;
       case 0x5b:
         this.nest(i, ARRAY);
@@ -680,8 +714,11 @@ class JsonRecordScanner {
   /** pendingField for the key in buf[start, end), compared in place. */
   private matchKey(buf: Buffer, start: number, end: number): number {
     const length = end - start;
-    if (this.file && this.stack.length === 1)
-      return sameBytes(buf, start, length, RECORDS_KEY) ? RECORDS : NONE;
+    const depth = this.stack.length;
+    if (depth <= this.path.length) {
+      if (!sameBytes(buf, start, length, this.path[depth - 1] as Buffer)) return NONE;
+      return depth === this.path.length ? RECORDS : PATH;
+    }
     // Most keys are told apart by their length alone.
     if (length >= 32 || ((FIELD_KEY_LENGTHS >>> length) & 1) === 0) return NONE;
     for (let f = 0; f < FIELD_KEYS.length; f++) {
@@ -705,11 +742,14 @@ class JsonRecordScanner {
     const kind = this.stack.pop();
     const depth = this.stack.length;
     this.state = depth === 0 ? DONE : AFTER;
-    if (kind === ARRAY && this.inRecords && depth === 1) this.inRecords = false;
+    if (kind === ARRAY && this.inRecords && depth === this.path.length) this.inRecords = false;
     if (kind === OBJECT && this.inRecord && depth === this.recordParent) {
       this.inRecord = false;
-      this.keyDepth = 1;
+      this.keyDepth = this.path.length;
       out.push(this.record(buf, i + 1));
+    } else if (kind === OBJECT && depth === this.keyDepth - 1 && depth > 0) {
+      // An object along the path closes: back to comparing its parent's keys.
+      this.keyDepth = depth;
     }
   }
 

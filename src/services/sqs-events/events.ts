@@ -1,5 +1,5 @@
 import { escapeLineBreaks } from '../../outputs/syslog-line.js';
-import { compactJsonObject } from '../../formats/cloudtrail.js';
+import { compactJsonObject, jsonArrayObjects } from '../../formats/cloudtrail.js';
 import type { CollectorEvent } from '../../runtime/batch.js';
 import type { Tagger } from '../../tagging/tags.js';
 
@@ -54,14 +54,18 @@ export function eventBridgeEvent(body: string, tags: EventTags): ConvertedMessag
 
 /**
  * `sqs-cloudwatch-consumer`: the body is a Security Hub EventBridge event carrying up to 100
- * findings in `detail.findings`; one Devo event per finding, its compact JSON.
+ * findings in `detail.findings`; one Devo event per finding, its compact JSON cut from the body as
+ * written (a JSON.stringify round trip would round `"Count":12345678901234567890`).
  */
 export function securityHubFindings(body: string, tags: EventTags): ConvertedMessage {
   const event = parse(body);
   if (event === undefined) return asIs(body, tags, 'not-json');
   const findings = isObject(event) && isObject(event.detail) ? event.detail.findings : undefined;
   // An event without findings (e.g. Insight Results) is not lost either: it goes out whole.
-  if (!Array.isArray(findings) || findings.length === 0) return asIs(body, tags, 'unexpected-shape');
+  if (!Array.isArray(findings) || findings.length === 0 || !findings.every(isObject)) {
+    return asIs(body, tags, 'unexpected-shape');
+  }
   const tag = tags.tagger.tagFor({});
-  return { events: findings.map((finding) => ({ tag, message: JSON.stringify(finding) })) };
+  const messages = jsonArrayObjects(body, ['detail', 'findings'], 'Security Hub event');
+  return { events: messages.map((message) => ({ tag, message })) };
 }

@@ -138,3 +138,20 @@ test('service events keep numbers and strings exactly as AWS wrote them (no JSON
     '{"version":"0","id":"e1","detail-type":"Custom","source":"aws.ec2","detail":{"big":12345678901234567890,"ratio":4.0,"s":"a\\u00e9 b"}}',
   );
 });
+
+test('Security Hub findings keep numbers and strings exactly as AWS wrote them (no JSON round trip)', () => {
+  const body = `{"version":"0","source":"aws.securityhub","detail-type":"Security Hub Findings - Imported",
+  "detail": {"count": 1, "findings": [
+    { "Id": "f1", "Count": 12345678901234567890, "Severity": { "Normalized": 4.0 }, "Title": "caf\\u00e9" },
+    {"Id":"f2","Resources":[{"Details":{"findings":[1]}}]}
+  ]}, "findings": "not these"}`;
+  const { events, malformed } = securityHubFindings(body, hubTags());
+  assert.equal(malformed, undefined);
+  assert.deepEqual(
+    events.map((e) => e.message),
+    [
+      '{"Id":"f1","Count":12345678901234567890,"Severity":{"Normalized":4.0},"Title":"caf\\u00e9"}',
+      '{"Id":"f2","Resources":[{"Details":{"findings":[1]}}]}',
+    ],
+  );
+});
