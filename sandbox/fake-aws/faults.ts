@@ -1,7 +1,7 @@
 import type { ServiceName } from './protocol.js';
 import { seededRandom as mulberry32 } from '../random.js';
 
-export type FaultKind = 'throttle' | '5xx' | 'delay' | 'malformed';
+export type FaultKind = 'throttle' | '5xx' | 'delay' | 'malformed' | 'cut';
 
 export interface FaultSpec {
   service: ServiceName;
@@ -10,7 +10,10 @@ export interface FaultSpec {
   /**
    * throttle: the service's own throttling error; 5xx: InternalError (500) or ServiceUnavailable
    * (503, see `status`); delay: the request is held `delayMs` before it is handled; malformed: a
-   * 200 whose body is cut short.
+   * 200 whose body is cut short; cut: the real answer, whose connection drops after `afterBytes`
+   * bytes of its body (the headers, content-length included, are sent whole; with
+   * `closeDelimited`, without content-length, so the early close looks like the end of the body,
+   * as from a proxy or emulator that streams bodies until the connection closes).
    */
   kind: FaultKind;
   /** How many matching requests it hits before it disarms itself (default: until removed). */
@@ -21,6 +24,9 @@ export interface FaultSpec {
   delayMs?: number;
   /** For '5xx': 500 (default) or 503. */
   status?: 500 | 503;
+  /** For 'cut'. */
+  afterBytes?: number;
+  closeDelimited?: boolean;
 }
 
 interface ActiveFault {
@@ -47,6 +53,9 @@ export class Faults {
       throw new RangeError(`fault probability must be in (0, 1], got ${probability}`);
     if (spec.kind === 'delay' && !(spec.delayMs !== undefined && spec.delayMs >= 0)) {
       throw new RangeError('a delay fault needs delayMs >= 0');
+    }
+    if (spec.kind === 'cut' && !(spec.afterBytes !== undefined && spec.afterBytes >= 0)) {
+      throw new RangeError('a cut fault needs afterBytes >= 0');
     }
     const fault: ActiveFault = { spec: { ...spec }, remaining: times };
     this.active.push(fault);

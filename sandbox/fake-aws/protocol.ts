@@ -21,6 +21,10 @@ export interface HttpReply {
   body?: string | Buffer | Readable;
   /** Destroy the connection after `body` although content-length promised more (a cut transfer). */
   cutShort?: boolean;
+  /** Destroy the connection after this many bytes of `body` (a transfer cut midway). */
+  cutAfter?: number;
+  /** With cutAfter: no content-length, the body ends where the connection closes. */
+  closeDelimited?: boolean;
 }
 
 export type Params = Record<string, unknown>;

@@ -128,6 +128,7 @@ export class FakeAwsServer {
     let params: Params = {};
     let identity: Identity | undefined;
     let fault: FaultKind | undefined;
+    let cut: { cutAfter: number; closeDelimited: boolean } | undefined;
     let reply: HttpReply;
     try {
       let parseError: unknown;
@@ -150,6 +151,8 @@ export class FakeAwsServer {
         if (hit.kind === 'delay') await sleep(hit.delayMs ?? 0, signal);
         else if (hit.kind === 'throttle') throw service.throttlingError();
         else if (hit.kind === '5xx') throw service.serverError(hit.status ?? 500);
+        else if (hit.kind === 'cut')
+          cut = { cutAfter: hit.afterBytes ?? 0, closeDelimited: hit.closeDelimited ?? false };
         else failure = protocol.malformedReply(operation, requestId);
       }
       reply =
@@ -166,6 +169,7 @@ export class FakeAwsServer {
           }),
           requestId,
         );
+      if (cut) Object.assign(reply, cut);
     } catch (err) {
       if (!(err instanceof AwsError)) throw err;
       reply = protocol.errorReply(err, requestId, raw);
@@ -212,14 +216,38 @@ async function writeReply(req: IncomingMessage, res: ServerResponse, reply: Http
   if (typeof body === 'string' || Buffer.isBuffer(body))
     headers['content-length'] ??= String(Buffer.byteLength(body));
   else if (body === undefined) headers['content-length'] ??= '0';
+  if (reply.closeDelimited) {
+    delete headers['content-length'];
+    // Neither length nor chunks: HTTP/1.1 then delimits the body by closing the connection.
+    res.useChunkedEncodingByDefault = false;
+    res.shouldKeepAlive = false;
+  }
   res.writeHead(reply.status, headers);
   if (req.method === 'HEAD' || body === undefined) {
     res.end();
   } else if (reply.cutShort) {
     res.write(body as string | Buffer, () => res.destroy());
+  } else if (reply.cutAfter !== undefined) {
+    const part = await firstBytes(body, reply.cutAfter);
+    if (reply.closeDelimited) res.end(part);
+    else res.write(part, () => res.destroy());
   } else if (body instanceof Readable) {
     await pipeline(body, res).catch(() => res.destroy());
   } else {
     res.end(body);
   }
+}
+
+/** The first `n` bytes of a body. */
+async function firstBytes(body: string | Buffer | Readable, n: number): Promise<Buffer> {
+  if (!(body instanceof Readable)) return Buffer.from(body).subarray(0, n);
+  const parts: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    if (length >= n) break;
+    parts.push(Buffer.from(chunk as Buffer));
+    length += (chunk as Buffer).length;
+  }
+  body.destroy();
+  return Buffer.concat(parts).subarray(0, n);
 }

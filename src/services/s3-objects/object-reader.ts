@@ -94,10 +94,14 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
 
   const parser = format.open(source);
   const stream = decompress(
-    guardBody(body, ref, signal, options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS),
-    {
-      source,
-    },
+    guardBody(
+      body,
+      ref,
+      signal,
+      options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      expectedLength(response, ref),
+    ),
+    { source },
   );
   const pending: CollectorEvent[] = [];
   // Events (a run of lines counts as its lines) and bytes of `pending`.
@@ -166,7 +170,23 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
 }
 
 /**
- * The response body, failing with ObjectUnreadableError when the transfer breaks off or stalls
+ * The length the body must have: its Content-Length, else the size the notification announced when
+ * the ETag shows the object is the one announced (a body delimited by the connection closing has
+ * no length of its own).
+ */
+function expectedLength(
+  response: { ContentLength?: number; ETag?: string },
+  ref: S3ObjectRef,
+): number | undefined {
+  if (response.ContentLength !== undefined) return response.ContentLength;
+  const unquoted = (etag: string | undefined): string | undefined => etag?.replace(/"/g, '');
+  const announced = unquoted(ref.eTag);
+  return announced !== undefined && announced === unquoted(response.ETag) ? ref.size : undefined;
+}
+
+/**
+ * The response body, failing with ObjectUnreadableError when the transfer breaks off, ends before
+ * `expectedBytes` (a connection closed early: the transport failed, not the content), or stalls
  * (no bytes for `stallMs` while we wait for them — time spent waiting on the output does not
  * count), and with the signal's reason when it aborts.
  */
@@ -175,7 +195,9 @@ async function* guardBody(
   ref: S3ObjectRef,
   signal: AbortSignal,
   stallMs: number,
+  expectedBytes: number | undefined,
 ): AsyncGenerator<Uint8Array> {
+  let received = 0;
   const iterator = body[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
   let rejectWait: ((err: unknown) => void) | undefined;
@@ -204,7 +226,18 @@ async function* guardBody(
         clearTimeout(timer);
         rejectWait = undefined;
       }
-      if (next.done) return;
+      if (next.done) {
+        if (expectedBytes !== undefined && received < expectedBytes) {
+          const short = new Error(`the body ended after ${received} of ${expectedBytes} bytes`);
+          throw new ObjectUnreadableError(
+            ref,
+            'reading the GetObject body',
+            Object.assign(short, { name: 'IncompleteBody' }),
+          );
+        }
+        return;
+      }
+      received += next.value.length;
       yield next.value;
     }
   } finally {

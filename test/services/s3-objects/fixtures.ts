@@ -59,6 +59,9 @@ export interface ObjectPlace {
   bucket: string;
   key: string;
   region: string;
+  /** As S3 announces them (default size 100, no eTag). */
+  size?: number;
+  eTag?: string;
 }
 
 /** A native S3 event notification announcing these objects (keys form-encoded as S3 does). */
@@ -73,7 +76,7 @@ export function nativeNotification(objects: ObjectPlace[]): string {
       s3: {
         s3SchemaVersion: '1.0',
         bucket: { name: o.bucket, arn: `arn:aws:s3:::${o.bucket}` },
-        object: { key: notificationKey(o.key), size: 100 },
+        object: { key: notificationKey(o.key), size: o.size ?? 100, ...(o.eTag ? { eTag: o.eTag } : {}) },
       },
     })),
   });

@@ -531,6 +531,54 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     );
   });
 
+  for (const closeDelimited of [false, true]) {
+    for (const compressed of [false, true]) {
+      const framing = closeDelimited ? 'without content-length, ending cleanly' : 'with content-length';
+      test(`a ${compressed ? 'gzip' : 'plain'} GetObject body whose connection drops midway (${framing}) is retried, not taken for corruption`, async () => {
+        harness();
+        const queue = unique('vpc');
+        const bucket = unique('logs');
+        fake.sqs.createQueue(REGION, queue);
+        fake.s3.createBucket(REGION, bucket);
+        const file = vpcFlowFile(5_000);
+        const body = compressed ? gz(file) : Buffer.from(file);
+        const { etag } = fake.s3.putObject(bucket, 'cut.log', body);
+        // As S3 announces it: the size and ETag of the object written.
+        const place = {
+          bucket,
+          key: 'cut.log',
+          region: REGION,
+          size: body.length,
+          eTag: etag.replace(/"/g, ''),
+        };
+        fake.sqs.send(REGION, queue, nativeNotification([place]));
+        const [worker] = ncwlWorkers(
+          { vpcflowlogs_sqs_queue_name: queue },
+          { visibility_timeout_seconds: 1 },
+        );
+        // The real SDK reads a 200 whose connection drops at 60 % of the body, once.
+        const afterBytes = Math.floor(body.length * 0.6);
+        fake.inject({
+          service: 's3',
+          operation: 'GetObject',
+          kind: 'cut',
+          afterBytes,
+          closeDelimited,
+          times: 1,
+        });
+
+        await processAll([worker!], [queue]);
+
+        assert.equal(new Set(h.output.events.map((e) => e.message)).size, 5_000, 'every row delivered');
+        assert.equal(fake.sqs.stats(REGION, queue).received, 2, 'the message was read again');
+        assert.equal(await metric('collector_errors_total', { code: 'OBJECT_CORRUPT' }), 0);
+        const warning = log.lines().find((l) => l.level === 'warn' && l.objectKey === 'cut.log');
+        assert.equal((warning?.err as { code?: string } | undefined)?.code, 'AWS_CALL_FAILED');
+        assert.equal(warning?.awsCode, closeDelimited ? 'IncompleteBody' : 'ECONNRESET');
+      });
+    }
+  }
+
   test('shutdown while an object is being read releases its message without logging a failure', async () => {
     harness();
     const queue = unique('vpc');
