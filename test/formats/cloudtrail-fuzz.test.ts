@@ -5,6 +5,7 @@ import {
   CloudTrailLogSplitter,
   MAX_JSON_DEPTH,
   compactCloudTrailEvent,
+  jsonArrayObjects,
   type CloudTrailRecord,
 } from '../../src/formats/cloudtrail.js';
 import { random } from './helpers.js';
@@ -242,4 +243,46 @@ test('random bytes and bytes of JSON punctuation: the scanner refuses what JSON.
     const doc = rand() < 0.5 ? Buffer.concat([Buffer.from('{"Records":['), input]) : input;
     assertSame(doc, scan(randomChunks(doc)), oracle(doc.toString('utf8'), true));
   }
+});
+
+/** A Security Hub-like event: findings two levels down, other keys around and inside. */
+function findingsEventText(): string {
+  const findings = Array.from({ length: int(4) }, () => `${ws()}${objectText(3)}${ws()}`);
+  const detail = [`${ws()}"findings"${ws()}:${ws()}[${findings.join(',')}]${ws()}`];
+  if (rand() < 0.5) detail.unshift(`"count":${ws()}${valueText(3)}`);
+  if (rand() < 0.3) detail.push(`"other":{"findings":${arrayText(3)}}`);
+  const members = [`"detail"${ws()}:${ws()}{${detail.join(',')}}`];
+  if (rand() < 0.5) members.unshift(`"source":${ws()}${valueText(2)}`);
+  if (rand() < 0.3) members.push(`"findings":${ws()}${valueText(2)}`);
+  return `${ws()}{${members.join(',')}}${ws()}`;
+}
+
+test('array elements at a path (Security Hub findings) agree with JSON.parse', () => {
+  let read = 0;
+  for (let n = 0; n < 3000; n++) {
+    const original = Buffer.from(findingsEventText());
+    const input = n % 2 === 0 ? original : mutate(original);
+    const text = input.toString('utf8');
+    let want: unknown[] | undefined;
+    try {
+      const doc = JSON.parse(text) as unknown;
+      const detail = isRecord(doc) ? doc.detail : undefined;
+      const findings = isRecord(detail) ? detail.findings : undefined;
+      if (depthOf(doc) <= MAX_JSON_DEPTH && Array.isArray(findings) && findings.every(isRecord))
+        want = findings;
+    } catch {
+      want = undefined;
+    }
+    let got: unknown[] | undefined;
+    try {
+      got = jsonArrayObjects(text, ['detail', 'findings'], 'event').map(
+        (json) => JSON.parse(json) as unknown,
+      );
+    } catch (err) {
+      assert.ok(isCollectorError(err, 'OBJECT_CORRUPT'), String(err));
+    }
+    assert.deepEqual(got, want, `input ${JSON.stringify(text)}`);
+    if (want !== undefined) read++;
+  }
+  assert.ok(read > 1500, `${read} read`);
 });
