@@ -102,7 +102,7 @@ const schema = z
     retry: backoffSchema
       .prefault({})
       .describe(
-        'Backoff between retries of a request after 429, 5xx or a network error (Retry-After wins when given).',
+        'Backoff between retries of a request after 429, 5xx or a network error (Retry-After wins when given), and between the probes of a refused output (401, 403, 404, 400), whose writes wait meanwhile.',
       ),
   })
   .superRefine((config, issues) => {
