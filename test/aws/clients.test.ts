@@ -153,14 +153,20 @@ describe('AwsClients', () => {
       const deletes = await Promise.all(
         Messages.map((m, i) =>
           sqs.send(
-            new DeleteMessageBatchCommand({ QueueUrl, Entries: [{ Id: `${i}`, ReceiptHandle: m.ReceiptHandle }] }),
+            new DeleteMessageBatchCommand({
+              QueueUrl,
+              Entries: [{ Id: `${i}`, ReceiptHandle: m.ReceiptHandle }],
+            }),
           ),
         ),
       );
       for (const d of deletes) assert.deepEqual(d.Failed ?? [], []);
       assert.equal(assumes(), before + 1, 'AssumeRole called again, once');
       const rejected = fake.requestsFor({ service: 'sqs', operation: 'DeleteMessageBatch' });
-      assert.ok(rejected.some((r) => r.status === 403), 'the first deletes were refused');
+      assert.ok(
+        rejected.some((r) => r.status === 403),
+        'the first deletes were refused',
+      );
 
       // Revoked again within the rate limit: no new AssumeRole, the call fails with the AWS error.
       fake.sts.revokeSessions();
