@@ -30,7 +30,9 @@ function httpOutput(port: number, overrides: Record<string, unknown> = {}) {
     ...overrides,
   });
   const { ctx, logs } = testContext('devo_http', dir);
-  return { output: definition.create(config, ctx), ctx, logs };
+  const clock = { now: 1_000_000 };
+  const timed = { ...ctx, now: () => clock.now };
+  return { output: definition.create(config, timed), ctx: timed, logs, clock };
 }
 
 function events(tag: string, n: number, prefix = 'e'): CollectorEvent[] {
@@ -124,7 +126,7 @@ describe('devo_http output', () => {
       const devo = await new FakeDevo().start(pki);
       let refusing = true;
       devo.answer = () => ({ status: refusing ? status : 200 });
-      const { output, logs, ctx } = httpOutput(devo.port);
+      const { output, logs, ctx, clock } = httpOutput(devo.port);
       const outcomes: string[] = [];
       try {
         const writes = ['a', 'b', 'c'].map((tag) =>
@@ -139,13 +141,26 @@ describe('devo_http output', () => {
         assert.ok(!health.ok);
         assert.equal(health.code, 'OUTPUT_REJECTED');
         assert.equal(health.status, status);
-        assert.ok(health.since <= Date.now());
+        assert.equal(health.since, clock.now);
         assert.equal(await ctx.metrics.total('collector_output_refused', { output: 'devo_http' }), 1);
         const errors = logs.filter((l) => l.level === 'error');
         assert.equal(errors.length, 1, 'said once, not per retry');
         assert.equal(errors[0]!.status, status);
         assert.equal(errors[0]!.code, 'OUTPUT_REJECTED');
         assert.equal(logs.filter((l) => l.level === 'warn').length, 0);
+
+        // A reminder once a minute while it lasts, however many retries.
+        clock.now += 59_000;
+        let seen = devo.requests.length;
+        await waitUntil(() => devo.requests.length >= seen + 3, 5_000, 'more probes');
+        assert.equal(logs.filter((l) => l.level === 'error').length, 1);
+        clock.now += 1_000;
+        seen = devo.requests.length;
+        await waitUntil(() => devo.requests.length >= seen + 3, 5_000, 'more probes');
+        const reminders = logs.filter((l) => l.level === 'error');
+        assert.equal(reminders.length, 2);
+        assert.equal(reminders[1]!.refusedForSeconds, 60);
+        assert.equal(output.health!().ok, false);
 
         refusing = false;
         await Promise.all(writes);

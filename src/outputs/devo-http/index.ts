@@ -180,6 +180,10 @@ export class DevoHttpOutput implements Output {
     return this.ctx.name;
   }
 
+  private now(): number {
+    return (this.ctx.now ?? Date.now)();
+  }
+
   start(): Promise<void> {
     this.starting ??= this.open();
     return this.starting;
@@ -378,7 +382,7 @@ export class DevoHttpOutput implements Output {
    * backoff attempt for the next probe.
    */
   private refused(status: number, tag: string): number {
-    const now = Date.now();
+    const now = this.now();
     const first = this.refusal === undefined || this.refusal.status !== status;
     const refusal: Refusal = first
       ? { status, since: this.refusal?.since ?? now, attempts: 0, loggedAt: -Infinity }
@@ -422,7 +426,7 @@ export class DevoHttpOutput implements Output {
         {
           output: this.name,
           status: refusal.status,
-          refusedForSeconds: Math.round((Date.now() - refusal.since) / 1000),
+          refusedForSeconds: Math.round((this.now() - refusal.since) / 1000),
         },
         `output ${this.name}: requests accepted again after HTTP ${refusal.status} refusals`,
       );
