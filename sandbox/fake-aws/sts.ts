@@ -26,6 +26,8 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.
 /** STS over the query protocol: GetCallerIdentity and AssumeRole with temporary keys. */
 export class FakeSts {
   private readonly roles = new Map<string, Role>();
+  /** Access keys AssumeRole issued, for revokeSessions(). */
+  private readonly issued: string[] = [];
   readonly def: ServiceDef;
 
   constructor(private readonly accounts: Accounts) {
@@ -60,6 +62,15 @@ export class FakeSts {
       externalId: options.externalId,
       maxSessionDuration: options.maxSessionDuration ?? 3600,
     });
+  }
+
+  /**
+   * Makes every session issued so far expire now, before its stated Expiration, as AWS does when a
+   * role's sessions are revoked: their calls fail with ExpiredToken. Returns how many were revoked.
+   */
+  revokeSessions(): number {
+    for (const key of this.issued) this.accounts.expire(key);
+    return this.issued.splice(0).length;
   }
 
   private assumeRole(params: Params, ctx: RequestContext): unknown {
@@ -112,6 +123,7 @@ export class FakeSts {
       { accountId: role.accountId, arn, userId },
       Date.now() + duration * 1000,
     );
+    this.issued.push(creds.accessKeyId);
     return {
       Credentials: {
         AccessKeyId: creds.accessKeyId,

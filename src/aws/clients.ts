@@ -15,6 +15,7 @@ import type {
   AwsCredentialIdentity,
   AwsCredentialIdentityProvider,
   HttpHandlerOptions,
+  MiddlewareStack,
   NodeHttpHandlerOptions,
   RequestSigner,
 } from '@smithy/types';
@@ -40,7 +41,18 @@ export interface AwsClientsOptions {
   sessionName?: string | undefined;
   /** Most concurrent HTTP connections per client (SQS long polls each hold one). */
   maxSockets?: number;
+  /** Clock of the renewal rate limit (tests). */
+  now?: () => number;
 }
+
+/**
+ * What AWS answers when it no longer accepts session credentials the SDK still holds as valid
+ * (revoked, or expired early by a clock or policy change): the SDK would keep signing with them
+ * until their stated expiry.
+ */
+const REJECTED_CREDENTIAL_CODES = new Set(['ExpiredToken', 'ExpiredTokenException', 'InvalidClientTokenId']);
+/** At most one forced re-assume per this long, however many calls fail at once. */
+const RENEWAL_INTERVAL_MS = 5_000;
 
 type ClientKind = 'sqs' | 'sqsCached' | 's3' | 'sts' | 'cloudtrail' | 'cloudwatch' | 'logs' | 'eventbridge';
 
@@ -67,6 +79,8 @@ export class AwsClients {
   private readonly clients = new Map<string, { destroy(): void }>();
   private readonly accountIds = new Map<string, Promise<string>>();
   private readonly handler: NodeHttpHandler;
+  /** Set when the credentials come from an assume-role chain, which can be asked for new ones. */
+  private readonly renewal: { at: number; pending: Promise<unknown> } | undefined;
 
   constructor(private readonly options: AwsClientsOptions) {
     const sockets = options.maxSockets ?? 64;
@@ -78,6 +92,24 @@ export class AwsClients {
       requestTimeout: 60_000,
     });
     this.credentials = buildCredentials(options);
+    const { base_assume_role: base, target_assume_role: target } = options.credentials;
+    if (this.credentials && (base || target)) this.renewal = { at: -Infinity, pending: Promise.resolve() };
+  }
+
+  /**
+   * Re-assumes the role at once, unless that was done less than RENEWAL_INTERVAL_MS ago: then the
+   * caller retries with those fresh credentials. False when the credentials cannot be renewed.
+   */
+  private async renewCredentials(): Promise<boolean> {
+    const renewal = this.renewal;
+    if (!renewal) return false;
+    const now = (this.options.now ?? Date.now)();
+    if (now - renewal.at >= RENEWAL_INTERVAL_MS) {
+      renewal.at = now;
+      renewal.pending = this.credentials!({ forceRefresh: true });
+    }
+    await renewal.pending;
+    return true;
   }
 
   private get<K extends ClientKind>(kind: K, region: string): ClientOf<K> {
@@ -109,6 +141,21 @@ export class AwsClients {
     if (kind === 's3') config.followRegionRedirects = true;
     if (kind === 'sqsCached') config.cacheMiddleware = true;
     const client = new Ctor(config);
+    if (this.renewal) {
+      (client as unknown as { middlewareStack: MiddlewareStack<object, object> }).middlewareStack.add(
+        (next) => async (args) => {
+          try {
+            return await next(args);
+          } catch (err) {
+            const code = (err as { name?: unknown }).name;
+            if (typeof code !== 'string' || !REJECTED_CREDENTIAL_CODES.has(code)) throw err;
+            if (!(await this.renewCredentials())) throw err;
+            return next(args);
+          }
+        },
+        { step: 'initialize', name: 'renewRejectedCredentials' },
+      );
+    }
     // The SDK builds a client's config by adding some fifty properties to one object, which leaves it
     // in V8's slow dictionary mode; its middleware copies it ({...config}) three times a request,
     // at about 20 µs a copy in that mode and 1.5 µs in fast mode.
@@ -263,11 +310,15 @@ function buildCredentials(options: AwsClientsOptions): AwsCredentialIdentityProv
       clientConfig: stsConfig,
     });
   }
+  if (!provider) return undefined;
   // Shared by every client of every region: one AssumeRole chain, refreshed before expiry.
-  return (
-    provider &&
-    memoizeIdentityProvider(secretRegistering(provider), isIdentityExpired, doesIdentityRequireRefresh)
-  );
+  const shared = memoizeIdentityProvider(
+    secretRegistering(provider),
+    isIdentityExpired,
+    doesIdentityRequireRefresh,
+  )!;
+  // Tells the SDK not to memoize it again per client: a forced refresh must reach every client.
+  return Object.assign(shared, { memoized: true });
 }
 
 /**

@@ -13,6 +13,8 @@ export interface OutputContext {
   readonly metrics: Metrics;
   /** Host name written in syslog headers. */
   readonly hostname: string;
+  /** Clock of rate-limited logs and health timestamps (tests); Date.now when absent. */
+  readonly now?: () => number;
 }
 
 /** A kind of output: its `config` schema (zod, the single source of truth) and its factory. */

@@ -1,4 +1,12 @@
+import type { ErrorCode } from '../errors.js';
 import type { CollectorEvent } from '../runtime/batch.js';
+
+/**
+ * Whether an output can deliver: not ok while its receiver refuses what it sends (e.g. HTTP 401),
+ * with the error code, since when (epoch ms) and the receiver's status; for health endpoints.
+ */
+export type OutputHealth =
+  { ok: true } | { ok: false; code: ErrorCode; since: number; status?: number | undefined };
 
 /**
  * The one interface every output implements (devo_platform, devo_http, syslog, console, file).
@@ -7,8 +15,10 @@ import type { CollectorEvent } from '../runtime/batch.js';
  * - `write(events)` resolves only when every event was accepted downstream (TLS: written and
  *   flushed to the socket; HTTP: a 2xx; file: written). Transient failures are retried inside
  *   the output (reconnect, backoff) — the promise simply stays pending: that is backpressure.
+ *   A receiver refusing the requests (e.g. HTTP 401, a wrong token) is also waited out, so that
+ *   nothing is released to be received again: the output reports it through `health()`.
  *   It rejects (CollectorError OUTPUT_REJECTED / OUTPUT_STOPPED) only when the output cannot
- *   accept these events at all: permanently failed (e.g. HTTP 401) or stopped.
+ *   accept these events at all: an event the receiver can never take (HTTP 413 alone), or stopped.
  * - Several `write` calls may be outstanding at once; each resolves independently.
  * - `start()` prepares (validates certificates, opens connections lazily or eagerly).
  * - `stop()` finishes or abandons pending writes (they reject with OUTPUT_STOPPED) and closes.
@@ -19,4 +29,6 @@ export interface Output {
   start(): Promise<void>;
   write(events: readonly CollectorEvent[]): Promise<void>;
   stop(): Promise<void>;
+  /** Outputs that can be refused by their receiver say whether they are; absent means always ok. */
+  health?(): OutputHealth;
 }

@@ -39,6 +39,13 @@ export class Metrics {
   readonly outputBytes = this.counter('collector_output_bytes_total', 'Bytes accepted per output', [
     'output',
   ]);
+  /** 1 while an output's receiver refuses its requests (e.g. HTTP 401): events are held, sources paused. */
+  readonly outputRefused = new Gauge({
+    name: 'collector_output_refused',
+    help: 'Whether the receiver refuses the output requests (1) or not (0)',
+    labelNames: ['output'],
+    registers: [this.registry],
+  });
   readonly inFlightEvents = this.gauge(
     'collector_in_flight_events',
     'Events admitted but not yet acknowledged',

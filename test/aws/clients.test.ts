@@ -3,7 +3,10 @@ import { after, before, describe, mock, test } from 'node:test';
 import { createHash, createHmac } from 'node:crypto';
 import {
   CreateQueueCommand,
+  DeleteMessageBatchCommand,
   GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
   type ServiceInputTypes,
   type ServiceOutputTypes,
   type SQSClient,
@@ -116,6 +119,66 @@ describe('AwsClients', () => {
       );
     } finally {
       mock.timers.reset();
+      aws.destroy();
+    }
+  });
+
+  test('session credentials AWS rejects before their stated expiry are re-assumed at once (rate-limited) and the call retried', async () => {
+    const role = 'arn:aws:iam::555555555555:role/devo-revoked';
+    fake.sts.addRole(role);
+    let now = 1_000_000;
+    const aws = new AwsClients({
+      credentials: {
+        access_key: 'AKIAUSERUSERUSER0005',
+        access_secret: 'user-secret-access-key-0005',
+        target_assume_role: role,
+      },
+      endpoint: fake.endpoint,
+      stsRegion: 'us-east-1',
+      now: () => now,
+    });
+    try {
+      const sqs = aws.sqsCached('us-east-1');
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'revoked-test' }));
+      for (let i = 0; i < 3; i++) await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: `m${i}` }));
+      const { Messages = [] } = await aws
+        .sqs('us-east-1')
+        .send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
+      assert.equal(Messages.length, 3);
+      const assumes = () => fake.requestsFor({ service: 'sts', operation: 'AssumeRole' }).length;
+      const before = assumes();
+      assert.ok(fake.sts.revokeSessions() >= 1);
+
+      // Several calls fail together: one AssumeRole serves them all.
+      const deletes = await Promise.all(
+        Messages.map((m, i) =>
+          sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl,
+              Entries: [{ Id: `${i}`, ReceiptHandle: m.ReceiptHandle }],
+            }),
+          ),
+        ),
+      );
+      for (const d of deletes) assert.deepEqual(d.Failed ?? [], []);
+      assert.equal(assumes(), before + 1, 'AssumeRole called again, once');
+      const rejected = fake.requestsFor({ service: 'sqs', operation: 'DeleteMessageBatch' });
+      assert.ok(
+        rejected.some((r) => r.status === 403),
+        'the first deletes were refused',
+      );
+
+      // Revoked again within the rate limit: no new AssumeRole, the call fails with the AWS error.
+      fake.sts.revokeSessions();
+      await assert.rejects(sqs.send(new GetQueueUrlCommand({ QueueName: 'revoked-test' })), {
+        name: 'ExpiredToken',
+      });
+      assert.equal(assumes(), before + 1);
+      // Past the limit, it renews again.
+      now += 5_000;
+      await sqs.send(new GetQueueUrlCommand({ QueueName: 'revoked-test' }));
+      assert.equal(assumes(), before + 2);
+    } finally {
       aws.destroy();
     }
   });

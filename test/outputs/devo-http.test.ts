@@ -1,79 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import type { TestPki } from '../../sandbox/certs.js';
 import { isCollectorError } from '../../src/errors.js';
 import { definition, retryAfterMs } from '../../src/outputs/devo-http/index.js';
 import type { CollectorEvent } from '../../src/runtime/batch.js';
+import { FakeDevo } from '../helpers/fake-devo-http.js';
+import { waitUntil } from '../helpers/wait.js';
 import { testContext, withTestPki } from './helpers.js';
 
 const TOKEN = 'tok-5ecret-Value-0123456789';
-
-interface Received {
-  method: string;
-  path: string;
-  encoding: string | undefined;
-  body: string;
-  rawBytes: number;
-}
-
-/** An HTTPS server on 127.0.0.1 whose answers the test scripts: `answer` gives the status (and headers) per request. */
-class FakeDevo {
-  readonly requests: Received[] = [];
-  readonly times: number[] = [];
-  private server!: Server;
-  port = 0;
-  answer: (req: Received, index: number) => { status: number; headers?: Record<string, string> } = () => ({
-    status: 200,
-  });
-
-  async start(tls: TestPki): Promise<this> {
-    this.server = createServer({ cert: tls.server.cert, key: tls.server.key }, (req, res) =>
-      this.handle(req, res),
-    );
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  /** Requests that were answered 2xx, in order. */
-  get accepted(): Received[] {
-    return this.requests.filter((_, i) => this.statuses[i]! < 300);
-  }
-
-  private readonly statuses: number[] = [];
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const encoding = req.headers['content-encoding'];
-      const received: Received = {
-        method: req.method ?? '',
-        path: req.url ?? '',
-        encoding,
-        body: (encoding === 'gzip' ? gunzipSync(raw) : raw).toString('utf8'),
-        rawBytes: raw.length,
-      };
-      const index = this.requests.push(received) - 1;
-      this.times.push(Date.now());
-      const { status, headers } = this.answer(received, index);
-      this.statuses.push(status);
-      res.writeHead(status, headers).end(status < 300 ? '' : 'no');
-    });
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 let pki: TestPki;
 let dir: string;
@@ -93,7 +30,9 @@ function httpOutput(port: number, overrides: Record<string, unknown> = {}) {
     ...overrides,
   });
   const { ctx, logs } = testContext('devo_http', dir);
-  return { output: definition.create(config, ctx), ctx, logs };
+  const clock = { now: 1_000_000 };
+  const timed = { ...ctx, now: () => clock.now };
+  return { output: definition.create(config, timed), ctx: timed, logs, clock };
 }
 
 function events(tag: string, n: number, prefix = 'e'): CollectorEvent[] {
@@ -182,45 +121,110 @@ describe('devo_http output', () => {
     }
   });
 
-  test('401 fails the output once, clearly, without the token; pending and later writes reject OUTPUT_REJECTED', async () => {
-    const devo = await new FakeDevo().start(pki);
-    devo.answer = (req) => (req.path.endsWith('/slow') ? { status: 503 } : { status: 401 });
-    const { output, logs } = httpOutput(devo.port);
-    try {
-      // A write that keeps retrying is pending when another one hits the 401.
-      const pending = output.write(events('slow', 1));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const refused = output.write(events('t', 3));
-      for (const write of [refused, pending]) {
-        await assert.rejects(write, (err: unknown) => {
-          assert.ok(isCollectorError(err, 'OUTPUT_REJECTED'));
-          assert.match(err.message, /output devo_http: Devo refused the token for domain acme \(HTTP 401/);
-          assert.ok(!err.message.includes(TOKEN));
-          return true;
-        });
+  for (const status of [401, 400]) {
+    test(`HTTP ${status} holds writes (never rejects them), one request probes with backoff, says so once, reports it; accepted again without restart, nothing lost`, async () => {
+      const devo = await new FakeDevo().start(pki);
+      let refusing = true;
+      devo.answer = () => ({ status: refusing ? status : 200 });
+      const { output, logs, ctx, clock } = httpOutput(devo.port);
+      const outcomes: string[] = [];
+      try {
+        const writes = ['a', 'b', 'c'].map((tag) =>
+          output.write(events(tag, 2)).then(
+            () => outcomes.push('resolved'),
+            (err: unknown) => outcomes.push(`rejected ${String(err)}`),
+          ),
+        );
+        await waitUntil(() => devo.requests.length >= 12, 5_000, 'a dozen refused requests');
+        assert.deepEqual(outcomes, [], 'no write settles while refused');
+        const health = output.health!();
+        assert.ok(!health.ok);
+        assert.equal(health.code, 'OUTPUT_REJECTED');
+        assert.equal(health.status, status);
+        assert.equal(health.since, clock.now);
+        assert.equal(await ctx.metrics.total('collector_output_refused', { output: 'devo_http' }), 1);
+        const errors = logs.filter((l) => l.level === 'error');
+        assert.equal(errors.length, 1, 'said once, not per retry');
+        assert.equal(errors[0]!.status, status);
+        assert.equal(errors[0]!.code, 'OUTPUT_REJECTED');
+        assert.equal(logs.filter((l) => l.level === 'warn').length, 0);
+
+        // A reminder once a minute while it lasts, however many retries.
+        clock.now += 59_000;
+        let seen = devo.requests.length;
+        await waitUntil(() => devo.requests.length >= seen + 3, 5_000, 'more probes');
+        assert.equal(logs.filter((l) => l.level === 'error').length, 1);
+        clock.now += 1_000;
+        seen = devo.requests.length;
+        await waitUntil(() => devo.requests.length >= seen + 3, 5_000, 'more probes');
+        const reminders = logs.filter((l) => l.level === 'error');
+        assert.equal(reminders.length, 2);
+        assert.equal(reminders[1]!.refusedForSeconds, 60);
+        assert.equal(output.health!().ok, false);
+
+        refusing = false;
+        await Promise.all(writes);
+        assert.deepEqual(outcomes, ['resolved', 'resolved', 'resolved']);
+        assert.deepEqual(output.health!(), { ok: true });
+        assert.equal(await ctx.metrics.total('collector_output_refused', { output: 'devo_http' }), 0);
+        const delivered = devo.accepted.flatMap((r) => r.body.split('\n').filter(Boolean));
+        assert.equal(delivered.length, 6);
+        assert.ok(
+          logs.some((l) => l.level === 'info' && l.status === status),
+          'the recovery is logged',
+        );
+        assert.ok(!JSON.stringify(logs).includes(TOKEN), 'the token never reaches the logs');
+      } finally {
+        await output.stop();
+        await devo.close();
       }
-      await assert.rejects(output.write(events('t', 1)), (err) => isCollectorError(err, 'OUTPUT_REJECTED'));
-      const errors = logs.filter((l) => l.level === 'error');
-      assert.equal(errors.length, 1);
-      assert.equal(errors[0]!.output, 'devo_http');
-      assert.ok(!JSON.stringify(logs).includes(TOKEN), 'the token never reaches the logs');
+    });
+  }
+
+  test('while refused, only one request at a time probes the receiver', async () => {
+    const devo = await new FakeDevo().start(pki);
+    devo.answer = () => ({ status: 401 });
+    const { output } = httpOutput(devo.port, {
+      retry: { initial_delay_seconds: 0.001, max_delay_seconds: 0.002 },
+    });
+    const writes = Array.from({ length: 8 }, (_, i) =>
+      output.write(events(`t${i}`, 1)).catch(() => undefined),
+    );
+    try {
+      await waitUntil(() => devo.requests.length >= 8, 5_000, 'the first requests');
+      await waitUntil(() => devo.open === 0, 5_000, 'the first answers');
+      devo.mostOpen = 0;
+      const seen = devo.requests.length;
+      await waitUntil(() => devo.requests.length >= seen + 20, 5_000, 'twenty probes');
+      assert.equal(devo.mostOpen, 1);
     } finally {
       await output.stop();
+      await Promise.all(writes);
       await devo.close();
     }
   });
 
-  test('other 4xx rejects that write only', async () => {
+  test('413 splits the request until the parts are taken; one event alone that is too large rejects OUTPUT_REJECTED', async () => {
     const devo = await new FakeDevo().start(pki);
-    devo.answer = (req) => ({ status: req.path.endsWith('/bad') ? 400 : 200 });
+    devo.answer = (req) => ({ status: req.body.split('\n').filter(Boolean).length > 2 ? 413 : 200 });
     const { output } = httpOutput(devo.port);
     try {
-      await assert.rejects(output.write(events('bad', 1)), (err: unknown) => {
+      await output.write(events('t', 7));
+      const delivered = devo.accepted.flatMap((r) => r.body.split('\n').filter(Boolean));
+      assert.deepEqual(
+        delivered.sort(),
+        events('t', 7)
+          .map((e) => e.message)
+          .sort(),
+      );
+      assert.ok(devo.accepted.every((r) => r.body.split('\n').filter(Boolean).length <= 2));
+
+      devo.answer = () => ({ status: 413 });
+      await assert.rejects(output.write(events('big', 1)), (err: unknown) => {
         assert.ok(isCollectorError(err, 'OUTPUT_REJECTED'));
-        assert.match(err.message, /HTTP 400 to 1 events for tag bad/);
+        assert.equal(err.details.status, 413);
         return true;
       });
-      await output.write(events('good', 1));
     } finally {
       await output.stop();
       await devo.close();

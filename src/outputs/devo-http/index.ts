@@ -9,7 +9,7 @@ import { registerSecret } from '../../telemetry/secrets.js';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import { backoffOptions, backoffSchema } from '../backoff.js';
 import type { OutputContext, OutputDefinition } from '../definition.js';
-import type { Output } from '../output.js';
+import type { Output, OutputHealth } from '../output.js';
 import { escapeLineBreaks } from '../syslog-line.js';
 import { loadTlsMaterial, resolveConfigFile } from '../tls-material.js';
 
@@ -19,6 +19,19 @@ const gzip = promisify(gzipCallback);
 const MAX_REQUEST_BYTES = 32_000_000;
 /** A Retry-After beyond this is taken as this: a misconfigured proxy must not park the output for hours. */
 const MAX_RETRY_AFTER_MS = 600_000;
+/** While requests are refused, a reminder is logged at most this often. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+/**
+ * Answers that no retry of the same request changes until someone fixes the configuration (token,
+ * domain, URL, relay): 400 (malformed path or tag), 401/403 (token refused), 404 (unknown domain or
+ * endpoint), 405, 410. Other 4xx except 408/413/429 are taken the same way; 413 splits the request.
+ */
+const HINTS: Record<number, string> = {
+  400: 'the request was refused as malformed: check domain, host and tags',
+  401: 'the token was refused: check token / token_file',
+  403: 'the token was refused: check token / token_file',
+  404: 'the endpoint does not know this path: check url / region and domain',
+};
 
 const REGION_URLS = {
   us: 'https://http-us.devo.io',
@@ -89,7 +102,7 @@ const schema = z
     retry: backoffSchema
       .prefault({})
       .describe(
-        'Backoff between retries of a request after 429, 5xx or a network error (Retry-After wins when given).',
+        'Backoff between retries of a request after 429, 5xx or a network error (Retry-After wins when given), and between the probes of a refused output (401, 403, 404, 400), whose writes wait meanwhile.',
       ),
   })
   .superRefine((config, issues) => {
@@ -115,12 +128,22 @@ interface Answer {
   retryAfter: string | undefined;
 }
 
+/** While requests are refused: since when, with which status, and when it was last said. */
+interface Refusal {
+  status: number;
+  since: number;
+  attempts: number;
+  loggedAt: number;
+}
+
 /**
  * Devo HTTP ingestion. A write is accepted when every request carrying its events got a 2xx.
- * 429, 5xx and network errors are retried with backoff (Retry-After honoured); 401/403 mean the
- * token is refused: the output fails for good, logs it once, and every pending and later write
- * rejects OUTPUT_REJECTED so nothing upstream is acknowledged. The token never leaves the request
- * path: it is registered as a secret and the URL is never logged.
+ * 429, 5xx and network errors are retried with backoff (Retry-After honoured). A refusal (401,
+ * 403, 404, 400...) holds the output: writes stay pending (backpressure: the sources stop taking
+ * more, nothing is released to be received again and drained into a DLQ), one request at a time
+ * probes with capped exponential backoff, and the first 2xx (the operator fixed the token) lets
+ * everything through again. 413 splits the request. The token never leaves the request path: it is
+ * registered as a secret and the URL is never logged.
  */
 export class DevoHttpOutput implements Output {
   private readonly base: URL;
@@ -131,7 +154,10 @@ export class DevoHttpOutput implements Output {
   private pathPrefix = '';
   private starting: Promise<void> | undefined;
   private stopped = false;
-  private failure: CollectorError | undefined;
+  private refusal: Refusal | undefined;
+  /** A request is probing whether the refusal is over; the others wait in `held`. */
+  private probing = false;
+  private readonly held: (() => void)[] = [];
   private active = 0;
   private retrying = 0;
 
@@ -140,10 +166,22 @@ export class DevoHttpOutput implements Output {
     private readonly ctx: OutputContext,
   ) {
     this.base = new URL(config.url ?? REGION_URLS[config.region ?? 'us']);
+    ctx.metrics.outputRefused.set({ output: ctx.name }, 0);
+  }
+
+  /** Whether requests are being refused (a configuration problem), since when and with which status. */
+  health(): OutputHealth {
+    const refusal = this.refusal;
+    if (!refusal) return { ok: true };
+    return { ok: false, code: ErrorCodes.OUTPUT_REJECTED, since: refusal.since, status: refusal.status };
   }
 
   get name(): string {
     return this.ctx.name;
+  }
+
+  private now(): number {
+    return (this.ctx.now ?? Date.now)();
   }
 
   start(): Promise<void> {
@@ -182,6 +220,7 @@ export class DevoHttpOutput implements Output {
     this.stopped = true;
     this.abort.abort();
     for (const wake of this.waiters.splice(0)) wake();
+    for (const wake of this.held.splice(0)) wake();
     await Promise.allSettled(this.pending);
     this.agent?.destroy();
   }
@@ -230,47 +269,74 @@ export class DevoHttpOutput implements Output {
       `/token!${segment(token!)}/${segment(config.host ?? ctx.hostname)}/`;
   }
 
-  /** One request (retried until accepted, refused for good, or stopped). */
+  /** One request, retried until accepted or stopped; split in two on 413. */
   private async post(tag: string, lines: string[], bytes: number): Promise<void> {
     const body = await gzip(Buffer.from(`${lines.join('\n')}\n`), { level: this.config.compression_level });
     const count = lines.length;
     const path = this.pathPrefix + encodeURIComponent(tag);
     const backoff = backoffOptions(this.config.retry);
-    for (let attempt = 0; ; attempt++) {
-      this.checkUsable();
-      await this.acquire();
-      let answer: Answer | Error;
-      try {
+    let probe = false;
+    const endProbe = (): void => {
+      if (!probe) return;
+      probe = this.probing = false;
+      this.held.shift()?.();
+    };
+    try {
+      for (let attempt = 0; ; attempt++) {
         this.checkUsable();
-        answer = await this.request(path, body);
-      } catch (err) {
-        answer = err instanceof CollectorError ? err : new Error(describeError(err));
-      } finally {
-        this.release();
-      }
-      if (answer instanceof CollectorError) throw answer;
-      if (!(answer instanceof Error) && answer.status >= 200 && answer.status < 300) {
-        this.recovered();
-        this.ctx.metrics.outputEvents.inc({ output: this.name }, count);
-        this.ctx.metrics.outputBytes.inc({ output: this.name }, bytes);
-        return;
-      }
-      this.checkUsable();
-      if (!(answer instanceof Error)) {
-        const { status } = answer;
-        if (status === 401 || status === 403) throw this.fail(status);
-        if (status !== 408 && status !== 429 && status < 500) {
-          throw new CollectorError(
-            ErrorCodes.OUTPUT_REJECTED,
-            `output ${this.name}: ${this.base.origin} answered HTTP ${status} to ${count} events for tag ${tag}`,
-            { details: { output: this.name, status, tag } },
-          );
+        if (this.refusal && !probe) {
+          // One request finds out whether the refusal is over; the others wait for its answer.
+          if (this.probing) {
+            await new Promise<void>((resolve) => this.held.push(resolve));
+            continue;
+          }
+          this.probing = probe = true;
         }
+        await this.acquire();
+        let answer: Answer | Error;
+        try {
+          this.checkUsable();
+          answer = await this.request(path, body);
+        } catch (err) {
+          answer = err instanceof CollectorError ? err : new Error(describeError(err));
+        } finally {
+          this.release();
+        }
+        if (answer instanceof CollectorError) throw answer;
+        if (!(answer instanceof Error) && answer.status >= 200 && answer.status < 300) {
+          this.recovered();
+          this.ctx.metrics.outputEvents.inc({ output: this.name }, count);
+          this.ctx.metrics.outputBytes.inc({ output: this.name }, bytes);
+          return;
+        }
+        this.checkUsable();
+        if (!(answer instanceof Error) && answer.status === 413) {
+          if (lines.length === 1) {
+            throw new CollectorError(
+              ErrorCodes.OUTPUT_REJECTED,
+              `output ${this.name}: ${this.base.origin} answered HTTP 413 to one event of ${bytes} bytes for tag ${tag}: too large for it to take`,
+              { details: { output: this.name, status: 413, tag, bytes } },
+            );
+          }
+          // Smaller requests go through where a relay's limit is below max_request_bytes.
+          const half = Math.ceil(lines.length / 2);
+          const parts = [lines.slice(0, half), lines.slice(half)];
+          endProbe();
+          await Promise.all(parts.map((part) => this.track(this.post(tag, part, linesBytes(part)))));
+          return;
+        }
+        if (!(answer instanceof Error) && isRefusal(answer.status)) {
+          const delay = backoffDelay(this.refused(answer.status, tag), backoff);
+          await sleep(delay, this.abort.signal);
+          continue;
+        }
+        const retryAfter = answer instanceof Error ? undefined : retryAfterMs(answer.retryAfter);
+        const delay = retryAfter ?? backoffDelay(attempt, backoff);
+        this.retryNotice(answer, tag, delay);
+        await sleep(delay, this.abort.signal);
       }
-      const retryAfter = answer instanceof Error ? undefined : retryAfterMs(answer.retryAfter);
-      const delay = retryAfter ?? backoffDelay(attempt, backoff);
-      this.retryNotice(answer, tag, delay);
-      await sleep(delay, this.abort.signal);
+    } finally {
+      endProbe();
     }
   }
 
@@ -306,26 +372,41 @@ export class DevoHttpOutput implements Output {
     });
   }
 
-  /** Throws when the output cannot take events: refused for good, or stopped. */
+  /** Throws once the output is stopped. */
   private checkUsable(): void {
-    if (this.failure) throw this.failure;
     if (this.stopped) throw new CollectorError(ErrorCodes.OUTPUT_STOPPED, `output ${this.name} is stopped`);
   }
 
-  private fail(status: number): CollectorError {
-    if (!this.failure) {
-      this.failure = new CollectorError(
-        ErrorCodes.OUTPUT_REJECTED,
-        `output ${this.name}: Devo refused the token for domain ${this.config.domain} (HTTP ${status} from ${this.base.origin}); ` +
-          `check outputs.${this.name}.config.token / token_file. The output is stopped; events stay unacknowledged and will be collected again.`,
-        { details: { output: this.name, status } },
+  /**
+   * Records a refusal; says so at once, then at most every REFUSAL_LOG_INTERVAL_MS. Returns the
+   * backoff attempt for the next probe.
+   */
+  private refused(status: number, tag: string): number {
+    const now = this.now();
+    const first = this.refusal === undefined || this.refusal.status !== status;
+    const refusal: Refusal = first
+      ? { status, since: this.refusal?.since ?? now, attempts: 0, loggedAt: -Infinity }
+      : this.refusal!;
+    this.refusal = refusal;
+    this.ctx.metrics.outputRefused.set({ output: this.name }, 1);
+    refusal.attempts++;
+    if (now - refusal.loggedAt >= REFUSAL_LOG_INTERVAL_MS) {
+      refusal.loggedAt = now;
+      const hint = HINTS[status] ?? 'check the output configuration';
+      this.ctx.logger.error(
+        {
+          output: this.name,
+          status,
+          tag,
+          code: ErrorCodes.OUTPUT_REJECTED,
+          attempts: refusal.attempts,
+          refusedForSeconds: Math.round((now - refusal.since) / 1000),
+        },
+        `output ${this.name}: ${this.base.origin} answers HTTP ${status} for domain ${this.config.domain}: ${hint} (outputs.${this.name}.config). ` +
+          'Events are held unacknowledged and sources paused; retrying with backoff until it accepts.',
       );
-      this.ctx.logger.error({ output: this.name, status }, this.failure.message);
-      // Wakes retries that are waiting and cuts requests in flight: they all reject with the failure.
-      this.abort.abort();
-      for (const wake of this.waiters.splice(0)) wake();
     }
-    return this.failure;
+    return refusal.attempts - 1;
   }
 
   private retryNotice(answer: Answer | Error, tag: string, delay: number): void {
@@ -337,6 +418,20 @@ export class DevoHttpOutput implements Output {
   }
 
   private recovered(): void {
+    const refusal = this.refusal;
+    if (refusal) {
+      this.refusal = undefined;
+      this.ctx.metrics.outputRefused.set({ output: this.name }, 0);
+      this.ctx.logger.info(
+        {
+          output: this.name,
+          status: refusal.status,
+          refusedForSeconds: Math.round((this.now() - refusal.since) / 1000),
+        },
+        `output ${this.name}: requests accepted again after HTTP ${refusal.status} refusals`,
+      );
+      for (const wake of this.held.splice(0)) wake();
+    }
     if (this.retrying === 0) return;
     this.ctx.logger.info(
       { output: this.name },
@@ -346,7 +441,7 @@ export class DevoHttpOutput implements Output {
   }
 
   private async acquire(): Promise<void> {
-    while (this.active >= this.config.max_concurrent_requests && !this.failure && !this.stopped) {
+    while (this.active >= this.config.max_concurrent_requests && !this.stopped) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
     this.active++;
@@ -362,6 +457,15 @@ export class DevoHttpOutput implements Output {
     void promise.finally(() => this.pending.delete(promise)).catch(() => undefined);
     return promise;
   }
+}
+
+/** A 4xx that retrying the same request cannot fix (408 timeout, 413 and 429 are handled apart). */
+function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 413 && status !== 429;
+}
+
+function linesBytes(lines: readonly string[]): number {
+  return lines.reduce((n, line) => n + Buffer.byteLength(line) + 1, 0);
 }
 
 function groupByTag(events: readonly CollectorEvent[]): Map<string, string[]> {
