@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { closest } from 'fastest-levenshtein';
-import { parseDocument } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import { z } from 'zod';
 import { CollectorError, ErrorCodes } from '../errors.js';
 import { registerSecret } from '../telemetry/secrets.js';
@@ -64,15 +64,8 @@ export function parseConfigText(
   options: { env?: NodeJS.ProcessEnv; dir?: string } = {},
 ): { config?: CollectorConfig; problems: ConfigProblem[]; inlineSecrets: string[] } {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      problems: doc.errors.map((e) => ({
-        path: `line ${e.linePos?.[0]?.line ?? '?'}`,
-        message: e.message.split('\n')[0] ?? e.message,
-      })),
-      inlineSecrets: [],
-    };
-  }
+  const syntaxError = doc.errors[0];
+  if (syntaxError) return { problems: [yamlSyntaxProblem(syntaxError, doc.errors.length, text)], inlineSecrets: [] };
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object') {
     return {
@@ -98,6 +91,39 @@ export function parseConfigText(
   }
   if (problems.length > 0) return { problems, inlineSecrets };
   return { config: deepFreeze(result.data), problems, inlineSecrets };
+}
+
+/** What usually causes each YAML error, since its own message quotes the file (and so its secrets). */
+const YAML_HINTS: Partial<Record<YAMLError['code'], string>> = {
+  BAD_INDENT: 'check the indentation of this line against the lines above it',
+  TAB_AS_INDENT: 'indent with spaces, not tabs',
+  DUPLICATE_KEY: 'this key appears twice in the same mapping',
+  MISSING_CHAR: 'a closing quote or bracket is missing',
+  BAD_SCALAR_START: 'a value cannot start with this character; quote it',
+  MULTILINE_IMPLICIT_KEY: 'a key must fit on one line; check for a missing ":" or quote',
+  BLOCK_AS_IMPLICIT_KEY: 'a key must fit on one line; check for a missing ":" or quote',
+  BLOCK_IN_FLOW: 'inside { } or [ ] write the whole mapping or list on one line',
+  UNEXPECTED_TOKEN: 'a stray character, or a bracket or quote opened or closed without its pair',
+};
+
+/**
+ * One problem for the first YAML error: the rest usually cascade from it (one per later token). Its
+ * place and code only, never its message, which quotes the source — and the file holds secrets that
+ * are registered for scrubbing only once it parsed.
+ */
+function yamlSyntaxProblem(error: YAMLError, count: number, text: string): ConfigProblem {
+  const at = error.linePos?.[0];
+  const line = at ? text.split(/\r?\n/)[at.line - 1] : undefined;
+  // `{ token: ${X} }` is the usual cause: unquoted, `{` opens a nested flow mapping.
+  const hint =
+    line !== undefined && /[{[][^'"]*\$\{/.test(line)
+      ? 'a ${...} reference inside { } or [ ] must be quoted: key: "${VAR}"'
+      : (YAML_HINTS[error.code] ?? 'not valid YAML');
+  const more = count > 1 ? ` (${count - 1} more error(s) after it, probably caused by this one)` : '';
+  return {
+    path: at ? `line ${at.line}, column ${at.col}` : '(YAML)',
+    message: `YAML syntax error ${error.code}: ${hint}${more}`,
+  };
 }
 
 interface InterpolationContext {

@@ -72,6 +72,21 @@ inputs:
     assert.doesNotMatch(err, /super-secret-inline-value/);
   });
 
+  test('a YAML syntax error stops validate and run with its line and column, no value from the file', async () => {
+    const secret = 'yaml-inline-secret-value-42';
+    const file = join(tmp.dir, 'broken.yaml');
+    writeFileSync(
+      file,
+      `globals: {}\n}\ninputs:\n  aws:\n    credentials:\n      access_key: AKIAINLINE\n      access_secret: ${secret}\n`,
+    );
+    for (const command of ['validate', 'run']) {
+      const run = runCli([command, '--config', file]);
+      assert.equal(await run.exited, 2);
+      assert.match(run.stderr(), /1 problem\):\n {2}- line 2, column 1: YAML syntax error UNEXPECTED_TOKEN/);
+      assert.doesNotMatch(run.stdout() + run.stderr(), new RegExp(`${secret}|AKIAINLINE`));
+    }
+  });
+
   test('print-schema prints a JSON Schema', async () => {
     const run = runCli(['print-schema']);
     assert.equal(await run.exited, 0);

@@ -219,6 +219,23 @@ inputs:
     );
   });
 
+  test('a YAML syntax error is one problem with line, column and hint, never a value from the file', () => {
+    const secret = 'yaml-inline-secret-value-42';
+    const stray = parseConfigText(
+      `globals: {}\n}\ninputs:\n  aws:\n    credentials:\n      access_key: AKIAINLINE\n      access_secret: ${secret}\n`,
+    ).problems;
+    assert.equal(stray.length, 1);
+    assert.equal(stray[0]!.path, 'line 2, column 1');
+    assert.match(stray[0]!.message, /^YAML syntax error UNEXPECTED_TOKEN: /);
+    const flow = parseConfigText(
+      `inputs:\n  aws:\n    credentials: { access_key: \${AK}, access_secret: \${SK} }\n    services: { token: ${secret} }\n`,
+    ).problems;
+    assert.equal(flow.length, 1);
+    assert.equal(flow[0]!.path, 'line 3, column 33');
+    assert.match(flow[0]!.message, /must be quoted: key: "\$\{VAR\}"/);
+    assert.doesNotMatch(JSON.stringify([stray, flow]), new RegExp(`${secret}|AKIAINLINE`));
+  });
+
   test('the JSON Schema and the configuration reference come from the same schema', () => {
     const schema = configJsonSchema() as {
       properties: Record<string, { properties?: Record<string, unknown> }>;
