@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { closest } from 'fastest-levenshtein';
 import { parseDocument, type YAMLError } from 'yaml';
@@ -135,6 +135,23 @@ interface InterpolationContext {
 
 const REFERENCE = /\$\{(?:file:([^}]+)|([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?)\}/g;
 
+/** A secret (key, token, certificate) is small; the cap keeps `${file:/dev/zero}` from filling memory. */
+const MAX_SECRET_FILE_BYTES = 1024 * 1024;
+
+/** The file's text, or undefined when it is larger than the cap (read in bounded steps: devices have no size). */
+function readSecretFile(filePath: string): string | undefined {
+  const fd = openSync(filePath, 'r');
+  try {
+    const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+    let length = 0;
+    for (let n = 1; n > 0 && length < buffer.length; length += n)
+      n = readSync(fd, buffer, length, buffer.length - length, null);
+    return length > MAX_SECRET_FILE_BYTES ? undefined : buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * `${VAR}`, `${VAR:-default}` and `${file:/path}` in any string value. A value that is exactly
  * one reference keeps the referenced text as is (a file's trailing newline is dropped); an
@@ -152,7 +169,15 @@ function interpolate(value: unknown, path: (string | number)[], ctx: Interpolati
         if (file !== undefined) {
           const filePath = resolve(ctx.dir, file.trim());
           try {
-            return readFileSync(filePath, 'utf8').replace(/\r?\n$/, '');
+            const secret = readSecretFile(filePath);
+            if (secret === undefined) {
+              ctx.problems.push({
+                path: formatPath(path),
+                message: `secret file ${filePath} is larger than ${MAX_SECRET_FILE_BYTES} bytes`,
+              });
+              return '';
+            }
+            return secret.replace(/\r?\n$/, '');
           } catch (err) {
             ctx.problems.push({
               path: formatPath(path),

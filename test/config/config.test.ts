@@ -150,6 +150,19 @@ inputs:
     }
   });
 
+  test('a secret file over 1 MiB (or an endless device) is one problem naming the key, read in bounded memory', () => {
+    const text = minimal('      metrics-all: { regions: [us-east-1] }').replace(
+      'id: abc',
+      'id: abc\n    credentials: { access_key: AKIAINLINE, access_secret: "${file:/dev/zero}" }',
+    );
+    assert.deepEqual(parseConfigText(text, { env: {} }).problems, [
+      {
+        path: 'inputs.aws.credentials.access_secret',
+        message: 'secret file /dev/zero is larger than 1048576 bytes',
+      },
+    ]);
+  });
+
   test('a ${...} reference keeps its text where a number would change it: secrets, leading zeros', () => {
     const text = minimal(
       '      metrics-all: { regions: [us-east-1] }',
