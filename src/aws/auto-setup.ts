@@ -238,7 +238,12 @@ class QueueSetup {
   private reportRedrive(name: string, attributes: Record<string, string>): void {
     const dlq = deadLetterQueueName(name);
     if (attributes.RedrivePolicy)
-      this.record('SQS dead-letter queue', dlq, 'unchanged', `SQS queue ${this.where(name)} has a redrive policy`);
+      this.record(
+        'SQS dead-letter queue',
+        dlq,
+        'unchanged',
+        `SQS queue ${this.where(name)} has a redrive policy`,
+      );
     else
       this.record(
         'SQS dead-letter queue',

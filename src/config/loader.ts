@@ -65,7 +65,8 @@ export function parseConfigText(
 ): { config?: CollectorConfig; problems: ConfigProblem[]; inlineSecrets: string[] } {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const syntaxError = doc.errors[0];
-  if (syntaxError) return { problems: [yamlSyntaxProblem(syntaxError, doc.errors.length, text)], inlineSecrets: [] };
+  if (syntaxError)
+    return { problems: [yamlSyntaxProblem(syntaxError, doc.errors.length, text)], inlineSecrets: [] };
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object') {
     return {

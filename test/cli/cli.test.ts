@@ -190,7 +190,10 @@ inputs:
       `process.on('SIGUSR2', () => process.emitWarning('too many listeners', 'MaxListenersExceededWarning'));\n`,
     );
     const run = runCli(['run', '--config', config], {
-      env: { E2E_SECRET: 'e2e-secret-value-42', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}` },
+      env: {
+        E2E_SECRET: 'e2e-secret-value-42',
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`,
+      },
     });
     try {
       await run.waitForLog('"msg":"started ');

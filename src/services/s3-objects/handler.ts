@@ -71,7 +71,12 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
       ctx.metrics.malformed.inc({ ...labels, kind: `${format.name}_row` }, result.malformed);
     // `objectKey`, not `key`: the logger redacts fields named key (secrets).
     // `bucketRegion`: the worker's logger already carries its own `region`.
-    const place = { bucket: ref.bucket, objectKey: ref.key, bucketRegion: ref.region, messageId: m.messageId };
+    const place = {
+      bucket: ref.bucket,
+      objectKey: ref.key,
+      bucketRegion: ref.region,
+      messageId: m.messageId,
+    };
     if (result.corrupt) {
       const details = result.corrupt.details;
       ctx.metrics.errors.inc({ ...labels, code: result.corrupt.code });

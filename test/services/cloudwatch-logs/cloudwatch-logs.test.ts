@@ -213,7 +213,9 @@ describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {
       );
       // The scheduler retries it every period (the other workers run on): the file can be mended in place.
       for (let pull = 0; pull < 2; pull++)
-        await assert.rejects(worker.pull(), (err: unknown) => isCollectorError(err, ErrorCodes.STATE_UNREADABLE));
+        await assert.rejects(worker.pull(), (err: unknown) =>
+          isCollectorError(err, ErrorCodes.STATE_UNREADABLE),
+        );
       assert.equal(h.output.events.length, 0, 'nothing read from the start instead');
       await h.state.set(key, { from: now - 6 * MINUTE, seen: [] } satisfies TimeCheckpoint);
       await worker.pull();
