@@ -1,8 +1,10 @@
 import {
   AUTO_SETUP_EVENTS_ACTIONS,
   AUTO_SETUP_SQS_ACTIONS,
+  deadLetterQueueName,
   partitionOf,
   planAutoSetup,
+  type QueuePlan,
 } from '../aws/auto-setup-plan.js';
 import { PREDEFINED_SERVICES, type CollectorConfig, type LogsConfig } from '../config/schema.js';
 
@@ -50,10 +52,9 @@ export function iamPolicy(config: Pick<CollectorConfig, 'inputs'>): IamPolicyDoc
   };
 
   const plans = planAutoSetup(input);
-  const queueArns = plans.map(
-    (p) =>
-      `arn:${partitionOf(p.region)}:sqs:${p.region}:${account}:${p.queueName.replaceAll('<account_id>', account)}`,
-  );
+  const queueArn = (p: QueuePlan, name: string): string =>
+    `arn:${partitionOf(p.region)}:sqs:${p.region}:${account}:${name.replaceAll('<account_id>', account)}`;
+  const queueArns = plans.map((p) => queueArn(p, p.queueName));
   add(
     'ReadQueues',
     ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
@@ -88,7 +89,10 @@ export function iamPolicy(config: Pick<CollectorConfig, 'inputs'>): IamPolicyDoc
   add('AssumeRoles', ['sts:AssumeRole'], roles);
 
   if (input.auto_setup) {
-    add('AutoSetupQueues', AUTO_SETUP_SQS_ACTIONS, queueArns);
+    const deadLetterArns = plans
+      .filter((p) => p.maxReceiveCount > 0)
+      .map((p) => queueArn(p, deadLetterQueueName(p.queueName)));
+    add('AutoSetupQueues', AUTO_SETUP_SQS_ACTIONS, [...queueArns, ...deadLetterArns]);
     add(
       'AutoSetupRules',
       AUTO_SETUP_EVENTS_ACTIONS,

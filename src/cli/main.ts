@@ -7,7 +7,7 @@ import { CollectorError, describeError } from '../errors.js';
 import { iamPolicy } from './iam-policy.js';
 import { Collector } from '../runtime/collector.js';
 import { boundHeapGrowth } from '../runtime/memory.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger, logProcessWarnings } from '../telemetry/logger.js';
 import { scrub } from '../telemetry/secrets.js';
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad invocation or configuration. */
@@ -95,6 +95,7 @@ export function buildProgram(): Command {
 async function run(configFile: string): Promise<void> {
   const loaded = loadConfig(configFile);
   const logger = createLogger({ debug: loaded.config.globals.debug });
+  logProcessWarnings(logger);
   for (const path of loaded.inlineSecrets)
     logger.warn(
       { key: path },

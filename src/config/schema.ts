@@ -56,6 +56,15 @@ const sqsFields = {
     .describe(
       'Visibility timeout set on received messages; extended while a message is being delivered, so slow outputs cause no redelivery.',
     ),
+  max_receive_count: z
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(5)
+    .describe(
+      "Receives after which SQS moves a message that could not be processed to the queue's dead-letter queue (SQS maxReceiveCount; as Elastic's sqs.max_receive_count). Used by auto_setup when it creates a queue: it creates `<queue>-dlq` (FIFO: `<queue>-dlq.fifo`) and the redrive policy too. 0: no dead-letter queue.",
+    ),
 };
 
 /** Options of the services reading S3 objects announced on SQS (our additions; optional). */

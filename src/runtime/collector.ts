@@ -105,7 +105,7 @@ export class Collector {
             inputId: input.id,
             aws: this.aws,
             state: this.state,
-            logger: this.logger.child({ service: serviceName, region }),
+            logger: this.logger,
             metrics: this.metrics,
             ackMessages: input.ack_messages,
             signal: this.abort.signal,

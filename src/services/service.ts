@@ -44,6 +44,8 @@ export function workerContext(
   const { delivery, ...rest } = shared;
   return {
     ...rest,
+    // Bound once here, so a worker's own log fields never repeat them.
+    logger: shared.logger.child({ service: serviceName, region }),
     serviceName,
     region,
     deliver: (batch) => delivery.admit(batch, { service: serviceName, region }),

@@ -150,6 +150,19 @@ inputs:
     }
   });
 
+  test('a secret file over 1 MiB (or an endless device) is one problem naming the key, read in bounded memory', () => {
+    const text = minimal('      metrics-all: { regions: [us-east-1] }').replace(
+      'id: abc',
+      'id: abc\n    credentials: { access_key: AKIAINLINE, access_secret: "${file:/dev/zero}" }',
+    );
+    assert.deepEqual(parseConfigText(text, { env: {} }).problems, [
+      {
+        path: 'inputs.aws.credentials.access_secret',
+        message: 'secret file /dev/zero is larger than 1048576 bytes',
+      },
+    ]);
+  });
+
   test('a ${...} reference keeps its text where a number would change it: secrets, leading zeros', () => {
     const text = minimal(
       '      metrics-all: { regions: [us-east-1] }',
@@ -217,6 +230,23 @@ inputs:
       (e: unknown) =>
         isCollectorError(e, 'CONFIG_UNREADABLE') && /\/nonexistent\/collector\.yaml/.test(e.message),
     );
+  });
+
+  test('a YAML syntax error is one problem with line, column and hint, never a value from the file', () => {
+    const secret = 'yaml-inline-secret-value-42';
+    const stray = parseConfigText(
+      `globals: {}\n}\ninputs:\n  aws:\n    credentials:\n      access_key: AKIAINLINE\n      access_secret: ${secret}\n`,
+    ).problems;
+    assert.equal(stray.length, 1);
+    assert.equal(stray[0]!.path, 'line 2, column 1');
+    assert.match(stray[0]!.message, /^YAML syntax error UNEXPECTED_TOKEN: /);
+    const flow = parseConfigText(
+      `inputs:\n  aws:\n    credentials: { access_key: \${AK}, access_secret: \${SK} }\n    services: { token: ${secret} }\n`,
+    ).problems;
+    assert.equal(flow.length, 1);
+    assert.equal(flow[0]!.path, 'line 3, column 33');
+    assert.match(flow[0]!.message, /must be quoted: key: "\$\{VAR\}"/);
+    assert.doesNotMatch(JSON.stringify([stray, flow]), new RegExp(`${secret}|AKIAINLINE`));
   });
 
   test('the JSON Schema and the configuration reference come from the same schema', () => {

@@ -146,8 +146,13 @@ export function busiestWindow(times: number[], windowMs: number): number {
 }
 
 /** A logger whose JSON lines the test can read. */
-export function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+export function capturingLogger(): {
+  logger: Logger;
+  lines: () => Record<string, unknown>[];
+  /** The lines as written, for what parsing would hide (a key written twice). */
+  raw: () => string[];
+} {
   const raw: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
-  return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>), raw: () => raw };
 }

@@ -70,7 +70,13 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     if (result.malformed > 0)
       ctx.metrics.malformed.inc({ ...labels, kind: `${format.name}_row` }, result.malformed);
     // `objectKey`, not `key`: the logger redacts fields named key (secrets).
-    const place = { bucket: ref.bucket, objectKey: ref.key, region: ref.region, messageId: m.messageId };
+    // `bucketRegion`: the worker's logger already carries its own `region`.
+    const place = {
+      bucket: ref.bucket,
+      objectKey: ref.key,
+      bucketRegion: ref.region,
+      messageId: m.messageId,
+    };
     if (result.corrupt) {
       const details = result.corrupt.details;
       ctx.metrics.errors.inc({ ...labels, code: result.corrupt.code });
@@ -99,7 +105,6 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
         {
           messageId: message.messageId,
           queue: message.queueName,
-          region: message.region,
           reason: notification.reason,
         },
         `${where(message)} is not an S3 notification (${notification.reason}); deleting it, it can never be processed`,

@@ -78,7 +78,7 @@ class SqsEventsWorker implements ServiceWorker {
       if (malformed) {
         ctx.metrics.malformed.inc({ ...labels, kind: malformed });
         ctx.logger.warn(
-          { messageId: message.messageId, queue: message.queueName, region: message.region, kind: malformed },
+          { messageId: message.messageId, queue: message.queueName, kind: malformed },
           `message ${message.messageId} of SQS queue ${message.queueName} (${message.region}) is not ${options.expected} (${malformed}); delivered as-is to ${tags.fallback}`,
         );
       }

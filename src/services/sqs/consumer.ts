@@ -10,6 +10,7 @@ import {
   type MessageSystemAttributeName,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { isThrottling } from '../../aws/rate-limiter.js';
 import { CollectorError, ErrorCodes, describeError, shuttingDownError } from '../../errors.js';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import type { Batch, CollectorEvent } from '../../runtime/batch.js';
@@ -419,7 +420,7 @@ export class SqsConsumer {
         code: typeof code === 'string' ? code : 'HANDLER_FAILED',
       });
       this.ctx.logger.error(
-        { messageId: h.message.messageId, queue: this.queueName, region: this.ctx.region, err },
+        { messageId: h.message.messageId, queue: this.queueName, err },
         `message ${h.message.messageId} of ${this.where()} could not be processed, releasing it for retry: ${describeError(err)}`,
       );
       this.release(h, err instanceof Error ? err : new Error(String(err)));
@@ -467,7 +468,7 @@ export class SqsConsumer {
       if (!this.dryRunLogged) {
         this.dryRunLogged = true;
         this.ctx.logger.warn(
-          { queue: this.queueName, region: this.ctx.region },
+          { queue: this.queueName },
           `ack_messages is false (dry run): messages of ${this.where()} are never deleted; they become visible again after the visibility timeout`,
         );
       }
@@ -503,7 +504,7 @@ export class SqsConsumer {
   private async sendDeletes(batch: Held[]): Promise<void> {
     let todo = batch;
     for (let attempt = 0; todo.length > 0; attempt++) {
-      const failures = await this.batchCall(
+      const { failures, throttled } = await this.batchCall(
         'DeleteMessageBatch',
         todo,
         (entries) =>
@@ -514,21 +515,21 @@ export class SqsConsumer {
       todo = [...failures.keys()];
       if (todo.length === 0) return;
       const reasons = [...failures].map(([h, why]) => `${h.message.messageId}: ${why}`).join('; ');
+      // Throttling is named: it says "slow down", not that the messages or their handles are bad.
+      const failure = throttled
+        ? { event: 'sqs_delete_throttled', code: ErrorCodes.AWS_THROTTLED }
+        : { event: 'sqs_delete_failed', code: ErrorCodes.AWS_CALL_FAILED };
       if (attempt + 1 >= DELETE_ATTEMPTS) {
-        this.ctx.metrics.errors.inc({ ...this.labels, code: ErrorCodes.AWS_CALL_FAILED }, todo.length);
+        this.ctx.metrics.errors.inc({ ...this.labels, code: failure.code }, todo.length);
         this.ctx.logger.error(
-          {
-            queue: this.queueName,
-            region: this.ctx.region,
-            messageIds: todo.map((h) => h.message.messageId),
-          },
+          { ...failure, queue: this.queueName, messageIds: todo.map((h) => h.message.messageId) },
           `${this.where()}: deleting ${todo.length} delivered message(s) failed ${DELETE_ATTEMPTS} times; they will be delivered again when their visibility expires (${reasons})`,
         );
         for (const h of todo) this.finish(h);
         return;
       }
       this.ctx.logger.warn(
-        { queue: this.queueName, region: this.ctx.region, attempt: attempt + 1 },
+        { ...failure, queue: this.queueName, attempt: attempt + 1 },
         `${this.where()}: deleting ${todo.length} message(s) failed, retrying (${reasons})`,
       );
       // Not tied to the shutdown signal: a delivered message should still be deleted while stopping.
@@ -537,7 +538,7 @@ export class SqsConsumer {
   }
 
   private async sendReleases(batch: Held[]): Promise<void> {
-    const failures = await this.batchCall(
+    const { failures } = await this.batchCall(
       'ChangeMessageVisibilityBatch',
       batch,
       (entries) =>
@@ -550,7 +551,7 @@ export class SqsConsumer {
     if (failures.size > 0) {
       // Harmless beyond the delay: the message becomes visible when its current timeout expires.
       this.ctx.logger.warn(
-        { queue: this.queueName, region: this.ctx.region },
+        { queue: this.queueName },
         `${this.where()}: releasing ${failures.size} message(s) failed; they become visible when their timeout expires (${[
           ...failures,
         ]
@@ -562,7 +563,7 @@ export class SqsConsumer {
 
   /**
    * One SQS batch call over up to 10 messages; returns the messages that failed, with why
-   * (every message when the whole call failed).
+   * (every message when the whole call failed), and whether the call was throttled.
    */
   private async batchCall<E extends object>(
     operation: string,
@@ -571,7 +572,7 @@ export class SqsConsumer {
       entries: (E & { Id: string; ReceiptHandle: string })[],
     ) => Promise<{ Failed?: BatchResultErrorEntry[] | undefined }>,
     extra: () => E,
-  ): Promise<Map<Held, string>> {
+  ): Promise<{ failures: Map<Held, string>; throttled: boolean }> {
     const failures = new Map<Held, string>();
     try {
       const out = await call(
@@ -588,8 +589,9 @@ export class SqsConsumer {
     } catch (err) {
       const why = `${operation} failed: ${describeError(err)}`;
       for (const h of batch) failures.set(h, why);
+      return { failures, throttled: isThrottling(err) };
     }
-    return failures;
+    return { failures, throttled: false };
   }
 
   // ---- visibility -------------------------------------------------------------------------------
@@ -624,7 +626,7 @@ export class SqsConsumer {
           new ChangeMessageVisibilityBatchCommand({ QueueUrl: batch[0]!.queueUrl, Entries: entries }),
         ),
       () => ({ VisibilityTimeout: this.options.visibilityTimeoutSeconds }),
-    ).then((failures) => {
+    ).then(({ failures }) => {
       const lost: string[] = [];
       for (const h of batch) {
         h.extension = undefined;
@@ -636,7 +638,7 @@ export class SqsConsumer {
       if (lost.length > 0) {
         // Tried again at the next tick while the message is still held.
         this.ctx.logger.warn(
-          { queue: this.queueName, region: this.ctx.region },
+          { queue: this.queueName },
           `${this.where()}: extending the visibility of ${lost.length} message(s) failed (${lost.join('; ')})`,
         );
       }

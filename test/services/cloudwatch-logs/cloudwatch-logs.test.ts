@@ -5,7 +5,9 @@ import { logsSchema, type LogsConfig } from '../../../src/config/schema.js';
 import { ErrorCodes, isCollectorError } from '../../../src/errors.js';
 import type { TimeCheckpoint } from '../../../src/services/cloudtrail-api/time-cursor.js';
 import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
+import { FileStateStore } from '../../../src/state/file-store.js';
 import { stateKey } from '../../../src/state/store.js';
+import { writeFileSync } from 'node:fs';
 import { createHarness, type Harness, failAfterWrites, busiestWindow } from '../../helpers/harness.js';
 
 const MINUTE = 60_000;
@@ -191,6 +193,33 @@ describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {
           1000,
         ) <= 5,
       );
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a corrupt state file fails that worker every pull with STATE_UNREADABLE; it never starts over', async () => {
+    const region = 'sa-east-1';
+    const h = createHarness({ endpoint: fake.endpoint });
+    try {
+      const now = Date.now();
+      seedLogs(fake, region, '/corrupt', 5, now - 5 * MINUTE);
+      const key = stateKey('test', 'cwl_corrupt', region, '/corrupt');
+      writeFileSync((h.state as FileStateStore).fileFor(key), '{"value": {"t": 1');
+      const worker = new LogsWorker(
+        config('/corrupt', { start_time: new Date(now - 6 * MINUTE).toISOString() }),
+        h.context('cwl_corrupt', region),
+        { now: () => now },
+      );
+      // The scheduler retries it every period (the other workers run on): the file can be mended in place.
+      for (let pull = 0; pull < 2; pull++)
+        await assert.rejects(worker.pull(), (err: unknown) =>
+          isCollectorError(err, ErrorCodes.STATE_UNREADABLE),
+        );
+      assert.equal(h.output.events.length, 0, 'nothing read from the start instead');
+      await h.state.set(key, { from: now - 6 * MINUTE, seen: [] } satisfies TimeCheckpoint);
+      await worker.pull();
+      assert.equal(h.output.events.length, 5);
     } finally {
       await h.close();
     }

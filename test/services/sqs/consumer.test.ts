@@ -499,6 +499,21 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     await pulling;
   });
 
+  test('a throttled DeleteMessageBatch is named as throttling; log lines carry region once', async () => {
+    const { logger, lines, raw } = capturingLogger();
+    const consumer = setup(['t1'], echo, { logger, receivers: 1 });
+    // The SDK's own 5 attempts, so the consumer's retry logs it.
+    fake.inject({ service: 'sqs', operation: 'DeleteMessageBatch', kind: 'throttle', times: 5 });
+    await consumer.pull();
+    const throttled = () => lines().find((l) => l.level === 'warn' && l.event === 'sqs_delete_throttled');
+    // The SDK's adaptive retries back off for seconds on throttling before the consumer sees it.
+    await waitUntil(() => throttled() !== undefined, 20_000, 'the throttling warning');
+    const warning = throttled();
+    assert.equal(warning?.code, ErrorCodes.AWS_THROTTLED);
+    assert.equal(warning?.region, REGION);
+    for (const line of raw()) assert.equal(line.split('"region":').length - 1, 1, line);
+  });
+
   test('a failed DeleteMessageBatch is retried until the messages are deleted', async () => {
     const { logger, lines } = capturingLogger();
     const consumer = setup(['d1', 'd2'], echo, { logger, receivers: 1 });
