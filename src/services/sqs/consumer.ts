@@ -34,9 +34,10 @@ export interface MessageSink {
    * Hands events produced from this message to delivery as one batch (backpressure: waits while
    * the in-flight window is full). The message is deleted only after every emitted batch was
    * acknowledged by every output. Rejects when the message was already given up (one of its
-   * batches was released), so a handler reading a large object can stop early.
+   * batches was released), so a handler reading a large object can stop early. `delivered` is
+   * called once this batch is acknowledged by every output.
    */
-  emit(events: CollectorEvent[]): Promise<void>;
+  emit(events: CollectorEvent[], delivered?: () => void): Promise<void>;
 }
 
 /**
@@ -390,7 +391,7 @@ export class SqsConsumer {
       this.release(h, shuttingDownError());
       return false;
     }
-    const sink: MessageSink = { emit: (events) => this.emit(h, events) };
+    const sink: MessageSink = { emit: (events, delivered) => this.emit(h, events, delivered) };
     let disposition: MessageDisposition;
     try {
       disposition = await this.handler(h.message, sink, this.signal);
@@ -435,9 +436,12 @@ export class SqsConsumer {
     return h.releasedBy === undefined;
   }
 
-  private async emit(h: Held, events: CollectorEvent[]): Promise<void> {
+  private async emit(h: Held, events: CollectorEvent[], delivered?: () => void): Promise<void> {
     if (h.releasedBy) throw h.releasedBy;
-    if (events.length === 0) return;
+    if (events.length === 0) {
+      delivered?.();
+      return;
+    }
     h.pending += 1;
     let settled = false;
     const batch: Batch = {
@@ -447,6 +451,7 @@ export class SqsConsumer {
         if (settled) return;
         settled = true;
         h.pending -= 1;
+        delivered?.();
         this.settle(h);
       },
       release: async (reason) => {
