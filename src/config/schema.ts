@@ -191,6 +191,7 @@ const metricsSchema = z
       .array(z.string().min(1))
       .optional()
       .describe('Only these metric namespaces (default: every namespace).'),
+    start_time: startTimeField,
     delay_seconds: z
       .number()
       .int()

@@ -1,6 +1,7 @@
 import { CollectorError, ErrorCodes } from '../../src/errors.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { singleMessages, type CollectorEvent } from '../../src/runtime/batch.js';
+import { systemClock } from '../../src/runtime/clock.js';
 import { Delivery } from '../../src/runtime/delivery.js';
 import type { Output } from '../../src/outputs/output.js';
 import { workerContext, type WorkerContext } from '../../src/services/service.js';
@@ -104,6 +105,7 @@ export function createHarness(options: {
           metrics,
           ackMessages: true,
           signal: abort.signal,
+          clock: systemClock,
           delivery,
         },
         serviceName,
