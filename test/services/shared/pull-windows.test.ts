@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
+import { configureRateLimits } from '../../../src/aws/rate-limiter.js';
+import { logsSchema, predefinedServiceSchemas } from '../../../src/config/schema.js';
+import type { Clock } from '../../../src/runtime/clock.js';
+import { runWorker } from '../../../src/runtime/scheduler.js';
+import { createCloudTrailApiWorker } from '../../../src/services/cloudtrail-api/index.js';
+import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
+import { MetricsWorker } from '../../../src/services/metrics/index.js';
+import type { ServiceWorker, WorkerContext } from '../../../src/services/service.js';
+import { silentLogger } from '../../../src/telemetry/logger.js';
+import { SimClock } from '../../helpers/clock.js';
+import { createHarness, type Harness } from '../../helpers/harness.js';
+
+/**
+ * Every pull service × request period × settle delay × start, on a simulated clock: the scheduler
+ * runs every period with no real waiting, the worker is replaced (a restart) half way, and what
+ * arrived is compared with what the fake AWS holds, by the time each event is stamped with.
+ */
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const REGION = 'eu-west-1';
+const METRIC_PERIOD_MS = MINUTE;
+const METRIC = {
+  Namespace: 'Custom/App',
+  MetricName: 'Requests',
+  Dimensions: [{ Name: 'Host', Value: 'a' }],
+};
+/** Events are stamped over this much time after the collector's first pull. */
+const SPREAD_MS = 10 * MINUTE;
+
+interface Service {
+  name: string;
+  /** Stamps are rounded this way by the source (CloudTrail: seconds; metrics: datapoint periods). */
+  stampMs: number;
+  prepare?(fake: FakeAws): void;
+  /** Writes events stamped at `times` into the fake AWS; returns their ids, in order. */
+  seed(fake: FakeAws, times: number[]): string[];
+  worker(ctx: WorkerContext, fields: Record<string, unknown>): ServiceWorker;
+  /** The id of a delivered event. */
+  idOf(message: string): string;
+}
+
+const services: Service[] = [
+  {
+    name: 'audit-events-all',
+    stampMs: SECOND,
+    seed: (fake, times) =>
+      fake.cloudtrail.addEvents(
+        REGION,
+        times.map((t) => ({ eventName: 'PutObject', eventSource: 's3.amazonaws.com', eventTime: t })),
+      ),
+    worker: (ctx, fields) =>
+      createCloudTrailApiWorker(
+        predefinedServiceSchemas['audit-events-all'].parse({
+          regions: [REGION],
+          types: ['audits_api'],
+          ...fields,
+        }),
+        ctx,
+      ),
+    idOf: (m) => (JSON.parse(m) as { eventID: string }).eventID,
+  },
+  {
+    name: 'cwl_1',
+    stampMs: 1,
+    prepare: (fake) => fake.logs.createLogGroup(REGION, '/app'),
+    seed: (fake, times) => {
+      const ids = times.map((t, i) => `line-${i}-${t}`);
+      fake.logs.putEvents(
+        REGION,
+        '/app',
+        's',
+        times.map((t, i) => ({ timestamp: t, message: ids[i]! })),
+      );
+      return ids;
+    },
+    worker: (ctx, fields) =>
+      new LogsWorker(
+        logsSchema.parse({ regions: [REGION], types: ['logs'], log_group: '/app', ...fields }),
+        ctx,
+      ),
+    idOf: (m) => (JSON.parse(m) as { message: string }).message,
+  },
+  {
+    name: 'metrics-all',
+    stampMs: METRIC_PERIOD_MS,
+    seed: (fake, times) => {
+      fake.cloudwatch.addDatapoints(
+        REGION,
+        METRIC,
+        times.map((t) => ({ timestamp: t, value: 1 })),
+      );
+      return times.map((t) => new Date(t).toISOString());
+    },
+    worker: (ctx, { settle_delay_seconds, ...fields }) =>
+      new MetricsWorker(
+        predefinedServiceSchemas['metrics-all'].parse({
+          regions: [REGION],
+          statistics: ['Sum'],
+          delay_seconds: settle_delay_seconds,
+          ...fields,
+        }),
+        ctx,
+      ),
+    idOf: (m) => (JSON.parse(m) as { timestamp: string }).timestamp,
+  },
+];
+
+/** Runs `worker` every `periodMs` on `clock` until its time reaches `until`. */
+async function runUntil(
+  worker: ServiceWorker,
+  clock: SimClock,
+  periodMs: number,
+  until: number,
+): Promise<void> {
+  const abort = new AbortController();
+  const scheduler: Clock = {
+    now: () => clock.now(),
+    sleep: (ms, signal) => {
+      if (clock.now() + ms > until) {
+        abort.abort();
+        return Promise.resolve(false);
+      }
+      return clock.sleep(ms, signal);
+    },
+  };
+  const labels = { service: 'table', region: REGION };
+  await runWorker(
+    worker,
+    { periodMs, retries: 0, backoff: { baseMs: 1, maxMs: 1 } },
+    abort.signal,
+    silentLogger(),
+    h().metrics,
+    labels,
+    scheduler,
+  );
+  await worker.stop();
+}
+
+let harness: Harness | undefined;
+const h = () => harness!;
+
+describe('pull services on a simulated clock: every event stamped after the start, once', () => {
+  before(() => configureRateLimits({ enabled: false }));
+  after(() => configureRateLimits({ enabled: true }));
+
+  for (const service of services)
+    for (const period of [5, 60, 600])
+      for (const settle of [0, 60, 300, 900])
+        for (const withStart of [false, true])
+          test(`${service.name} period ${period} s, settle ${settle} s, ${withStart ? 'start_time in the past' : 'no start_time'}`, async () => {
+            const fake: FakeAws = await startFakeAws();
+            harness = createHarness({ endpoint: fake.endpoint });
+            try {
+              // Two hours back, off any second: the fake's retention and "recently active" use the real time.
+              const firstPull = Date.now() - 2 * 3_600_000 + 123;
+              const clock = new SimClock(firstPull);
+              const start = withStart
+                ? firstPull - 30 * MINUTE + 456
+                : Math.floor(firstPull / SECOND) * SECOND;
+              const stamp = (t: number) => Math.floor(t / service.stampMs) * service.stampMs;
+              // The first stamp at or after the start; stamps before it must not arrive.
+              const first = Math.ceil(start / service.stampMs) * service.stampMs;
+              const early = [first - 5 * MINUTE, first - service.stampMs, first - 1]
+                .map(stamp)
+                .filter((t) => t < start);
+              const late: number[] = [];
+              for (let t = first; t <= firstPull + SPREAD_MS; t += Math.max(service.stampMs, 37 * SECOND))
+                late.push(t);
+              late.push(stamp(firstPull + SPREAD_MS));
+              service.prepare?.(fake);
+              const expected = service.seed(fake, [...new Set(late)]);
+              const unexpected = service.seed(fake, [...new Set(early)]);
+
+              const fields = {
+                request_period_in_seconds: period,
+                settle_delay_seconds: settle,
+                ...(withStart ? { start_time: new Date(start).toISOString() } : {}),
+              };
+              const ctx = () => h().context(service.name, REGION, { clock });
+              // Late enough for the last event's window to close and be read.
+              const end =
+                firstPull + SPREAD_MS + settle * SECOND + 2 * period * SECOND + 2 * METRIC_PERIOD_MS;
+              const restart = firstPull + Math.floor((end - firstPull) / 2);
+              await runUntil(service.worker(ctx(), fields), clock, period * SECOND, restart);
+              const beforeRestart = h().output.events.length;
+              await runUntil(service.worker(ctx(), fields), clock, period * SECOND, end);
+
+              const got = h().output.events.map((e) => service.idOf(e.message));
+              const counts = new Map<string, number>();
+              for (const id of got) counts.set(id, (counts.get(id) ?? 0) + 1);
+              const twice = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+              assert.deepEqual(twice, [], 'no event twice');
+              assert.deepEqual(
+                unexpected.filter((id) => counts.has(id)),
+                [],
+                'none stamped before the start',
+              );
+              assert.deepEqual(
+                expected.filter((id) => !counts.has(id)),
+                [],
+                'every event stamped after the start',
+              );
+              assert.equal(got.length, expected.length);
+              assert.ok(beforeRestart < expected.length, 'the restart came before everything was delivered');
+            } finally {
+              await h().close();
+              await fake.stop();
+            }
+          });
+});
