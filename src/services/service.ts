@@ -62,6 +62,11 @@ export interface ServiceWorker {
    * and jitter, then waits for the next period. Must return promptly once ctx.signal aborts.
    */
   pull(): Promise<void>;
+  /**
+   * Pull services: true while the latest checkpoint could not be saved (the worker pulls on from
+   * memory; a restart would read again from the last saved position). For health reporting.
+   */
+  readonly stateUnsaved?: boolean;
   /** After the last pull returned, at shutdown: release what is held (e.g. SQS messages). Safe twice. */
   stop(): Promise<void>;
 }

@@ -1,5 +1,9 @@
 import type { Clock } from '../../src/runtime/clock.js';
 import { systemClock } from '../../src/runtime/clock.js';
+import { runWorker } from '../../src/runtime/scheduler.js';
+import type { ServiceWorker } from '../../src/services/service.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
+import type { Metrics } from '../../src/telemetry/metrics.js';
 
 /** A clock reading `now()` (a fixed or shifted time) that waits in real time. */
 export function clockAt(now: () => number): Clock {
@@ -21,4 +25,35 @@ export class SimClock implements Clock {
     this.time += ms;
     return true;
   }
+}
+
+/** Runs `worker` with the real scheduler every `periodMs` of `clock` until its time would pass `until`, then stops it. */
+export async function runScheduled(
+  worker: ServiceWorker,
+  clock: SimClock,
+  periodMs: number,
+  until: number,
+  metrics: Metrics,
+): Promise<void> {
+  const abort = new AbortController();
+  const scheduler: Clock = {
+    now: () => clock.now(),
+    sleep: (ms, signal) => {
+      if (clock.now() + ms > until) {
+        abort.abort();
+        return Promise.resolve(false);
+      }
+      return clock.sleep(ms, signal);
+    },
+  };
+  await runWorker(
+    worker,
+    { periodMs, retries: 0, backoff: { baseMs: 1, maxMs: 1 } },
+    abort.signal,
+    silentLogger(),
+    metrics,
+    { service: 'test', region: 'test' },
+    scheduler,
+  );
+  await worker.stop();
 }

@@ -47,6 +47,8 @@ export interface Harness {
   output: CaptureOutput;
   delivery: Delivery;
   state: StateStore;
+  /** The folder of `state`. */
+  readonly stateDir: string;
   metrics: Metrics;
   abort: AbortController;
   /** A WorkerContext for one service × region, wired to the real Delivery. */
@@ -93,6 +95,7 @@ export function createHarness(options: {
     output,
     delivery,
     state,
+    stateDir: dir,
     metrics,
     abort,
     context: (serviceName, region, extra = {}) => ({

@@ -124,6 +124,10 @@ export class CloudTrailApiWorker implements ServiceWorker {
     }
   }
 
+  get stateUnsaved(): boolean {
+    return this.window.unsaved;
+  }
+
   async stop(): Promise<void> {}
 
   /** `start`, or 90 days back when it is older than LookupEvents keeps. */

@@ -106,6 +106,10 @@ export class LogsWorker implements ServiceWorker {
     }
   }
 
+  get stateUnsaved(): boolean {
+    return this.window.unsaved;
+  }
+
   async stop(): Promise<void> {}
 
   private async page(

@@ -151,6 +151,10 @@ export class MetricsWorker implements ServiceWorker {
     );
   }
 
+  get stateUnsaved(): boolean {
+    return this.window.unsaved;
+  }
+
   async stop(): Promise<void> {}
 
   private source(from: number): string {

@@ -3,14 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
 import { configureRateLimits } from '../../../src/aws/rate-limiter.js';
 import { logsSchema, predefinedServiceSchemas } from '../../../src/config/schema.js';
-import type { Clock } from '../../../src/runtime/clock.js';
-import { runWorker } from '../../../src/runtime/scheduler.js';
 import { createCloudTrailApiWorker } from '../../../src/services/cloudtrail-api/index.js';
 import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
 import { MetricsWorker } from '../../../src/services/metrics/index.js';
 import type { ServiceWorker, WorkerContext } from '../../../src/services/service.js';
-import { silentLogger } from '../../../src/telemetry/logger.js';
-import { SimClock } from '../../helpers/clock.js';
+import { runScheduled, SimClock } from '../../helpers/clock.js';
 import { createHarness, type Harness } from '../../helpers/harness.js';
 
 /**
@@ -109,37 +106,6 @@ const services: Service[] = [
   },
 ];
 
-/** Runs `worker` every `periodMs` on `clock` until its time reaches `until`. */
-async function runUntil(
-  worker: ServiceWorker,
-  clock: SimClock,
-  periodMs: number,
-  until: number,
-): Promise<void> {
-  const abort = new AbortController();
-  const scheduler: Clock = {
-    now: () => clock.now(),
-    sleep: (ms, signal) => {
-      if (clock.now() + ms > until) {
-        abort.abort();
-        return Promise.resolve(false);
-      }
-      return clock.sleep(ms, signal);
-    },
-  };
-  const labels = { service: 'table', region: REGION };
-  await runWorker(
-    worker,
-    { periodMs, retries: 0, backoff: { baseMs: 1, maxMs: 1 } },
-    abort.signal,
-    silentLogger(),
-    h().metrics,
-    labels,
-    scheduler,
-  );
-  await worker.stop();
-}
-
 let harness: Harness | undefined;
 const h = () => harness!;
 
@@ -185,9 +151,9 @@ describe('pull services on a simulated clock: every event stamped after the star
               const end =
                 firstPull + SPREAD_MS + settle * SECOND + 2 * period * SECOND + 2 * METRIC_PERIOD_MS;
               const restart = firstPull + Math.floor((end - firstPull) / 2);
-              await runUntil(service.worker(ctx(), fields), clock, period * SECOND, restart);
+              await runScheduled(service.worker(ctx(), fields), clock, period * SECOND, restart, h().metrics);
               const beforeRestart = h().output.events.length;
-              await runUntil(service.worker(ctx(), fields), clock, period * SECOND, end);
+              await runScheduled(service.worker(ctx(), fields), clock, period * SECOND, end, h().metrics);
 
               const got = h().output.events.map((e) => service.idOf(e.message));
               const counts = new Map<string, number>();
