@@ -464,7 +464,7 @@ const globalsSchema = z
       .optional()
       .describe('Serve /healthz and /metrics (Prometheus) on 127.0.0.1 at this port.'),
   })
-  .default({} as never)
+  .prefault({})
   .describe('Collector-wide settings.');
 
 const outputSchemas = Object.entries(outputDefinitions).map(([type, def]) =>

@@ -240,6 +240,19 @@ inputs:
     );
   });
 
+  test('without globals, every globals default applies', () => {
+    const { config, problems } = parseConfigText(
+      'outputs:\n  out:\n    type: console\ninputs:\n  aws:\n    id: a\n    services:\n      metrics-all:\n        regions: [us-east-1]\n',
+      { env: {} },
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config?.globals.persistence, {
+      type: 'filesystem',
+      config: { directory_name: 'state' },
+    });
+    assert.equal(config?.globals.max_in_flight_events, 200_000);
+  });
+
   test('YAML syntax errors and unreadable files are clear errors', () => {
     const { problems } = parseConfigText('globals: [unclosed');
     assert.equal(problems.length, 1);
