@@ -436,7 +436,9 @@ const globalsSchema = z
     persistence: z
       .discriminatedUnion('type', [filesystemPersistence, redisPersistence])
       .default({ type: 'filesystem', config: { directory_name: 'state' } })
-      .describe('Where checkpoints are kept: filesystem (default, ./state) or redis (several replicas).'),
+      .describe(
+        'Where checkpoints are kept: filesystem (default, ./state) or redis. One collector per configuration: several replicas would each pull every CloudTrail API, metrics and CloudWatch Logs window.',
+      ),
     shutdown_grace_seconds: z
       .number()
       .min(0)
