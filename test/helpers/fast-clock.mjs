@@ -2,9 +2,13 @@
 // end-to-end test can let minutes of the collector's time pass in seconds without any test hook in
 // the product. DAC_TEST_CLOCK="origin,epoch,speed": the child's time is origin + (real time −
 // epoch) × speed (epoch ms), and its timers fire speed times sooner. Never loaded by src/.
+import process from 'node:process';
+
 const [origin, epoch, speed] = (process.env.DAC_TEST_CLOCK ?? '').split(',').map(Number);
 if (![origin, epoch, speed].every(Number.isFinite) || !(speed >= 1))
-  throw new Error(`fast-clock: DAC_TEST_CLOCK must be "origin,epoch,speed", got ${process.env.DAC_TEST_CLOCK}`);
+  throw new Error(
+    `fast-clock: DAC_TEST_CLOCK must be "origin,epoch,speed", got ${process.env.DAC_TEST_CLOCK}`,
+  );
 
 const RealDate = Date;
 const realNow = Date.now;

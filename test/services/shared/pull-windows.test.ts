@@ -9,6 +9,7 @@ import { MetricsWorker } from '../../../src/services/metrics/index.js';
 import type { ServiceWorker, WorkerContext } from '../../../src/services/service.js';
 import { runScheduled, SimClock } from '../../helpers/clock.js';
 import { createHarness, type Harness } from '../../helpers/harness.js';
+import { cloudTrailSource, logsSource, metricsSource, type PullSource } from '../../helpers/pull-sources.js';
 
 /**
  * Every pull service × request period × settle delay × start, on a simulated clock: the scheduler
@@ -19,36 +20,19 @@ import { createHarness, type Harness } from '../../helpers/harness.js';
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const REGION = 'eu-west-1';
-const METRIC_PERIOD_MS = MINUTE;
-const METRIC = {
-  Namespace: 'Custom/App',
-  MetricName: 'Requests',
-  Dimensions: [{ Name: 'Host', Value: 'a' }],
-};
 /** Events are stamped over this much time after the collector's first pull. */
 const SPREAD_MS = 10 * MINUTE;
 
 interface Service {
   name: string;
-  /** Stamps are rounded this way by the source (CloudTrail: seconds; metrics: datapoint periods). */
-  stampMs: number;
-  prepare?(fake: FakeAws): void;
-  /** Writes events stamped at `times` into the fake AWS; returns their ids, in order. */
-  seed(fake: FakeAws, times: number[]): string[];
+  source: PullSource;
   worker(ctx: WorkerContext, fields: Record<string, unknown>): ServiceWorker;
-  /** The id of a delivered event. */
-  idOf(message: string): string;
 }
 
 const services: Service[] = [
   {
     name: 'audit-events-all',
-    stampMs: SECOND,
-    seed: (fake, times) =>
-      fake.cloudtrail.addEvents(
-        REGION,
-        times.map((t) => ({ eventName: 'PutObject', eventSource: 's3.amazonaws.com', eventTime: t })),
-      ),
+    source: cloudTrailSource,
     worker: (ctx, fields) =>
       createCloudTrailApiWorker(
         predefinedServiceSchemas['audit-events-all'].parse({
@@ -58,40 +42,19 @@ const services: Service[] = [
         }),
         ctx,
       ),
-    idOf: (m) => (JSON.parse(m) as { eventID: string }).eventID,
   },
   {
     name: 'cwl_1',
-    stampMs: 1,
-    prepare: (fake) => fake.logs.createLogGroup(REGION, '/app'),
-    seed: (fake, times) => {
-      const ids = times.map((t, i) => `line-${i}-${t}`);
-      fake.logs.putEvents(
-        REGION,
-        '/app',
-        's',
-        times.map((t, i) => ({ timestamp: t, message: ids[i]! })),
-      );
-      return ids;
-    },
+    source: logsSource,
     worker: (ctx, fields) =>
       new LogsWorker(
         logsSchema.parse({ regions: [REGION], types: ['logs'], log_group: '/app', ...fields }),
         ctx,
       ),
-    idOf: (m) => (JSON.parse(m) as { message: string }).message,
   },
   {
     name: 'metrics-all',
-    stampMs: METRIC_PERIOD_MS,
-    seed: (fake, times) => {
-      fake.cloudwatch.addDatapoints(
-        REGION,
-        METRIC,
-        times.map((t) => ({ timestamp: t, value: 1 })),
-      );
-      return times.map((t) => new Date(t).toISOString());
-    },
+    source: metricsSource,
     worker: (ctx, { settle_delay_seconds, ...fields }) =>
       new MetricsWorker(
         predefinedServiceSchemas['metrics-all'].parse({
@@ -102,7 +65,6 @@ const services: Service[] = [
         }),
         ctx,
       ),
-    idOf: (m) => (JSON.parse(m) as { timestamp: string }).timestamp,
   },
 ];
 
@@ -127,19 +89,23 @@ describe('pull services on a simulated clock: every event stamped after the star
               const start = withStart
                 ? firstPull - 30 * MINUTE + 456
                 : Math.floor(firstPull / SECOND) * SECOND;
-              const stamp = (t: number) => Math.floor(t / service.stampMs) * service.stampMs;
+              const stamp = (t: number) => Math.floor(t / service.source.stampMs) * service.source.stampMs;
               // The first stamp at or after the start; stamps before it must not arrive.
-              const first = Math.ceil(start / service.stampMs) * service.stampMs;
-              const early = [first - 5 * MINUTE, first - service.stampMs, first - 1]
+              const first = Math.ceil(start / service.source.stampMs) * service.source.stampMs;
+              const early = [first - 5 * MINUTE, first - service.source.stampMs, first - 1]
                 .map(stamp)
                 .filter((t) => t < start);
               const late: number[] = [];
-              for (let t = first; t <= firstPull + SPREAD_MS; t += Math.max(service.stampMs, 37 * SECOND))
+              for (
+                let t = first;
+                t <= firstPull + SPREAD_MS;
+                t += Math.max(service.source.stampMs, 37 * SECOND)
+              )
                 late.push(t);
               late.push(stamp(firstPull + SPREAD_MS));
-              service.prepare?.(fake);
-              const expected = service.seed(fake, [...new Set(late)]);
-              const unexpected = service.seed(fake, [...new Set(early)]);
+              service.source.prepare(fake, REGION);
+              const expected = service.source.seed(fake, REGION, [...new Set(late)]);
+              const unexpected = service.source.seed(fake, REGION, [...new Set(early)]);
 
               const fields = {
                 request_period_in_seconds: period,
@@ -149,13 +115,13 @@ describe('pull services on a simulated clock: every event stamped after the star
               const ctx = () => h().context(service.name, REGION, { clock });
               // Late enough for the last event's window to close and be read.
               const end =
-                firstPull + SPREAD_MS + settle * SECOND + 2 * period * SECOND + 2 * METRIC_PERIOD_MS;
+                firstPull + SPREAD_MS + settle * SECOND + 2 * period * SECOND + 2 * metricsSource.stampMs;
               const restart = firstPull + Math.floor((end - firstPull) / 2);
               await runScheduled(service.worker(ctx(), fields), clock, period * SECOND, restart, h().metrics);
               const beforeRestart = h().output.events.length;
               await runScheduled(service.worker(ctx(), fields), clock, period * SECOND, end, h().metrics);
 
-              const got = h().output.events.map((e) => service.idOf(e.message));
+              const got = h().output.events.map((e) => service.source.idOf(e.message));
               const counts = new Map<string, number>();
               for (const id of got) counts.set(id, (counts.get(id) ?? 0) + 1);
               const twice = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
