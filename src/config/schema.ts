@@ -431,8 +431,11 @@ const globalsSchema = z
       .union([z.string(), z.number()])
       .transform(String)
       .optional()
-      .describe('Collector id (informative).'),
-    name: z.string().optional().describe('Collector name (informative, shown in logs).'),
+      .describe('Collector id (informative, as in Devo configuration files; not used).'),
+    name: z
+      .string()
+      .optional()
+      .describe('Collector name (informative, as in Devo configuration files; not used).'),
     persistence: z
       .discriminatedUnion('type', [filesystemPersistence, redisPersistence])
       .default({ type: 'filesystem', config: { directory_name: 'state' } })
