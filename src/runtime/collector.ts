@@ -16,6 +16,7 @@ import type { StateStore } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { startStatusServer, type StatusServer } from '../telemetry/status-server.js';
+import { systemClock } from './clock.js';
 import { Delivery } from './delivery.js';
 import { runWorker } from './scheduler.js';
 
@@ -109,6 +110,7 @@ export class Collector {
             metrics: this.metrics,
             ackMessages: input.ack_messages,
             signal: this.abort.signal,
+            clock: systemClock,
             delivery: this.delivery,
           },
           serviceName,

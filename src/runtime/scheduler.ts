@@ -2,7 +2,8 @@ import { describeError } from '../errors.js';
 import type { ServiceWorker } from '../services/service.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { systemClock, type Clock } from './clock.js';
 
 export interface WorkerSchedule {
   periodMs: number;
@@ -23,9 +24,10 @@ export async function runWorker(
   logger: Logger,
   metrics: Metrics,
   labels: { service: string; region: string },
+  clock: Clock = systemClock,
 ): Promise<void> {
   while (!signal.aborted) {
-    const started = Date.now();
+    const started = clock.now();
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
         await worker.pull();
@@ -46,9 +48,9 @@ export async function runWorker(
           { worker: worker.name, err, attempt: attempt + 1, retryInMs: delay },
           `pull failed, retrying: ${describeError(err)}`,
         );
-        await sleep(delay, signal);
+        await clock.sleep(delay, signal);
       }
     }
-    await sleep(Math.max(0, schedule.periodMs - (Date.now() - started)), signal);
+    await clock.sleep(Math.max(0, schedule.periodMs - (clock.now() - started)), signal);
   }
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AwsClients } from '../aws/clients.js';
 import type { Batch } from '../runtime/batch.js';
+import type { Clock } from '../runtime/clock.js';
 import type { Delivery } from '../runtime/delivery.js';
 import type { StateStore } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -19,6 +20,8 @@ export interface WorkerContext {
   readonly metrics: Metrics;
   /** inputs.aws.ack_messages: when false, SQS messages are never deleted (dry runs). */
   readonly ackMessages: boolean;
+  /** Time, injected so windows and settle delays are tested on a simulated clock. */
+  readonly clock: Clock;
   /** Aborted when the collector shuts down: stop pulling, return promptly. */
   readonly signal: AbortSignal;
   /**
@@ -61,6 +64,11 @@ export interface ServiceWorker {
    * and jitter, then waits for the next period. Must return promptly once ctx.signal aborts.
    */
   pull(): Promise<void>;
+  /**
+   * Pull services: true while the latest checkpoint could not be saved (the worker pulls on from
+   * memory; a restart would read again from the last saved position). For health reporting.
+   */
+  readonly stateUnsaved?: boolean;
   /** After the last pull returned, at shutdown: release what is held (e.g. SQS messages). Safe twice. */
   stop(): Promise<void>;
 }

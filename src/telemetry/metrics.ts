@@ -51,6 +51,13 @@ export class Metrics {
     'Events admitted but not yet acknowledged',
   );
   readonly inFlightBytes = this.gauge('collector_in_flight_bytes', 'Bytes admitted but not yet acknowledged');
+  /** 1 while a pull worker's latest checkpoint could not be saved (it pulls on from memory), else 0. */
+  readonly stateUnsaved = new Gauge({
+    name: 'collector_state_unsaved',
+    help: 'Pull workers whose latest checkpoint could not be saved (1) or is saved (0)',
+    labelNames: ['service', 'region'] as const,
+    registers: [this.registry],
+  });
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });

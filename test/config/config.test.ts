@@ -221,6 +221,51 @@ inputs:
     ]);
   });
 
+  test('keys a service would ignore are refused, naming the key: start_time and the queue on the wrong audit type, auto_event_type where every event has one table', () => {
+    const problemsOf = (services: string) => parseConfigText(minimal(services), { env: {} }).problems;
+    assert.deepEqual(
+      problemsOf(
+        `      audit-events-all:\n        types: [audits_s3]\n        audit_sqs_queue_name: q\n        start_time: '2026-01-01T00:00:00Z'\n        regions: [us-east-1]`,
+      ).map((p) => p.path),
+      ['inputs.aws.services.audit-events-all.start_time'],
+    );
+    assert.deepEqual(
+      problemsOf(
+        `      audit-events-all:\n        types: [audits_api]\n        audit_sqs_queue_name: q\n        regions: [us-east-1]`,
+      ).map((p) => p.path),
+      ['inputs.aws.services.audit-events-all.audit_sqs_queue_name'],
+    );
+    assert.deepEqual(
+      problemsOf(
+        `      sqs-cloudwatch-consumer:\n        cloudwatch_sqs_queue_name: q\n        auto_event_type: true\n        regions: [us-east-1]\n      non-cloudwatch-logs:\n        auto_event_type: true\n        regions: [us-east-1]`,
+      ).map((p) => [p.path, /has no effect here/.test(p.message)]),
+      [
+        ['inputs.aws.services.sqs-cloudwatch-consumer.auto_event_type', true],
+        ['inputs.aws.services.non-cloudwatch-logs.auto_event_type', true],
+      ],
+    );
+    // As the reference lists them: false is accepted, and so is start_time when audits_api is read.
+    assert.deepEqual(
+      problemsOf(
+        `      sqs-cloudwatch-consumer:\n        cloudwatch_sqs_queue_name: q\n        auto_event_type: false\n        regions: [us-east-1]\n      audit-events-all:\n        types: [audits_api, audits_s3]\n        audit_sqs_queue_name: q\n        start_time: '2026-01-01T00:00:00Z'\n        regions: [us-east-1]`,
+      ),
+      [],
+    );
+  });
+
+  test('without globals, every globals default applies', () => {
+    const { config, problems } = parseConfigText(
+      'outputs:\n  out:\n    type: console\ninputs:\n  aws:\n    id: a\n    services:\n      metrics-all:\n        regions: [us-east-1]\n',
+      { env: {} },
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config?.globals.persistence, {
+      type: 'filesystem',
+      config: { directory_name: 'state' },
+    });
+    assert.equal(config?.globals.max_in_flight_events, 200_000);
+  });
+
   test('YAML syntax errors and unreadable files are clear errors', () => {
     const { problems } = parseConfigText('globals: [unclosed');
     assert.equal(problems.length, 1);

@@ -1,6 +1,7 @@
 import { CollectorError, ErrorCodes } from '../../src/errors.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { singleMessages, type CollectorEvent } from '../../src/runtime/batch.js';
+import { systemClock } from '../../src/runtime/clock.js';
 import { Delivery } from '../../src/runtime/delivery.js';
 import type { Output } from '../../src/outputs/output.js';
 import { workerContext, type WorkerContext } from '../../src/services/service.js';
@@ -46,6 +47,8 @@ export interface Harness {
   output: CaptureOutput;
   delivery: Delivery;
   state: StateStore;
+  /** The folder of `state`. */
+  readonly stateDir: string;
   metrics: Metrics;
   abort: AbortController;
   /** A WorkerContext for one service × region, wired to the real Delivery. */
@@ -92,6 +95,7 @@ export function createHarness(options: {
     output,
     delivery,
     state,
+    stateDir: dir,
     metrics,
     abort,
     context: (serviceName, region, extra = {}) => ({
@@ -104,6 +108,7 @@ export function createHarness(options: {
           metrics,
           ackMessages: true,
           signal: abort.signal,
+          clock: systemClock,
           delivery,
         },
         serviceName,

@@ -293,7 +293,7 @@ export class SqsConsumer {
             new ReceiveMessageCommand({
               QueueUrl: queueUrl,
               MaxNumberOfMessages: room,
-              WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
+              WaitTimeSeconds: this.pollSeconds(),
               VisibilityTimeout: this.options.visibilityTimeoutSeconds,
               MessageSystemAttributeNames: [...RECEIVED_ATTRIBUTES],
             }),
@@ -322,6 +322,16 @@ export class SqsConsumer {
       if (!this.fifo || this.held.size === 0) return;
       await untilAborted(new Promise<void>((resolve) => this.doneWaiters.push(resolve)), signal);
     }
+  }
+
+  /**
+   * Long polls, except on a FIFO queue while we hold messages of it: those lock their groups, and
+   * SQS may decide which groups a long poll can return when it starts, so a long poll would sit
+   * out its whole wait while our messages finish. A short poll returns at once; after an empty
+   * one the receiver waits for one of our messages to be done (see receive()).
+   */
+  private pollSeconds(): number {
+    return this.fifo && this.held.size > 0 ? 0 : (this.options.waitTimeSeconds ?? 20);
   }
 
   /**

@@ -250,6 +250,27 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.ok(maxRunning > 1, 'different groups are handled in parallel');
   });
 
+  test('FIFO: 300 messages in 4 groups drain in seconds with 20 s long polls, though SQS picks free groups when a poll starts', async () => {
+    const bodies = Array.from({ length: 300 }, (_, i) => `m${i}`);
+    const consumer = setup(bodies, echo, {
+      fifoGroups: (i) => `g${i % 4}`,
+      receivers: 4,
+      waitTimeSeconds: 20,
+    });
+    const started = Date.now();
+    const pull = consumer.pull();
+    await waitUntil(() => stats().deleted === 300, 10_000, 'the queue drained');
+    const seconds = (Date.now() - started) / 1000;
+    await consumer.stop();
+    await pull;
+    assert.ok(seconds < 10, `drained in ${seconds} s`);
+    assert.equal(h.output.events.length, 300, 'each message once');
+    // Short polls only while messages are held: the first and the last poll are long.
+    const waits = requests('ReceiveMessage').map((r) => Number(r.params.WaitTimeSeconds));
+    assert.equal(waits[0], 20);
+    assert.ok(waits.includes(0));
+  });
+
   test('FIFO: after a failure the rest of the group is released unhandled and redelivered in order', async () => {
     const handled: string[] = [];
     let failed = false;
