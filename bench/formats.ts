@@ -4,7 +4,7 @@ import { CloudFrontLogParser } from '../src/formats/cloudfront.js';
 import { CloudTrailLogSplitter, type CloudTrailRecord } from '../src/formats/cloudtrail.js';
 import { decompress } from '../src/formats/compression.js';
 import { VpcFlowLogParser } from '../src/formats/vpc-flow.js';
-import { TAG_CLOUDWATCH_EVENTS, createTagger } from '../src/tagging/tags.js';
+import { TAG_CLOUDWATCH_EVENTS, createTagger } from '../src/services/shared/tagging/tagger.js';
 import type { BenchResult } from './types.js';
 import { seededRandom as random } from '../sandbox/random.js';
 

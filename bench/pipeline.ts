@@ -1,10 +1,10 @@
 import type { AwsClients } from '../src/aws/clients.js';
 import { configSchema } from '../src/config/schema.js';
 import type { Output } from '../src/outputs/output.js';
-import { systemClock } from '../src/runtime/clock.js';
+import { systemClock } from '../src/core/clock.js';
 import { Delivery } from '../src/runtime/delivery.js';
 import { boundHeapGrowth } from '../src/runtime/memory.js';
-import { workerContext, type WorkerContext } from '../src/services/service.js';
+import { workerContext, type WorkerContext } from '../src/services/definition.js';
 import { FileStateStore } from '../src/state/file-store.js';
 import type { Logger } from '../src/telemetry/logger.js';
 import type { Metrics } from '../src/telemetry/metrics.js';

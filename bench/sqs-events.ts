@@ -9,10 +9,10 @@ import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand } 
 import { AwsClients } from '../src/aws/clients.js';
 import { predefinedServiceSchemas } from '../src/config/schema.js';
 import { definition as fileOutput } from '../src/outputs/file/index.js';
-import type { ServiceWorker, WorkerContext } from '../src/services/service.js';
+import type { ServiceWorker, WorkerContext } from '../src/services/definition.js';
 import { benchPipeline, rssSampler } from './pipeline.js';
-import { createSecurityHubWorker, createServiceEventsWorker } from '../src/services/sqs-events/index.js';
-import { RECEIVED_ATTRIBUTES } from '../src/services/sqs/consumer.js';
+import { createSecurityHubWorker, createServiceEventsWorker } from '../src/services/shared/sqs-events/worker.js';
+import { RECEIVED_ATTRIBUTES } from '../src/services/shared/sqs/consumer.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import type { BenchResult } from './types.js';

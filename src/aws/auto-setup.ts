@@ -17,7 +17,7 @@ import {
   type QueueAttributeName,
 } from '@aws-sdk/client-sqs';
 import type { AwsInputConfig } from '../config/schema.js';
-import { describeError } from '../errors.js';
+import { describeError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import {
   boundedName,

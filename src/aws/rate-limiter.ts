@@ -1,6 +1,6 @@
 import type { FinalizeRequestMiddleware, MiddlewareStack } from '@smithy/types';
-import { backoffDelay, sleep } from '../runtime/backoff.js';
-import { CollectorError, ErrorCodes } from '../errors.js';
+import { backoffDelay, sleep } from '../core/backoff.js';
+import { CollectorError, ErrorCodes } from '../core/errors.js';
 
 /**
  * Request pacing for AWS APIs with per account+region quotas (CloudTrail LookupEvents: 2/s,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { configJsonSchema, configReferenceMarkdown } from '../config/json-schema.js';
 import { loadConfig } from '../config/loader.js';
-import { CollectorError, describeError } from '../errors.js';
+import { CollectorError, describeError } from '../core/errors.js';
 import { iamPolicy } from './iam-policy.js';
 import { Collector } from '../runtime/collector.js';
 import { boundHeapGrowth } from '../runtime/memory.js';

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { closest } from 'fastest-levenshtein';
 import { parseDocument, type YAMLError } from 'yaml';
 import { z } from 'zod';
-import { CollectorError, ErrorCodes } from '../errors.js';
+import { CollectorError, ErrorCodes } from '../core/errors.js';
 import { registerSecret } from '../telemetry/secrets.js';
 import { outputDefinitions } from '../outputs/registry.js';
 import { configSchema, PREDEFINED_SERVICES, type CollectorConfig } from './schema.js';

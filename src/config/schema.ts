@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { autoEventTypeField, commonServiceFields, isoDateTimeSchema } from './common.js';
+import { autoEventTypeField, commonServiceFields, isoDateTimeSchema } from '../services/shared/config-fields.js';
 import { outputDefinitions } from '../outputs/registry.js';
-import { validateTagTemplate } from '../tagging/template.js';
+import { validateTagTemplate } from '../services/shared/tagging/template.js';
 import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../formats/cloudtrail.js';
 
 /**

@@ -1,5 +1,5 @@
 import { isAscii } from 'node:buffer';
-import { isCollectorError, type CollectorError } from '../errors.js';
+import { isCollectorError, type CollectorError } from '../core/errors.js';
 import { corruptAt, describeByte } from './corrupt.js';
 
 /**

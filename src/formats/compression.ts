@@ -1,6 +1,6 @@
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
-import type { CollectorError } from '../errors.js';
+import type { CollectorError } from '../core/errors.js';
 import { corruptAt } from './corrupt.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';

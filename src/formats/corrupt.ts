@@ -1,4 +1,4 @@
-import { CollectorError, ErrorCodes } from '../errors.js';
+import { CollectorError, ErrorCodes } from '../core/errors.js';
 
 /**
  * OBJECT_CORRUPT error for a problem found at a byte offset of an object's content. `source`

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
-import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../errors.js';
+import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
-import { backoffDelay, sleep } from '../runtime/backoff.js';
-import { backoffOptions, type BackoffConfig } from './backoff.js';
+import { backoffDelay, sleep } from '../core/backoff.js';
+import { backoffOptions, type BackoffConfig } from './backoff-schema.js';
 import { ResendWindow } from './resend-window.js';
 
 export interface ConnectionPoolOptions {

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
-import { CollectorError, ErrorCodes } from '../errors.js';
-import { eventCount, singleMessages, type CollectorEvent } from '../runtime/batch.js';
+import { CollectorError, ErrorCodes } from '../core/errors.js';
+import { eventCount, singleMessages, type CollectorEvent } from '../core/batch.js';
 import type { OutputContext } from './definition.js';
 import type { Output } from './output.js';
 

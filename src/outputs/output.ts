@@ -1,5 +1,5 @@
-import type { ErrorCode } from '../errors.js';
-import type { CollectorEvent } from '../runtime/batch.js';
+import type { ErrorCode } from '../core/errors.js';
+import type { CollectorEvent } from '../core/batch.js';
 
 /**
  * Whether an output can deliver: not ok while its receiver refuses what it sends (e.g. HTTP 401),

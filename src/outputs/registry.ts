@@ -1,7 +1,7 @@
 import type { OutputDefinition } from './definition.js';
 import { definition as consoleOutput } from './console/index.js';
 import { definition as devoHttpOutput } from './devo-http/index.js';
-import { definition as devoPlatformOutput } from './devo-tls/index.js';
+import { definition as devoPlatformOutput } from './devo-platform/index.js';
 import { definition as fileOutput } from './file/index.js';
 import { definition as syslogOutput } from './syslog/index.js';
 

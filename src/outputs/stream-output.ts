@@ -6,9 +6,9 @@ import {
   type SecureContext,
 } from 'node:tls';
 import { z } from 'zod';
-import { CollectorError, ErrorCodes, describeError } from '../errors.js';
-import { eventCount, type CollectorEvent } from '../runtime/batch.js';
-import { backoffSchema } from './backoff.js';
+import { CollectorError, ErrorCodes, describeError } from '../core/errors.js';
+import { eventCount, type CollectorEvent } from '../core/batch.js';
+import { backoffSchema } from './backoff-schema.js';
 import { ConnectionPool } from './connection-pool.js';
 import type { OutputContext } from './definition.js';
 import type { Output } from './output.js';

@@ -1,4 +1,4 @@
-import { singleMessages, type CollectorEvent } from '../runtime/batch.js';
+import { singleMessages, type CollectorEvent } from '../core/batch.js';
 
 /**
  * Syslog lines for the stream outputs (devo_platform, syslog).

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { CollectorError, ErrorCodes, describeError } from '../errors.js';
+import { CollectorError, ErrorCodes, describeError } from '../core/errors.js';
 import { registerSecret } from '../telemetry/secrets.js';
 
 /** Configured file paths (as written in the configuration). */

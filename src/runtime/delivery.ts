@@ -1,8 +1,8 @@
-import { describeError, shuttingDownError } from '../errors.js';
+import { describeError, shuttingDownError } from '../core/errors.js';
 import type { Output } from '../outputs/output.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { batchBytes, eventCount, type Batch } from './batch.js';
+import { batchBytes, eventCount, type Batch } from '../core/batch.js';
 
 export interface DeliveryLimits {
   maxEvents: number;

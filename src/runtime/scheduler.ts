@@ -1,9 +1,9 @@
-import { describeError } from '../errors.js';
-import type { ServiceWorker } from '../services/service.js';
+import { describeError } from '../core/errors.js';
+import type { ServiceWorker } from '../services/definition.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
-import { systemClock, type Clock } from './clock.js';
+import { backoffDelay, type BackoffOptions } from '../core/backoff.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export interface WorkerSchedule {
   periodMs: number;

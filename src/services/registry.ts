@@ -1,9 +1,9 @@
-import { definition as auditEvents } from './audit-events/index.js';
+import { definition as auditEvents } from './audit-events-all/index.js';
 import { definition as cloudwatchLogs } from './cloudwatch-logs/index.js';
-import { definition as metrics } from './metrics/index.js';
-import { definition as nonCloudwatchLogs } from './s3-objects/index.js';
-import { securityHubDefinition, serviceEventsDefinition } from './sqs-events/index.js';
-import type { ServiceDefinition } from './service.js';
+import { definition as metrics } from './metrics-all/index.js';
+import { definition as nonCloudwatchLogs } from './non-cloudwatch-logs/index.js';
+import { securityHubDefinition, serviceEventsDefinition } from './shared/sqs-events/worker.js';
+import type { ServiceDefinition } from './definition.js';
 import type { PREDEFINED_SERVICES } from '../config/schema.js';
 
 /** Every predefined service name → its definition (the config schema lists the same names). */

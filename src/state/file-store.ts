@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { CollectorError, ErrorCodes } from '../errors.js';
+import { CollectorError, ErrorCodes } from '../core/errors.js';
 import type { StateStore } from './store.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { CollectorError, ErrorCodes } from '../errors.js';
+import { CollectorError, ErrorCodes } from '../core/errors.js';
 import { registerSecret } from '../telemetry/secrets.js';
 import type { StateStore } from './store.js';
 

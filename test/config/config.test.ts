@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { configJsonSchema, configReferenceMarkdown } from '../../src/config/json-schema.js';
 import { loadConfig, parseConfigText } from '../../src/config/loader.js';
-import { isCollectorError } from '../../src/errors.js';
+import { isCollectorError } from '../../src/core/errors.js';
 import { scrub } from '../../src/telemetry/secrets.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
 

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isCollectorError } from '../../src/errors.js';
+import { isCollectorError } from '../../src/core/errors.js';
 import { CloudFrontLogParser } from '../../src/formats/cloudfront.js';
 import { fixture, forEverySplit, runParser } from './helpers.js';
 

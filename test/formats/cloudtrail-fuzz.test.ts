@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isCollectorError } from '../../src/errors.js';
+import { isCollectorError } from '../../src/core/errors.js';
 import {
   CloudTrailLogSplitter,
   MAX_JSON_DEPTH,

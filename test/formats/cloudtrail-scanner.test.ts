@@ -1,7 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isCollectorError } from '../../src/errors.js';
+import { isCollectorError } from '../../src/core/errors.js';
 import {
   CloudTrailLogSplitter,
   MAX_JSON_DEPTH,

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { isCollectorError } from '../../src/errors.js';
+import { isCollectorError } from '../../src/core/errors.js';
 import {
   CloudTrailLogSplitter,
   DEFAULT_CLOUDTRAIL_KEY_FILTER,

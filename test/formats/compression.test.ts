@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
-import { isCollectorError } from '../../src/errors.js';
+import { isCollectorError } from '../../src/core/errors.js';
 import { decompress, detectCompression } from '../../src/formats/compression.js';
 import { chunksOf, collect, fixture, random, source, zstdRawFrame } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isCollectorError } from '../../src/errors.js';
+import { isCollectorError } from '../../src/core/errors.js';
 import { LineSplitter } from '../../src/formats/lines.js';
 import { chunksOf, forEverySplit, random } from './helpers.js';
 

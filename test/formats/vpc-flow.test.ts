@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isCollectorError } from '../../src/errors.js';
+import { isCollectorError } from '../../src/core/errors.js';
 import { VPC_DEFAULT_FORMAT, VPC_FLOW_LOG_FIELDS, VpcFlowLogParser } from '../../src/formats/vpc-flow.js';
 import { fixture, forEverySplit, random, runParser } from './helpers.js';
 

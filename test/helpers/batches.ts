@@ -1,4 +1,4 @@
-import type { Batch, CollectorEvent } from '../../src/runtime/batch.js';
+import type { Batch, CollectorEvent } from '../../src/core/batch.js';
 
 /** A batch that records how it ended. */
 export interface RecordingBatch extends Batch {

@@ -1,7 +1,7 @@
-import type { Clock } from '../../src/runtime/clock.js';
-import { systemClock } from '../../src/runtime/clock.js';
+import type { Clock } from '../../src/core/clock.js';
+import { systemClock } from '../../src/core/clock.js';
 import { runWorker } from '../../src/runtime/scheduler.js';
-import type { ServiceWorker } from '../../src/services/service.js';
+import type { ServiceWorker } from '../../src/services/definition.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import type { Metrics } from '../../src/telemetry/metrics.js';
 

@@ -1,10 +1,10 @@
-import { CollectorError, ErrorCodes } from '../../src/errors.js';
+import { CollectorError, ErrorCodes } from '../../src/core/errors.js';
 import { AwsClients } from '../../src/aws/clients.js';
-import { singleMessages, type CollectorEvent } from '../../src/runtime/batch.js';
-import { systemClock } from '../../src/runtime/clock.js';
+import { singleMessages, type CollectorEvent } from '../../src/core/batch.js';
+import { systemClock } from '../../src/core/clock.js';
 import { Delivery } from '../../src/runtime/delivery.js';
 import type { Output } from '../../src/outputs/output.js';
-import { workerContext, type WorkerContext } from '../../src/services/service.js';
+import { workerContext, type WorkerContext } from '../../src/services/definition.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import type { StateStore } from '../../src/state/store.js';
 import { createLogger, silentLogger, type Logger } from '../../src/telemetry/logger.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestPki } from '../../sandbox/certs.js';
-import { definition } from '../../src/outputs/devo-tls/index.js';
+import { definition } from '../../src/outputs/devo-platform/index.js';
 import type { SyslogStreamOutput } from '../../src/outputs/stream-output.js';
 import { waitUntil } from '../helpers/wait.js';
 import { Receiver, testContext, withTestPki } from './helpers.js';

@@ -11,11 +11,11 @@ import {
   type TestPki,
   type TestPkiFiles,
 } from '../../sandbox/certs.js';
-import { isCollectorError } from '../../src/errors.js';
-import { definition } from '../../src/outputs/devo-tls/index.js';
+import { isCollectorError } from '../../src/core/errors.js';
+import { definition } from '../../src/outputs/devo-platform/index.js';
 import type { SyslogStreamOutput } from '../../src/outputs/stream-output.js';
 import { rfc3164Timestamp } from '../../src/outputs/syslog-line.js';
-import type { CollectorEvent } from '../../src/runtime/batch.js';
+import type { CollectorEvent } from '../../src/core/batch.js';
 import { waitUntil } from '../helpers/wait.js';
 import { Receiver, tempDir, testContext } from './helpers.js';
 

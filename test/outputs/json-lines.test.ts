@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { isCollectorError } from '../../src/errors.js';
+import { isCollectorError } from '../../src/core/errors.js';
 import { JsonLinesOutput } from '../../src/outputs/json-lines.js';
 import { testContext } from './helpers.js';
 

@@ -6,7 +6,7 @@ import {
   rfc3164Timestamp,
   rfc5424Timestamp,
 } from '../../src/outputs/syslog-line.js';
-import { singleMessages, type CollectorEvent } from '../../src/runtime/batch.js';
+import { singleMessages, type CollectorEvent } from '../../src/core/batch.js';
 
 const AT = Date.parse('2024-05-01T03:04:05.678Z');
 

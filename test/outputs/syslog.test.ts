@@ -4,7 +4,7 @@ import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import type { TestPki } from '../../sandbox/certs.js';
 import { definition } from '../../src/outputs/syslog/index.js';
-import type { CollectorEvent } from '../../src/runtime/batch.js';
+import type { CollectorEvent } from '../../src/core/batch.js';
 import { waitUntil } from '../helpers/wait.js';
 import { Receiver, testContext, withTestPki } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CollectorError, ErrorCodes } from '../../src/errors.js';
-import type { CollectorEvent } from '../../src/runtime/batch.js';
+import { CollectorError, ErrorCodes } from '../../src/core/errors.js';
+import type { CollectorEvent } from '../../src/core/batch.js';
 import { Delivery } from '../../src/runtime/delivery.js';
 import type { Output } from '../../src/outputs/output.js';
 import { silentLogger } from '../../src/telemetry/logger.js';

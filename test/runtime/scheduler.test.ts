@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runWorker } from '../../src/runtime/scheduler.js';
-import type { ServiceWorker } from '../../src/services/service.js';
+import type { ServiceWorker } from '../../src/services/definition.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 

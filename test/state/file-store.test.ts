@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { FileStateStore } from '../../src/state/file-store.js';
 import { stateKey } from '../../src/state/store.js';
-import { isCollectorError } from '../../src/errors.js';
+import { isCollectorError } from '../../src/core/errors.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
 
 describe('FileStateStore', () => {

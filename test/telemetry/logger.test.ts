@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CollectorError, ErrorCodes } from '../../src/errors.js';
+import { CollectorError, ErrorCodes } from '../../src/core/errors.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { registerSecret } from '../../src/telemetry/secrets.js';
 

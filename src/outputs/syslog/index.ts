@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { backoffSchema } from '../backoff.js';
+import { backoffSchema } from '../backoff-schema.js';
 import type { OutputDefinition } from '../definition.js';
 import { SyslogStreamOutput, connectionFields } from '../stream-output.js';
 import { SyslogUdpOutput } from './udp.js';

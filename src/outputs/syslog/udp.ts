@@ -1,9 +1,9 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { CollectorError, ErrorCodes, describeError } from '../../errors.js';
-import { singleMessages, type CollectorEvent } from '../../runtime/batch.js';
-import { backoffDelay, sleep } from '../../runtime/backoff.js';
-import { backoffOptions, type BackoffConfig } from '../backoff.js';
+import { CollectorError, ErrorCodes, describeError } from '../../core/errors.js';
+import { singleMessages, type CollectorEvent } from '../../core/batch.js';
+import { backoffDelay, sleep } from '../../core/backoff.js';
+import { backoffOptions, type BackoffConfig } from '../backoff-schema.js';
 import type { OutputContext } from '../definition.js';
 import type { Output } from '../output.js';
 import { SyslogEncoder, type SyslogLineOptions } from '../syslog-line.js';

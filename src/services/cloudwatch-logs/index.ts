@@ -1,5 +1,5 @@
 import { logsSchema } from '../../config/schema.js';
-import type { ServiceDefinition } from '../service.js';
+import type { ServiceDefinition } from '../definition.js';
 import { LogsWorker } from './worker.js';
 
 export { LogsWorker, logMessage, FILTER_LOG_EVENTS_PER_SECOND, type LogsWorkerOptions } from './worker.js';

@@ -5,11 +5,11 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { paceAttempts, rateLimiter, retryThrottled, type RateLimiter } from '../../aws/rate-limiter.js';
 import type { LogsConfig } from '../../config/schema.js';
-import { CollectorError, ErrorCodes } from '../../errors.js';
-import type { Batch, CollectorEvent } from '../../runtime/batch.js';
+import { CollectorError, ErrorCodes } from '../../core/errors.js';
+import type { Batch, CollectorEvent } from '../../core/batch.js';
 import { stateKey } from '../../state/store.js';
-import { createTagger, TAG_CLOUDWATCH_LOGS } from '../../tagging/tags.js';
-import type { ServiceWorker, WorkerContext } from '../service.js';
+import { createTagger, TAG_CLOUDWATCH_LOGS } from '../shared/tagging/tagger.js';
+import type { ServiceWorker, WorkerContext } from '../definition.js';
 import {
   timeCheckpointSpec,
   DeliveredBefore,

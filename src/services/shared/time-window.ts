@@ -1,6 +1,6 @@
-import { ErrorCodes, isCollectorError } from '../../errors.js';
-import { CheckpointSequencer } from '../../runtime/checkpoints.js';
-import type { WorkerContext } from '../service.js';
+import { ErrorCodes, isCollectorError } from '../../core/errors.js';
+import { CheckpointSequencer } from '../../core/checkpoints.js';
+import type { WorkerContext } from '../definition.js';
 
 /** How a pull service's checkpoints look and where its windows end. */
 export interface WindowSpec<T> {

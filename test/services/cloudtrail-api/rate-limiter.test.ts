@@ -8,7 +8,7 @@ import {
   retryThrottled,
   SlidingWindowLimiter,
 } from '../../../src/aws/rate-limiter.js';
-import { isCollectorError } from '../../../src/errors.js';
+import { isCollectorError } from '../../../src/core/errors.js';
 
 describe('SlidingWindowLimiter', () => {
   test('never grants more than the limit in any window, even to concurrent callers', async () => {

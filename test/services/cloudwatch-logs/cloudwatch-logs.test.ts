@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
 import { logsSchema, type LogsConfig } from '../../../src/config/schema.js';
-import { ErrorCodes, isCollectorError } from '../../../src/errors.js';
+import { ErrorCodes, isCollectorError } from '../../../src/core/errors.js';
 import type { TimeCheckpoint } from '../../../src/services/shared/time-cursor.js';
 import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
 import { FileStateStore } from '../../../src/state/file-store.js';

@@ -7,7 +7,7 @@ import {
   type MetricId,
 } from '../../../sandbox/fake-aws/index.js';
 import { predefinedServiceSchemas, type MetricsConfig } from '../../../src/config/schema.js';
-import { MetricsWorker, type MetricsCheckpoint } from '../../../src/services/metrics/index.js';
+import { MetricsWorker, type MetricsCheckpoint } from '../../../src/services/metrics-all/index.js';
 import { stateKey } from '../../../src/state/store.js';
 import { createHarness, type Harness, failAfterWrites } from '../../helpers/harness.js';
 import { clockAt } from '../../helpers/clock.js';

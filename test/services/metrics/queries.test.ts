@@ -6,7 +6,7 @@ import {
   DatapointMerger,
   metricsPerCall,
   toMetricRefs,
-} from '../../../src/services/metrics/queries.js';
+} from '../../../src/services/metrics-all/queries.js';
 
 const T0 = Date.UTC(2026, 10, 20, 18, 0, 0);
 

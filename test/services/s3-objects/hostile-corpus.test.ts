@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isCollectorError } from '../../../src/errors.js';
+import { isCollectorError } from '../../../src/core/errors.js';
 import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../../../src/formats/cloudtrail.js';
 import { decompress } from '../../../src/formats/compression.js';
-import type { CollectorEvent } from '../../../src/runtime/batch.js';
+import type { CollectorEvent } from '../../../src/core/batch.js';
 import {
   cloudFrontFormat,
   cloudTrailFormat,
   vpcFlowLogsFormat,
   type ObjectFormat,
-} from '../../../src/services/s3-objects/formats.js';
-import { createTagger } from '../../../src/tagging/tags.js';
+} from '../../../src/services/shared/s3-objects/formats.js';
+import { createTagger } from '../../../src/services/shared/tagging/tagger.js';
 import { hostileCorpus, hostileObject } from '../../helpers/hostile.js';
 
 // Every entry of the hostile corpus through every S3 object format, as the object reader feeds

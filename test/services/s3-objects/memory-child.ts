@@ -1,11 +1,11 @@
 import { AwsClients } from '../../../src/aws/clients.js';
 import { predefinedServiceSchemas } from '../../../src/config/schema.js';
 import type { Output } from '../../../src/outputs/output.js';
-import { eventCount, type CollectorEvent } from '../../../src/runtime/batch.js';
-import { systemClock } from '../../../src/runtime/clock.js';
+import { eventCount, type CollectorEvent } from '../../../src/core/batch.js';
+import { systemClock } from '../../../src/core/clock.js';
 import { Delivery } from '../../../src/runtime/delivery.js';
-import { createNonCloudwatchLogsWorkers } from '../../../src/services/s3-objects/index.js';
-import { workerContext } from '../../../src/services/service.js';
+import { createNonCloudwatchLogsWorkers } from '../../../src/services/non-cloudwatch-logs/index.js';
+import { workerContext } from '../../../src/services/definition.js';
 import { FileStateStore } from '../../../src/state/file-store.js';
 import { silentLogger } from '../../../src/telemetry/logger.js';
 import { Metrics } from '../../../src/telemetry/metrics.js';

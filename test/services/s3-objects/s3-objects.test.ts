@@ -8,14 +8,14 @@ import {
   type AuditEventsConfig,
   type NonCloudwatchLogsConfig,
 } from '../../../src/config/schema.js';
-import { definition as auditDefinition } from '../../../src/services/audit-events/index.js';
-import { vpcFlowLogsFormat, type ObjectFormat } from '../../../src/services/s3-objects/formats.js';
+import { definition as auditDefinition } from '../../../src/services/audit-events-all/index.js';
+import { vpcFlowLogsFormat, type ObjectFormat } from '../../../src/services/shared/s3-objects/formats.js';
 import {
   createAuditS3Worker,
   createNonCloudwatchLogsWorkers,
-} from '../../../src/services/s3-objects/index.js';
-import { S3ObjectsWorker } from '../../../src/services/s3-objects/worker.js';
-import type { ServiceWorker } from '../../../src/services/service.js';
+} from '../../../src/services/non-cloudwatch-logs/index.js';
+import { S3ObjectsWorker } from '../../../src/services/shared/s3-objects/worker.js';
+import type { ServiceWorker } from '../../../src/services/definition.js';
 import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
 import { waitUntil } from '../../helpers/wait.js';
 import {

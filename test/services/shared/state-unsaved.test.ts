@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
 import { configureRateLimits } from '../../../src/aws/rate-limiter.js';
 import { logsSchema } from '../../../src/config/schema.js';
-import { CollectorError, ErrorCodes } from '../../../src/errors.js';
+import { CollectorError, ErrorCodes } from '../../../src/core/errors.js';
 import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
 import type { TimeCheckpoint } from '../../../src/services/shared/time-cursor.js';
 import { stateKey } from '../../../src/state/store.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
 import { logsSchema, predefinedServiceSchemas } from '../../../src/config/schema.js';
-import { MetricsWorker } from '../../../src/services/metrics/index.js';
+import { MetricsWorker } from '../../../src/services/metrics-all/index.js';
 import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
 import type { TimeCheckpoint } from '../../../src/services/shared/time-cursor.js';
 import { stateKey } from '../../../src/state/store.js';

@@ -4,13 +4,13 @@ import {
   eventBridgeEvent,
   securityHubFindings,
   type EventTags,
-} from '../../../src/services/sqs-events/events.js';
+} from '../../../src/services/shared/sqs-events/convert.js';
 import {
   createTagger,
   TAG_CLOUDWATCH_EVENTS,
   TAG_SECURITYHUB_FINDINGS,
   type TaggerOptions,
-} from '../../../src/tagging/tags.js';
+} from '../../../src/services/shared/tagging/tagger.js';
 import {
   guardDutyEvent as guardDuty,
   securityHubEvent as securityHub,

@@ -6,15 +6,15 @@ import {
   type SecurityHubConfig,
   type ServiceEventsConfig,
 } from '../../../src/config/schema.js';
-import { ErrorCodes } from '../../../src/errors.js';
+import { ErrorCodes } from '../../../src/core/errors.js';
 import { runWorker } from '../../../src/runtime/scheduler.js';
-import type { ServiceWorker } from '../../../src/services/service.js';
+import type { ServiceWorker } from '../../../src/services/definition.js';
 import {
   createSecurityHubWorker,
   createServiceEventsWorker,
   securityHubDefinition,
   serviceEventsDefinition,
-} from '../../../src/services/sqs-events/index.js';
+} from '../../../src/services/shared/sqs-events/worker.js';
 import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { guardDutyEvent, securityHubEventWith, serviceEvent } from './fixtures.js';

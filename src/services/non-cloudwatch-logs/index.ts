@@ -1,0 +1,80 @@
+import { predefinedServiceSchemas, type NonCloudwatchLogsConfig } from '../../config/schema.js';
+import { TAG_CLOUDFRONT, TAG_VPC_FLOWLOGS } from '../shared/tagging/tagger.js';
+import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../definition.js';
+import { cloudFrontFormat, vpcFlowLogsFormat } from '../shared/s3-objects/formats.js';
+import { workerTagger } from '../shared/tagging/worker-tagger.js';
+import { S3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
+
+export { createAuditS3Worker } from '../audit-events-all/audits-s3.js';
+
+/**
+ * The two queues of non-cloudwatch-logs: the configured names, else the reference document's
+ * defaults devo-ncwl-vpcfl-<id> and devo-ncwl-cfl-<id> (`<id>` is inputs.aws.id).
+ */
+export function nonCloudwatchLogsQueues(
+  config: Pick<
+    NonCloudwatchLogsConfig,
+    'vpcflowlogs_sqs_queue_name' | 'cloudfront_sqs_queue_name' | 'cloudfrontlogs_sqs_queue_name'
+  >,
+  inputId: string,
+): { vpcflowlogs: string; cloudfront: string } {
+  return {
+    vpcflowlogs: config.vpcflowlogs_sqs_queue_name ?? `devo-ncwl-vpcfl-${inputId}`,
+    cloudfront:
+      config.cloudfront_sqs_queue_name ?? config.cloudfrontlogs_sqs_queue_name ?? `devo-ncwl-cfl-${inputId}`,
+  };
+}
+
+/**
+ * `non-cloudwatch-logs`: VPC Flow Logs and CloudFront logs written to S3 and announced on SQS —
+ * two workers per region, one per queue (`vpcflowlogs_sqs_queue_name`, default
+ * devo-ncwl-vpcfl-<id>; `cloudfront_sqs_queue_name` or `cloudfrontlogs_sqs_queue_name`, default
+ * devo-ncwl-cfl-<id>). Tags: cloud.aws.vpc.flowlogs and cloud.aws.cloudfront, or the user's tag.
+ */
+export function createNonCloudwatchLogsWorkers(
+  config: NonCloudwatchLogsConfig,
+  ctx: WorkerContext,
+  tuning: S3ObjectsTuning = {},
+): ServiceWorker[] {
+  const queues = nonCloudwatchLogsQueues(config, ctx.inputId);
+  const kinds = [
+    {
+      kind: 'vpcflowlogs',
+      queueName: queues.vpcflowlogs,
+      defaultTag: TAG_VPC_FLOWLOGS,
+      format: vpcFlowLogsFormat,
+    },
+    {
+      kind: 'cloudfront',
+      queueName: queues.cloudfront,
+      defaultTag: TAG_CLOUDFRONT,
+      format: cloudFrontFormat,
+    },
+  ];
+  return kinds.map(
+    ({ kind, queueName, defaultTag, format }) =>
+      new S3ObjectsWorker(ctx, {
+        ...tuning,
+        name: `${ctx.serviceName}:${kind}/${ctx.region}`,
+        queueName,
+        receivers: config.concurrent_receivers,
+        visibilityTimeoutSeconds: config.visibility_timeout_seconds,
+        maxObjectsInFlight: config.max_objects_in_flight,
+        maxBytesInFlight: config.max_bytes_in_flight,
+        format: async () => {
+          const tagger = await workerTagger(ctx, {
+            rule: 'fixed',
+            eventType: kind,
+            defaultTag,
+            tag: config.tag,
+          });
+          return format(tagger.tagFor({}));
+        },
+      }),
+  );
+}
+
+export const definition: ServiceDefinition<(typeof predefinedServiceSchemas)['non-cloudwatch-logs']> = {
+  schema: predefinedServiceSchemas['non-cloudwatch-logs'],
+  createWorkers: (config, ctx) => createNonCloudwatchLogsWorkers(config, ctx),
+};
