@@ -4,7 +4,8 @@ import { CloudFrontLogParser } from '../src/formats/cloudfront.js';
 import { CloudTrailLogSplitter, type CloudTrailRecord } from '../src/formats/cloudtrail.js';
 import { decompress } from '../src/formats/compression.js';
 import { VpcFlowLogParser } from '../src/formats/vpc-flow.js';
-import { TAG_CLOUDWATCH_EVENTS, createTagger } from '../src/services/shared/tagging/tagger.js';
+import { auditEventsTagRule, TAG_AUDIT_EVENTS } from '../src/services/audit-events-all/tags.js';
+import { createTagger } from '../src/services/shared/tagging/tagger.js';
 import type { BenchResult } from './types.js';
 import { seededRandom as random } from '../sandbox/random.js';
 
@@ -325,8 +326,8 @@ export async function run(): Promise<BenchResult[]> {
     results.push(...rows);
     // With the per-record tag (auto_event_type), as the audit service will do it.
     const tagger = createTagger({
-      rule: 'audit-events',
-      defaultTag: TAG_CLOUDWATCH_EVENTS,
+      rule: auditEventsTagRule,
+      defaultTag: TAG_AUDIT_EVENTS,
       autoEventType: true,
       region: 'eu-west-1',
     });

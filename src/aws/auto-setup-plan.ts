@@ -6,27 +6,12 @@ import { nonCloudwatchLogsQueues } from '../services/non-cloudwatch-logs/index.j
 /**
  * What `inputs.aws.auto_setup` builds, as data: one entry per SQS queue a configured service
  * reads in one region, with what feeds the queue. Pure, so `iam-policy` derives the exact
- * resources auto-setup touches from the same plan.
+ * resources auto-setup touches from the same plan. Each service declares its queues
+ * (ServiceDefinition.queues); services/plans.ts gathers them.
  */
 
 /** An EventBridge event pattern. */
 export type EventPattern = Record<string, unknown>;
-
-/**
- * Every AWS service event except Security Hub's (those belong to sqs-cloudwatch-consumer).
- * EventBridge cannot AND two conditions on one field, so the exclusion is on `detail-type`:
- * every Security Hub event type starts with "Security Hub" (Findings - Imported, Findings -
- * Custom Action, Insight Results).
- */
-export const SERVICE_EVENTS_PATTERN: EventPattern = {
-  source: [{ prefix: 'aws.' }],
-  'detail-type': [{ 'anything-but': { prefix: 'Security Hub' } }],
-};
-
-export const SECURITY_HUB_PATTERN: EventPattern = {
-  source: ['aws.securityhub'],
-  'detail-type': ['Security Hub Findings - Imported'],
-};
 
 /** IAM actions auto-setup calls, by service (also what `iam-policy` grants when auto_setup is on). */
 export const AUTO_SETUP_SQS_ACTIONS = [
@@ -57,13 +42,15 @@ export interface S3Feed {
   content: string;
 }
 
+export type QueueFeed = RuleFeed | S3Feed;
+
 export interface QueuePlan {
   /** The service's key in inputs.aws.services. */
   service: string;
   region: string;
   /** As configured: may hold `<account_id>`. */
   queueName: string;
-  feed: RuleFeed | S3Feed;
+  feed: QueueFeed;
   /** The service's max_receive_count: receives before SQS moves a message to the dead-letter queue; 0 = none. */
   maxReceiveCount: number;
 }
@@ -88,15 +75,11 @@ export function boundedName(name: string, max = NAME_MAX): string {
   return `${name.slice(0, max - hash.length - 1)}-${hash}`;
 }
 
-export const serviceEventsRuleName = (inputId: string): string =>
-  boundedName(`devo-service-events-${inputId}`);
-export const securityHubRuleName = (inputId: string): string =>
-  boundedName(`devo-securityhub-findings-${inputId}`);
-
 /** Partition of a region's ARNs (aws, aws-cn, aws-us-gov...). */
 export const partitionOf = (region: string): string => AWS_REGIONS[region]?.partition ?? 'aws';
 
-const ruleFeed = (ruleName: string, pattern: EventPattern, description: string): RuleFeed => ({
+/** A queue fed by an EventBridge rule of `pattern`. */
+export const ruleFeed = (ruleName: string, pattern: EventPattern, description: string): RuleFeed => ({
   kind: 'rule',
   ruleName,
   pattern,
@@ -104,64 +87,3 @@ const ruleFeed = (ruleName: string, pattern: EventPattern, description: string):
   // Policy Sids are safest alphanumeric; the rule name keeps inputs sharing a queue apart.
   statementId: `DevoCollector${ruleName.replace(/[^A-Za-z0-9]/g, '')}`,
 });
-
-/** The queues the configured services read, per region, and what feeds each. */
-export function planAutoSetup(input: Pick<AwsInputConfig, 'id' | 'services'>): QueuePlan[] {
-  const s = input.services;
-  const plans: QueuePlan[] = [];
-  const add = (
-    service: string,
-    config: { regions: readonly string[]; max_receive_count: number },
-    queueName: string,
-    feed: QueuePlan['feed'],
-  ) => {
-    for (const region of config.regions)
-      plans.push({ service, region, queueName, feed, maxReceiveCount: config.max_receive_count });
-  };
-  const events = s['service-events-all'];
-  if (events) {
-    add(
-      'service-events-all',
-      events,
-      events.cloudwatch_sqs_queue_name,
-      ruleFeed(
-        serviceEventsRuleName(input.id),
-        SERVICE_EVENTS_PATTERN,
-        'devo-aws-collector: every AWS service event except Security Hub, to SQS',
-      ),
-    );
-  }
-  const hub = s['sqs-cloudwatch-consumer'];
-  if (hub) {
-    add(
-      'sqs-cloudwatch-consumer',
-      hub,
-      hub.cloudwatch_sqs_queue_name,
-      ruleFeed(
-        securityHubRuleName(input.id),
-        SECURITY_HUB_PATTERN,
-        'devo-aws-collector: Security Hub findings, to SQS',
-      ),
-    );
-  }
-  const audit = s['audit-events-all'];
-  if (audit?.types.includes('audits_s3') && audit.audit_sqs_queue_name) {
-    add('audit-events-all', audit, audit.audit_sqs_queue_name, {
-      kind: 's3',
-      content: 'CloudTrail trail files',
-    });
-  }
-  const ncwl = s['non-cloudwatch-logs'];
-  if (ncwl) {
-    const queues = nonCloudwatchLogsQueues(ncwl, input.id);
-    add('non-cloudwatch-logs', ncwl, queues.vpcflowlogs, {
-      kind: 's3',
-      content: 'VPC Flow Logs files',
-    });
-    add('non-cloudwatch-logs', ncwl, queues.cloudfront, {
-      kind: 's3',
-      content: 'CloudFront log files',
-    });
-  }
-  return plans;
-}

@@ -16,14 +16,12 @@ import {
   SetQueueAttributesCommand,
   type QueueAttributeName,
 } from '@aws-sdk/client-sqs';
-import type { AwsInputConfig } from '../config/schema.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import {
   boundedName,
   deadLetterQueueName,
   partitionOf,
-  planAutoSetup,
   type QueuePlan,
   type RuleFeed,
 } from './auto-setup-plan.js';
@@ -72,7 +70,8 @@ export interface AutoSetupReport {
 }
 
 export interface AutoSetupOptions {
-  input: Pick<AwsInputConfig, 'id' | 'services'>;
+  /** What to set up: services/plans.ts planAutoSetup() of the configuration. */
+  plans: readonly QueuePlan[];
   aws: AwsClients;
   logger: Logger;
   /** Aborts the remaining calls (collector shutdown). */
@@ -88,7 +87,7 @@ class StepFailed extends Error {}
  * run one after the other, so two services sharing a queue never race on its policy.
  */
 export async function runAutoSetup(options: AutoSetupOptions): Promise<AutoSetupReport> {
-  const plans = planAutoSetup(options.input);
+  const { plans } = options;
   const report: AutoSetupReport = { steps: [], incomplete: [] };
   if (plans.length === 0) {
     options.logger.info('auto_setup: no configured service reads from SQS; nothing to set up');

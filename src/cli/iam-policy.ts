@@ -3,21 +3,22 @@ import {
   AUTO_SETUP_SQS_ACTIONS,
   deadLetterQueueName,
   partitionOf,
-  planAutoSetup,
   type QueuePlan,
 } from '../aws/auto-setup-plan.js';
-import { PREDEFINED_SERVICES, type CollectorConfig, type LogsConfig } from '../config/schema.js';
+import type { CollectorConfig } from '../config/schema.js';
+import { planAutoSetup, serviceGrants } from '../services/plans.js';
 
 /**
  * The least-privilege IAM policy for a configuration (`iam-policy --config F`): exactly the
- * calls the configured services make, on the configured resources where IAM allows it.
+ * calls the configured services make, on the configured resources where IAM allows it. Reading
+ * the queues (and their S3 objects) comes from the auto-setup plan; each service declares the
+ * grants of its other calls (ServiceDefinition.grants).
  *
  * - SQS batch calls (DeleteMessageBatch, ChangeMessageVisibilityBatch) are authorised by
  *   sqs:DeleteMessage and sqs:ChangeMessageVisibility; the batch names are not IAM actions.
- * - Workers only call GetQueueUrl on a queue (never GetQueueAttributes) and only FilterLogEvents
- *   on a log group (never DescribeLogGroups), so neither is granted for reading.
- * - LookupEvents, ListMetrics and GetMetricData have no resource-level permissions (`*`); S3
- *   buckets are not in the configuration, so GetObject is on every object.
+ * - Workers only call GetQueueUrl on a queue (never GetQueueAttributes), so it is not granted
+ *   for reading.
+ * - S3 buckets are not in the configuration, so GetObject is on every object.
  * - The account in ARNs is the one of the assumed role when a role is configured (the
  *   credentials every data call is signed with), otherwise `*`.
  */
@@ -66,23 +67,7 @@ export function iamPolicy(config: Pick<CollectorConfig, 'inputs'>): IamPolicyDoc
     plans.filter((p) => p.feed.kind === 's3').map((p) => `arn:${partitionOf(p.region)}:s3:::*/*`),
   );
 
-  const audit = services['audit-events-all'];
-  if (audit?.types.includes('audits_api')) add('LookupCloudTrailEvents', ['cloudtrail:LookupEvents'], ['*']);
-  if (services['metrics-all'])
-    add('ReadCloudWatchMetrics', ['cloudwatch:ListMetrics', 'cloudwatch:GetMetricData'], ['*']);
-
-  const predefined: readonly string[] = PREDEFINED_SERVICES;
-  const logGroupArns = Object.entries(services)
-    .filter(([name, s]) => s !== undefined && !predefined.includes(name))
-    .flatMap(([, s]) => {
-      const logs = s as LogsConfig;
-      return logs.regions.flatMap((region) => {
-        const group = `arn:${partitionOf(region)}:logs:${region}:${account}:log-group:${logs.log_group}`;
-        // IAM documents log-group ARNs both with and without the trailing `:*`.
-        return [group, `${group}:*`];
-      });
-    });
-  add('ReadLogGroups', ['logs:FilterLogEvents'], logGroupArns);
+  for (const grant of serviceGrants(services, account)) add(grant.sid, grant.actions, grant.resources);
 
   // Resolves <account_id> in queue names and {account_id} in tags.
   add('ReadCallerIdentity', ['sts:GetCallerIdentity'], ['*']);

@@ -1,323 +1,24 @@
 import { z } from 'zod';
-import { autoEventTypeField, commonServiceFields, isoDateTimeSchema } from '../services/shared/config-fields.js';
 import { outputDefinitions } from '../outputs/registry.js';
-import { validateTagTemplate } from '../services/shared/tagging/template.js';
-import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../formats/cloudtrail.js';
+import {
+  customServiceDefinition,
+  PREDEFINED_SERVICES,
+  serviceDefinitions,
+  type PredefinedService,
+} from '../services/registry.js';
 
 /**
  * The configuration schema: the single source of truth for validation, defaults, the JSON Schema
- * (`print-schema`) and docs/configuration.md (`print-docs`). The shape is Devo's collector
+ * (`print-schema`) and docs/configuration.md (`print-docs`), assembled from the service and output
+ * registries (each service and output owns the schema of its block). The shape is Devo's collector
  * configuration (globals / outputs / inputs.aws), so a Devo user's file validates as it is.
  */
 
-const tagField = commonServiceFields.tag.superRefine((tag, ctx) => {
-  if (tag === undefined) return;
-  const problem = validateTagTemplate(tag);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-
-const regexField = (description: string) =>
-  z
-    .string()
-    .transform((source, ctx) => {
-      try {
-        return new RegExp(source);
-      } catch (err) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `not a valid regular expression: ${(err as Error).message}`,
-        });
-        return z.NEVER;
-      }
-    })
-    .describe(description);
-
-const startTimeField = isoDateTimeSchema
-  .optional()
-  .describe(
-    'ISO-8601 date-time to start reading from on the first run. Without it, the first run starts at the first pull; that start is saved at once, so restarts neither skip nor move it.',
-  );
-
-/**
- * `auto_event_type` on a service whose events all go to one table: the reference configuration
- * lists it, so `false` is accepted; `true` would do nothing, so it is refused, saying why.
- */
-const noAutoEventTypeField = (why: string) =>
-  autoEventTypeField
-    .refine((v) => !v, { message: `has no effect here: ${why}; remove it or set it to false` })
-    .describe(`Accepted as false only (listed by the reference configuration): ${why}.`);
-
-/** Options of every SQS-fed service (our additions to Devo's fields; all optional). */
-const sqsFields = {
-  concurrent_receivers: z
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(4)
-    .describe('Concurrent long-polling ReceiveMessage calls per queue.'),
-  visibility_timeout_seconds: z
-    .number()
-    .int()
-    .min(10)
-    .max(43_200)
-    .default(120)
-    .describe(
-      'Visibility timeout set on received messages; extended while a message is being delivered, so slow outputs cause no redelivery.',
-    ),
-  max_receive_count: z
-    .number()
-    .int()
-    .min(0)
-    .max(1000)
-    .default(5)
-    .describe(
-      "Receives after which SQS moves a message that could not be processed to the queue's dead-letter queue (SQS maxReceiveCount; as Elastic's sqs.max_receive_count). Used by auto_setup when it creates a queue: it creates `<queue>-dlq` (FIFO: `<queue>-dlq.fifo`) and the redrive policy too. 0: no dead-letter queue.",
-    ),
-};
-
-/** Options of the services reading S3 objects announced on SQS (our additions; optional). */
-const s3ObjectFields = {
-  max_objects_in_flight: z
-    .number()
-    .int()
-    .min(1)
-    .max(64)
-    .default(4)
-    .describe(
-      'S3 objects read at the same time per queue and region. Memory stays bounded whatever the object sizes: each object in flight holds about one batch and up to 2 MiB of decompressed data (a few MB in all).',
-    ),
-  max_bytes_in_flight: z
-    .number()
-    .int()
-    .min(1024 * 1024)
-    .default(8 * 1024 * 1024)
-    .describe(
-      'Bytes of events read from S3 objects and not yet accepted by every output, per queue and region, at most: when reached, reading pauses (bounds memory; globals.max_in_flight_bytes still applies collector-wide).',
-    ),
-};
-
-const serviceEventsSchema = z
-  .strictObject({
-    ...commonServiceFields,
-    tag: tagField,
-    cloudwatch_sqs_queue_name: z
-      .string()
-      .min(1)
-      .describe('SQS queue fed by the EventBridge rule. `<account_id>` is replaced by the real account id.'),
-    auto_event_type: autoEventTypeField.describe(
-      'Tag each event cloud.aws.cloudwatch.<event type>, the event type taken from its `source` (aws.guardduty → guardduty).',
-    ),
-    ...sqsFields,
-  })
-  .describe('All service events (EventBridge/CloudWatch Events → SQS), except Security Hub.');
-
-const securityHubSchema = z
-  .strictObject({
-    ...commonServiceFields,
-    tag: tagField,
-    cloudwatch_sqs_queue_name: z
-      .string()
-      .min(1)
-      .describe('SQS queue fed by the Security Hub EventBridge rule (required).'),
-    auto_event_type: noAutoEventTypeField(
-      'every finding goes to cloud.aws.securityhub.findings (use tag with {region}/{account_id} to split)',
-    ),
-    ...sqsFields,
-  })
-  .describe('Security Hub findings (EventBridge → SQS); one Devo event per finding.');
-
-export const AUDIT_TYPES = ['audits_api', 'audits_s3'] as const;
-
-const auditEventsSchema = z
-  .strictObject({
-    ...commonServiceFields,
-    tag: tagField,
-    types: z
-      .array(z.enum(AUDIT_TYPES))
-      .min(1)
-      .optional()
-      .describe(
-        'Which ways to read audit events: audits_api (CloudTrail LookupEvents) and/or audits_s3 (trail files in S3 announced on SQS). Default: audits_s3 when audit_sqs_queue_name is set, otherwise audits_api.',
-      ),
-    auto_event_type: autoEventTypeField.describe(
-      'Tag each event cloud.aws.cloudtrail.<service>, the service being the first label of eventSource (ec2.amazonaws.com → ec2).',
-    ),
-    start_time: startTimeField.describe(
-      'audits_api only (refused with audits_s3 alone): ISO-8601 date-time to start reading from on the first run, at most 90 days back. Without it, the first run starts at the first pull; that start is saved at once, so restarts neither skip nor move it.',
-    ),
-    drop_event_names: z
-      .array(z.string().min(1))
-      .default([])
-      .describe('Events whose eventName is in this list are not sent.'),
-    audit_sqs_queue_name: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('SQS queue announcing new trail files in S3 (required for audits_s3).'),
-    s3_file_type_filter: regexField(
-      'Regular expression on the S3 key: only matching objects are read. Default: CloudTrail log files, not digest files.',
-    ).prefault(DEFAULT_CLOUDTRAIL_KEY_FILTER),
-    settle_delay_seconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(86_400)
-      .default(300)
-      .describe(
-        'audits_api: how far behind now each LookupEvents window ends. CloudTrail makes events available about 5 minutes (at most about 15) after they happen; an event that becomes available after its window was read is not read. The first events arrive settle_delay_seconds after the start (5 minutes by default), at the next pull.',
-      ),
-    use_region_and_account_id_from_event: z
-      .boolean()
-      .default(false)
-      .describe(
-        'Take {region} and {account_id} from each event (awsRegion, recipientAccountId) instead of the queue region and the credentials account.',
-      ),
-    ...sqsFields,
-    ...s3ObjectFields,
-  })
-  .transform((service, ctx) => {
-    const types =
-      service.types ?? (service.audit_sqs_queue_name ? ['audits_s3' as const] : ['audits_api' as const]);
-    if (types.includes('audits_s3') && !service.audit_sqs_queue_name) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['audit_sqs_queue_name'],
-        message: 'required when types includes audits_s3',
-      });
-    }
-    if (!types.includes('audits_api') && service.start_time !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['start_time'],
-        message:
-          'only used by audits_api (CloudTrail LookupEvents): audits_s3 reads trail files as they are announced; remove it or add audits_api to types',
-      });
-    }
-    if (!types.includes('audits_s3') && service.audit_sqs_queue_name !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['audit_sqs_queue_name'],
-        message: 'only used by audits_s3: add audits_s3 to types, or remove it',
-      });
-    }
-    return { ...service, types };
-  })
-  .describe('All audit events from CloudTrail, through the API and/or trail files in S3.');
-
-export const METRIC_STATISTICS = ['Average', 'Sum', 'Minimum', 'Maximum', 'SampleCount'] as const;
-
-const metricsSchema = z
-  .strictObject({
-    ...commonServiceFields,
-    tag: tagField,
-    statistics: z
-      .array(z.enum(METRIC_STATISTICS))
-      .min(1)
-      .default([...METRIC_STATISTICS])
-      .describe('Statistics requested for every metric.'),
-    period_in_seconds: z
-      .number()
-      .int()
-      .refine((p) => p === 1 || p === 5 || p === 10 || p === 30 || p % 60 === 0, {
-        message: 'must be 1, 5, 10, 30 or a multiple of 60 (CloudWatch periods)',
-      })
-      .default(60)
-      .describe('Datapoint period in seconds.'),
-    namespaces: z
-      .array(z.string().min(1))
-      .optional()
-      .describe('Only these metric namespaces (default: every namespace).'),
-    start_time: startTimeField,
-    delay_seconds: z
-      .number()
-      .int()
-      .min(0)
-      .default(300)
-      .describe(
-        'How far behind now a window ends, so late datapoints are in before a window is read. The first datapoints arrive one period_in_seconds plus delay_seconds after the start (6 minutes by default), at the next pull.',
-      ),
-  })
-  .describe('All CloudWatch metrics, every namespace (ListMetrics + GetMetricData).');
-
-const logsSchema = z
-  .strictObject({
-    ...commonServiceFields,
-    tag: tagField,
-    types: z
-      .array(z.literal('logs'))
-      .min(1)
-      .describe('Must be [logs]: marks this entry as a CloudWatch Logs group to collect.'),
-    log_group: z.string().min(1).describe('Name of the log group; every stream of the group is read.'),
-    start_time: startTimeField,
-    settle_delay_seconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(86_400)
-      .default(60)
-      .describe(
-        'How far behind now each FilterLogEvents window ends. Raise it for sources that deliver late (VPC Flow Logs to CloudWatch Logs can lag 10 minutes): an event ingested after its window was read is not read. The first events arrive settle_delay_seconds after the start (1 minute by default), at the next pull.',
-      ),
-  })
-  .describe(
-    'One CloudWatch Logs group (FilterLogEvents over all its streams). Any service name other than the predefined ones.',
-  );
-
-const nonCloudwatchLogsSchema = z
-  .strictObject({
-    ...commonServiceFields,
-    tag: tagField,
-    vpcflowlogs_sqs_queue_name: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        'SQS queue announcing VPC Flow Logs files. Default devo-ncwl-vpcfl-<id>, <id> being inputs.aws.id.',
-      ),
-    cloudfront_sqs_queue_name: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('SQS queue announcing CloudFront log files. Default devo-ncwl-cfl-<id>.'),
-    cloudfrontlogs_sqs_queue_name: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Same as cloudfront_sqs_queue_name (the name the reference document also uses).'),
-    auto_event_type: noAutoEventTypeField(
-      'VPC Flow Logs go to cloud.aws.vpc.flowlogs and CloudFront logs to cloud.aws.cloudfront',
-    ),
-    ...sqsFields,
-    ...s3ObjectFields,
-  })
-  .superRefine((s, ctx) => {
-    if (
-      s.cloudfront_sqs_queue_name &&
-      s.cloudfrontlogs_sqs_queue_name &&
-      s.cloudfront_sqs_queue_name !== s.cloudfrontlogs_sqs_queue_name
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['cloudfrontlogs_sqs_queue_name'],
-        message: 'differs from cloudfront_sqs_queue_name; set only one',
-      });
-    }
-  })
-  .describe('VPC Flow Logs and CloudFront logs written to S3 and announced on SQS.');
-
-/** Predefined service names and their schemas; any other name is a CloudWatch Logs entry. */
-export const predefinedServiceSchemas = {
-  'service-events-all': serviceEventsSchema,
-  'sqs-cloudwatch-consumer': securityHubSchema,
-  'audit-events-all': auditEventsSchema,
-  'metrics-all': metricsSchema,
-  'non-cloudwatch-logs': nonCloudwatchLogsSchema,
-} as const;
-export const PREDEFINED_SERVICES = Object.keys(
-  predefinedServiceSchemas,
-) as (keyof typeof predefinedServiceSchemas)[];
-export { logsSchema };
+/** Predefined service names and their schemas (from the service registry); any other name is a CloudWatch Logs entry. */
+export const predefinedServiceSchemas = Object.fromEntries(
+  Object.entries(serviceDefinitions).map(([name, definition]) => [name, definition.schema]),
+) as { [K in PredefinedService]: (typeof serviceDefinitions)[K]['schema'] };
+export const logsSchema = customServiceDefinition.schema;
 
 const secretString = (description: string) => z.string().min(1).optional().describe(description);
 
@@ -503,10 +204,11 @@ export const configSchema = z
 
 export type CollectorConfig = z.output<typeof configSchema>;
 export type AwsInputConfig = CollectorConfig['inputs']['aws'];
-export type ServiceEventsConfig = z.output<typeof serviceEventsSchema>;
-export type SecurityHubConfig = z.output<typeof securityHubSchema>;
-export type AuditEventsConfig = z.output<typeof auditEventsSchema>;
-export type MetricsConfig = z.output<typeof metricsSchema>;
-export type LogsConfig = z.output<typeof logsSchema>;
-export type NonCloudwatchLogsConfig = z.output<typeof nonCloudwatchLogsSchema>;
+export type { ServiceEventsConfig } from '../services/service-events-all/schema.js';
+export type { SecurityHubConfig } from '../services/sqs-cloudwatch-consumer/schema.js';
+export type { AuditEventsConfig } from '../services/audit-events-all/schema.js';
+export type { MetricsConfig } from '../services/metrics-all/schema.js';
+export type { LogsConfig } from '../services/cloudwatch-logs/schema.js';
+export type { NonCloudwatchLogsConfig } from '../services/non-cloudwatch-logs/schema.js';
+export { PREDEFINED_SERVICES };
 export type OutputConfig = CollectorConfig['outputs'][string];

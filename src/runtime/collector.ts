@@ -9,7 +9,9 @@ import { describeError } from '../core/errors.js';
 import { outputDefinitions } from '../outputs/registry.js';
 import type { Output } from '../outputs/output.js';
 import { definitionFor } from '../services/registry.js';
-import { workerContext, type ServiceWorker } from '../services/definition.js';
+import type { ServiceWorker } from '../services/definition.js';
+import { planAutoSetup } from '../services/plans.js';
+import { workerContext } from './worker-context.js';
 import { FileStateStore } from '../state/file-store.js';
 import { RedisStateStore } from '../state/redis-store.js';
 import type { StateStore } from '../state/store.js';
@@ -142,7 +144,12 @@ export class Collector {
     const input = this.config.inputs.aws;
     // Never throws: what could not be set up is logged, and those workers retry like any other.
     if (input.enabled && input.auto_setup) {
-      await runAutoSetup({ input, aws: this.aws, logger: this.logger, signal: this.abort.signal });
+      await runAutoSetup({
+        plans: planAutoSetup(input),
+        aws: this.aws,
+        logger: this.logger,
+        signal: this.abort.signal,
+      });
       // stop() came during the setup: start no worker.
       if (this.abort.signal.aborted) return;
     }

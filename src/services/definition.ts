@@ -1,8 +1,8 @@
 import type { z } from 'zod';
+import type { QueueFeed } from '../aws/auto-setup-plan.js';
 import type { AwsClients } from '../aws/clients.js';
 import type { Batch } from '../core/batch.js';
 import type { Clock } from '../core/clock.js';
-import type { Delivery } from '../runtime/delivery.js';
 import type { StateStore } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -33,28 +33,6 @@ export interface WorkerContext {
   deliver(batch: Batch): Promise<void>;
 }
 
-/** What the workers of one collector share: a WorkerContext without its service, region and hook. */
-export type SharedWorkerContext = Omit<WorkerContext, 'serviceName' | 'region' | 'deliver'> & {
-  readonly delivery: Delivery;
-};
-
-/** The context of the worker of `serviceName` in `region`, handing its batches to `shared.delivery`. */
-export function workerContext(
-  shared: SharedWorkerContext,
-  serviceName: string,
-  region: string,
-): WorkerContext {
-  const { delivery, ...rest } = shared;
-  return {
-    ...rest,
-    // Bound once here, so a worker's own log fields never repeat them.
-    logger: shared.logger.child({ service: serviceName, region }),
-    serviceName,
-    region,
-    deliver: (batch) => delivery.admit(batch, { service: serviceName, region }),
-  };
-}
-
 /** One service × region. The runtime calls pull() every request_period_in_seconds. */
 export interface ServiceWorker {
   /** Short name for logs, e.g. `cwl_1/eu-west-1` or `audit-events-all:audits_api/us-east-1`. */
@@ -73,11 +51,33 @@ export interface ServiceWorker {
   stop(): Promise<void>;
 }
 
+/** An SQS queue a service reads in each of its regions, and what feeds it. */
+export interface ServiceQueue {
+  /** As configured: may hold `<account_id>`. */
+  readonly queueName: string;
+  readonly feed: QueueFeed;
+  /** The service's max_receive_count: receives before SQS moves a message to the dead-letter queue; 0 = none. */
+  readonly maxReceiveCount: number;
+}
+
+/** IAM actions a service calls on some resources, besides reading its queues (and their objects). */
+export interface IamGrant {
+  /** Statement id; grants of one Sid from several services are merged into one statement. */
+  readonly sid: string;
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+}
+
 /**
- * A kind of service. `schema` validates its block of `inputs.aws.services`; `createWorkers`
- * builds the workers for one region (e.g. audit-events-all with both types gives two).
+ * A kind of service, everything about it: `schema` validates its block of `inputs.aws.services`
+ * (its descriptions are the docs); `queues` are what auto-setup creates and `iam-policy` grants
+ * reading; `grants` its other API calls; `createWorkers` builds the workers for one region (e.g.
+ * audit-events-all with both types gives two). Default tags and tag rules live in its folder.
  */
 export interface ServiceDefinition<S extends z.ZodType = z.ZodType> {
   readonly schema: S;
+  queues?(config: z.output<S>, inputId: string): ServiceQueue[];
+  /** `account`: the account id in ARNs, or `*`. */
+  grants?(config: z.output<S>, account: string): IamGrant[];
   createWorkers(config: z.output<S>, ctx: WorkerContext): ServiceWorker[];
 }

@@ -8,6 +8,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand } 
 import { startFakeAws, type FakeAws } from '../../sandbox/fake-aws/index.js';
 import { runAutoSetup, type AutoSetupReport, type SetupStep } from '../../src/aws/auto-setup.js';
 import { AwsClients } from '../../src/aws/clients.js';
+import { planAutoSetup } from '../../src/services/plans.js';
 import { parseConfigText } from '../../src/config/loader.js';
 import type { AwsInputConfig, CollectorConfig } from '../../src/config/schema.js';
 import { Collector } from '../../src/runtime/collector.js';
@@ -132,7 +133,7 @@ describe('auto_setup against the fake AWS', () => {
     before(async () => {
       aws = newClients();
       const { logger, lines } = capturingLogger();
-      first = await runAutoSetup({ input: input(), aws, logger });
+      first = await runAutoSetup({ plans: planAutoSetup(input()), aws, logger });
       firstLog = lines();
     });
 
@@ -281,7 +282,11 @@ describe('auto_setup against the fake AWS', () => {
     test('running again changes nothing', async () => {
       const since = Date.now();
       fake.clearRequests();
-      const second = await runAutoSetup({ input: input(), aws, logger: capturingLogger().logger });
+      const second = await runAutoSetup({
+        plans: planAutoSetup(input()),
+        aws,
+        logger: capturingLogger().logger,
+      });
       assert.deepEqual(
         [...new Set(second.steps.map((s) => s.status))].sort(),
         ['manual', 'unchanged'],
@@ -303,7 +308,11 @@ describe('auto_setup against the fake AWS', () => {
       '',
       't6',
     );
-    const report = await runAutoSetup({ input: config.inputs.aws, aws, logger: capturingLogger().logger });
+    const report = await runAutoSetup({
+      plans: planAutoSetup(config.inputs.aws),
+      aws,
+      logger: capturingLogger().logger,
+    });
     assert.deepEqual(byStatus(report, 'failed'), []);
     assert.deepEqual(JSON.parse((await queueAttributes(aws, EU, 'poison')).RedrivePolicy!), {
       deadLetterTargetArn: `arn:aws:sqs:${EU}:${ACCOUNT}:poison-dlq`,
@@ -329,7 +338,7 @@ describe('auto_setup against the fake AWS', () => {
       '',
       't7',
     );
-    await runAutoSetup({ input: none.inputs.aws, aws, logger: capturingLogger().logger });
+    await runAutoSetup({ plans: planAutoSetup(none.inputs.aws), aws, logger: capturingLogger().logger });
     assert.equal((await queueAttributes(aws, EU, 'no-dlq')).RedrivePolicy, undefined);
     assert.equal(fake.sqs.queueArn(EU, 'no-dlq-dlq'), undefined);
   });
@@ -358,7 +367,11 @@ describe('auto_setup against the fake AWS', () => {
     const config = parse(
       `      service-events-all:\n        cloudwatch_sqs_queue_name: ${queue}\n        regions: [${US}]\n`,
     );
-    const report = await runAutoSetup({ input: { ...config.inputs.aws, id: 't2' }, aws, logger });
+    const report = await runAutoSetup({
+      plans: planAutoSetup({ ...config.inputs.aws, id: 't2' }),
+      aws,
+      logger,
+    });
 
     assert.deepEqual(
       report.steps.map((s) => `${s.resource}: ${s.status}`),
@@ -401,7 +414,7 @@ describe('auto_setup against the fake AWS', () => {
       '',
       't5',
     );
-    const report = await runAutoSetup({ input: config.inputs.aws, aws, logger });
+    const report = await runAutoSetup({ plans: planAutoSetup(config.inputs.aws), aws, logger });
     assert.deepEqual(
       report.steps.map((s) => `${s.resource}: ${s.status}`),
       [
@@ -438,7 +451,7 @@ describe('auto_setup against the fake AWS', () => {
       `      sqs-cloudwatch-consumer:\n        cloudwatch_sqs_queue_name: raced.fifo\n        regions: [${EU}]\n`,
     );
     const report = await runAutoSetup({
-      input: { ...config.inputs.aws, id: 't3' },
+      plans: planAutoSetup({ ...config.inputs.aws, id: 't3' }),
       aws,
       logger: capturingLogger().logger,
     });

@@ -1,12 +1,13 @@
 import type { Event } from '@aws-sdk/client-cloudtrail';
 import { rateLimiter } from '../../aws/rate-limiter.js';
-import type { AuditEventsConfig } from '../../config/schema.js';
+import type { AuditEventsConfig } from './schema.js';
 import { describeError, ErrorCodes, isCollectorError } from '../../core/errors.js';
 import { compactCloudTrailEvent, type CloudTrailRecord } from '../../formats/cloudtrail.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
 import type { CheckpointSequencer } from '../../core/checkpoints.js';
 import { stateKey } from '../../state/store.js';
-import { createTagger, TAG_CLOUDWATCH_EVENTS, type Tagger } from '../shared/tagging/tagger.js';
+import { createTagger, type Tagger } from '../shared/tagging/tagger.js';
+import { auditEventsTagRule, TAG_AUDIT_EVENTS } from './tags.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
 import { LOOKUP_EVENTS_PER_SECOND, lookupEventsApi, type LookupEventsApi } from './lookup.js';
 import {
@@ -103,8 +104,8 @@ export class CloudTrailApiWorker implements ServiceWorker {
 
     const seq = this.window.sequencer();
     const tagger = createTagger({
-      rule: 'audit-events',
-      defaultTag: TAG_CLOUDWATCH_EVENTS,
+      rule: auditEventsTagRule,
+      defaultTag: TAG_AUDIT_EVENTS,
       tag: this.config.tag,
       tagConfigKey: `inputs.aws.services.${ctx.serviceName}.tag`,
       autoEventType: this.config.auto_event_type,

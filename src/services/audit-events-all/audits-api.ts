@@ -1,4 +1,4 @@
-import type { AuditEventsConfig } from '../../config/schema.js';
+import type { AuditEventsConfig } from './schema.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
 import { CloudTrailApiWorker, type CloudTrailApiOptions } from './audits-api-worker.js';
 

@@ -1,15 +1,15 @@
-import type { AuditEventsConfig } from '../../config/schema.js';
+import type { AuditEventsConfig } from './schema.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
-import { TAG_CLOUDWATCH_EVENTS } from '../shared/tagging/tagger.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
-import { cloudTrailFormat } from '../shared/s3-objects/formats.js';
+import { auditEventsTagRule, TAG_AUDIT_EVENTS } from './tags.js';
+import { cloudTrailFormat } from './trail-files.js';
 import { workerTagger } from '../shared/tagging/worker-tagger.js';
 import { S3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
 
 /**
  * `audit-events-all` with `types: [audits_s3]`: CloudTrail log files announced on
  * `audit_sqs_queue_name`; one event per record, keys filtered by `s3_file_type_filter`, records
- * dropped by `drop_event_names`, tagged per src/tagging (default cloud.aws.cloudwatch.events,
+ * dropped by `drop_event_names`, tagged per the audit events' tag rule (tags.ts) (default cloud.aws.cloudwatch.events,
  * auto_event_type → cloud.aws.cloudtrail.<service>, placeholders, use_region_and_account_id_from_event).
  */
 export function createAuditS3Worker(
@@ -37,8 +37,8 @@ export function createAuditS3Worker(
     format: async () =>
       cloudTrailFormat({
         tagger: await workerTagger(ctx, {
-          rule: 'audit-events',
-          defaultTag: TAG_CLOUDWATCH_EVENTS,
+          rule: auditEventsTagRule,
+          defaultTag: TAG_AUDIT_EVENTS,
           tag: config.tag,
           autoEventType: config.auto_event_type,
           regionAndAccountFromEvent: config.use_region_and_account_id_from_event,

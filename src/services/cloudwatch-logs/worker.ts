@@ -4,11 +4,11 @@ import {
   type FilteredLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { paceAttempts, rateLimiter, retryThrottled, type RateLimiter } from '../../aws/rate-limiter.js';
-import type { LogsConfig } from '../../config/schema.js';
+import type { LogsConfig } from './schema.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
 import { stateKey } from '../../state/store.js';
-import { createTagger, TAG_CLOUDWATCH_LOGS } from '../shared/tagging/tagger.js';
+import { createTagger } from '../shared/tagging/tagger.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
 import {
   timeCheckpointSpec,
@@ -25,6 +25,9 @@ export interface LogsWorkerOptions {
    */
   settleDelayMs?: number;
 }
+
+/** Default tag (Devo table) of CloudWatch Logs events. */
+export const TAG_CLOUDWATCH_LOGS = 'cloud.aws.cloudwatch.logs';
 
 /** FilterLogEvents allows 5 requests a second per account and region. */
 export const FILTER_LOG_EVENTS_PER_SECOND = 5;
@@ -66,8 +69,7 @@ export class LogsWorker implements ServiceWorker {
     const limiter = rateLimiter('logs:FilterLogEvents', accountId, ctx.region, FILTER_LOG_EVENTS_PER_SECOND);
     const client = ctx.aws.logs(ctx.region);
     const tag = createTagger({
-      rule: 'fixed',
-      eventType: 'logs',
+      rule: { fixed: 'logs' },
       defaultTag: TAG_CLOUDWATCH_LOGS,
       tag: config.tag,
       tagConfigKey: `inputs.aws.services.${ctx.serviceName}.tag`,

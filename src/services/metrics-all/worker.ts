@@ -6,11 +6,11 @@ import {
   type Metric,
 } from '@aws-sdk/client-cloudwatch';
 import { retryThrottled } from '../../aws/rate-limiter.js';
-import type { MetricsConfig } from '../../config/schema.js';
+import type { MetricsConfig } from './schema.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
 import { stateKey } from '../../state/store.js';
-import { createTagger, TAG_CLOUDWATCH_METRICS } from '../shared/tagging/tagger.js';
+import { createTagger } from '../shared/tagging/tagger.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
 import { WindowCursor } from '../shared/time-window.js';
 import {
@@ -21,6 +21,9 @@ import {
   toMetricRefs,
   type MetricRef,
 } from './queries.js';
+
+/** Default tag (Devo table) of metrics. */
+export const TAG_CLOUDWATCH_METRICS = 'cloud.aws.cloudwatch.metrics';
 
 /**
  * Where the metrics service is: every datapoint with a timestamp before `next` was delivered.
@@ -91,8 +94,7 @@ export class MetricsWorker implements ServiceWorker {
     );
     const seq = this.window.sequencer();
     const tag = createTagger({
-      rule: 'fixed',
-      eventType: 'metrics',
+      rule: { fixed: 'metrics' },
       defaultTag: TAG_CLOUDWATCH_METRICS,
       tag: config.tag,
       tagConfigKey: `inputs.aws.services.${ctx.serviceName}.tag`,

@@ -1,11 +1,12 @@
-import { predefinedServiceSchemas, type NonCloudwatchLogsConfig } from '../../config/schema.js';
-import { TAG_CLOUDFRONT, TAG_VPC_FLOWLOGS } from '../shared/tagging/tagger.js';
 import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../definition.js';
-import { cloudFrontFormat, vpcFlowLogsFormat } from '../shared/s3-objects/formats.js';
+import { cloudFrontFormat, vpcFlowLogsFormat } from './formats.js';
+import { nonCloudwatchLogsSchema, type NonCloudwatchLogsConfig } from './schema.js';
 import { workerTagger } from '../shared/tagging/worker-tagger.js';
 import { S3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
 
-export { createAuditS3Worker } from '../audit-events-all/audits-s3.js';
+/** Default tags (Devo tables). */
+export const TAG_VPC_FLOWLOGS = 'cloud.aws.vpc.flowlogs';
+export const TAG_CLOUDFRONT = 'cloud.aws.cloudfront';
 
 /**
  * The two queues of non-cloudwatch-logs: the configured names, else the reference document's
@@ -63,8 +64,7 @@ export function createNonCloudwatchLogsWorkers(
         maxBytesInFlight: config.max_bytes_in_flight,
         format: async () => {
           const tagger = await workerTagger(ctx, {
-            rule: 'fixed',
-            eventType: kind,
+            rule: { fixed: kind },
             defaultTag,
             tag: config.tag,
           });
@@ -74,7 +74,23 @@ export function createNonCloudwatchLogsWorkers(
   );
 }
 
-export const definition: ServiceDefinition<(typeof predefinedServiceSchemas)['non-cloudwatch-logs']> = {
-  schema: predefinedServiceSchemas['non-cloudwatch-logs'],
+export const definition: ServiceDefinition<typeof nonCloudwatchLogsSchema> = {
+  schema: nonCloudwatchLogsSchema,
+  queues: (config, inputId) => {
+    const queues = nonCloudwatchLogsQueues(config, inputId);
+    const maxReceiveCount = config.max_receive_count;
+    return [
+      {
+        queueName: queues.vpcflowlogs,
+        maxReceiveCount,
+        feed: { kind: 's3', content: 'VPC Flow Logs files' },
+      },
+      {
+        queueName: queues.cloudfront,
+        maxReceiveCount,
+        feed: { kind: 's3', content: 'CloudFront log files' },
+      },
+    ];
+  },
   createWorkers: (config, ctx) => createNonCloudwatchLogsWorkers(config, ctx),
 };

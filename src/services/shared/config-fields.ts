@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isAwsRegion } from '../../aws/regions.js';
+import { validateTagTemplate } from './tagging/template.js';
 
 /**
  * Building blocks shared by every service's schema. Every field carries a description: the
@@ -48,3 +49,75 @@ export const autoEventTypeField = z
   .boolean()
   .default(false)
   .describe('Refine the tag per event from its type (see the tagging rules).');
+
+/** `tag`, checked as a template (its placeholders) when the configuration is validated. */
+export const tagField = commonServiceFields.tag.superRefine((tag, ctx) => {
+  if (tag === undefined) return;
+  const problem = validateTagTemplate(tag);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+export const startTimeField = isoDateTimeSchema
+  .optional()
+  .describe(
+    'ISO-8601 date-time to start reading from on the first run. Without it, the first run starts at the first pull; that start is saved at once, so restarts neither skip nor move it.',
+  );
+
+/**
+ * `auto_event_type` on a service whose events all go to one table: the reference configuration
+ * lists it, so `false` is accepted; `true` would do nothing, so it is refused, saying why.
+ */
+export const noAutoEventTypeField = (why: string) =>
+  autoEventTypeField
+    .refine((v) => !v, { message: `has no effect here: ${why}; remove it or set it to false` })
+    .describe(`Accepted as false only (listed by the reference configuration): ${why}.`);
+
+/** Options of every SQS-fed service (our additions to Devo's fields; all optional). */
+export const sqsFields = {
+  concurrent_receivers: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(4)
+    .describe('Concurrent long-polling ReceiveMessage calls per queue.'),
+  visibility_timeout_seconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(43_200)
+    .default(120)
+    .describe(
+      'Visibility timeout set on received messages; extended while a message is being delivered, so slow outputs cause no redelivery.',
+    ),
+  max_receive_count: z
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(5)
+    .describe(
+      "Receives after which SQS moves a message that could not be processed to the queue's dead-letter queue (SQS maxReceiveCount; as Elastic's sqs.max_receive_count). Used by auto_setup when it creates a queue: it creates `<queue>-dlq` (FIFO: `<queue>-dlq.fifo`) and the redrive policy too. 0: no dead-letter queue.",
+    ),
+};
+
+/** Options of the services reading S3 objects announced on SQS (our additions; optional). */
+export const s3ObjectFields = {
+  max_objects_in_flight: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe(
+      'S3 objects read at the same time per queue and region. Memory stays bounded whatever the object sizes: each object in flight holds about one batch and up to 2 MiB of decompressed data (a few MB in all).',
+    ),
+  max_bytes_in_flight: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(8 * 1024 * 1024)
+    .describe(
+      'Bytes of events read from S3 objects and not yet accepted by every output, per queue and region, at most: when reached, reading pauses (bounds memory; globals.max_in_flight_bytes still applies collector-wide).',
+    ),
+};

@@ -4,12 +4,10 @@ import { isCollectorError } from '../../../src/core/errors.js';
 import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../../../src/formats/cloudtrail.js';
 import { decompress } from '../../../src/formats/compression.js';
 import type { CollectorEvent } from '../../../src/core/batch.js';
-import {
-  cloudFrontFormat,
-  cloudTrailFormat,
-  vpcFlowLogsFormat,
-  type ObjectFormat,
-} from '../../../src/services/shared/s3-objects/formats.js';
+import { auditEventsTagRule } from '../../../src/services/audit-events-all/tags.js';
+import { cloudTrailFormat } from '../../../src/services/audit-events-all/trail-files.js';
+import { cloudFrontFormat, vpcFlowLogsFormat } from '../../../src/services/non-cloudwatch-logs/formats.js';
+import type { ObjectFormat } from '../../../src/services/shared/s3-objects/formats.js';
 import { createTagger } from '../../../src/services/shared/tagging/tagger.js';
 import { hostileCorpus, hostileObject } from '../../helpers/hostile.js';
 
@@ -20,7 +18,7 @@ import { hostileCorpus, hostileObject } from '../../helpers/hostile.js';
 const FORMATS: ObjectFormat[] = [
   cloudTrailFormat({
     tagger: createTagger({
-      rule: 'audit-events',
+      rule: auditEventsTagRule,
       defaultTag: 'cloud.aws.cloudwatch.events',
       region: 'us-east-1',
     }),

@@ -5,7 +5,7 @@ import { eventCount, type CollectorEvent } from '../../../src/core/batch.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { Delivery } from '../../../src/runtime/delivery.js';
 import { createNonCloudwatchLogsWorkers } from '../../../src/services/non-cloudwatch-logs/index.js';
-import { workerContext } from '../../../src/services/definition.js';
+import { workerContext } from '../../../src/runtime/worker-context.js';
 import { FileStateStore } from '../../../src/state/file-store.js';
 import { silentLogger } from '../../../src/telemetry/logger.js';
 import { Metrics } from '../../../src/telemetry/metrics.js';

@@ -9,11 +9,10 @@ import {
   type NonCloudwatchLogsConfig,
 } from '../../../src/config/schema.js';
 import { definition as auditDefinition } from '../../../src/services/audit-events-all/index.js';
-import { vpcFlowLogsFormat, type ObjectFormat } from '../../../src/services/shared/s3-objects/formats.js';
-import {
-  createAuditS3Worker,
-  createNonCloudwatchLogsWorkers,
-} from '../../../src/services/non-cloudwatch-logs/index.js';
+import { createAuditS3Worker } from '../../../src/services/audit-events-all/audits-s3.js';
+import { vpcFlowLogsFormat } from '../../../src/services/non-cloudwatch-logs/formats.js';
+import type { ObjectFormat } from '../../../src/services/shared/s3-objects/formats.js';
+import { createNonCloudwatchLogsWorkers } from '../../../src/services/non-cloudwatch-logs/index.js';
 import { S3ObjectsWorker } from '../../../src/services/shared/s3-objects/worker.js';
 import type { ServiceWorker } from '../../../src/services/definition.js';
 import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';

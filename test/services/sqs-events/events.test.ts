@@ -2,15 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   eventBridgeEvent,
-  securityHubFindings,
-  type EventTags,
-} from '../../../src/services/shared/sqs-events/convert.js';
-import {
-  createTagger,
+  serviceEventsTagRule,
   TAG_CLOUDWATCH_EVENTS,
-  TAG_SECURITYHUB_FINDINGS,
-  type TaggerOptions,
-} from '../../../src/services/shared/tagging/tagger.js';
+} from '../../../src/services/service-events-all/events.js';
+import { TAG_SECURITYHUB_FINDINGS } from '../../../src/services/sqs-cloudwatch-consumer/index.js';
+import { securityHubFindings } from '../../../src/services/sqs-cloudwatch-consumer/findings.js';
+import type { EventTags } from '../../../src/services/shared/sqs-events/convert.js';
+import { createTagger, type TaggerOptions } from '../../../src/services/shared/tagging/tagger.js';
 import {
   guardDutyEvent as guardDuty,
   securityHubEvent as securityHub,
@@ -19,7 +17,7 @@ import {
 
 function serviceTags(options: Partial<TaggerOptions> = {}): EventTags {
   const tagger = createTagger({
-    rule: 'service-events',
+    rule: serviceEventsTagRule,
     defaultTag: TAG_CLOUDWATCH_EVENTS,
     region: 'eu-west-1',
     accountId: '123456789012',
@@ -29,8 +27,7 @@ function serviceTags(options: Partial<TaggerOptions> = {}): EventTags {
 }
 function hubTags(tag?: string): EventTags {
   const tagger = createTagger({
-    rule: 'fixed',
-    eventType: 'securityhub',
+    rule: { fixed: 'securityhub' },
     defaultTag: TAG_SECURITYHUB_FINDINGS,
     region: 'us-east-1',
     tag,

@@ -10,11 +10,13 @@ import { ErrorCodes } from '../../../src/core/errors.js';
 import { runWorker } from '../../../src/runtime/scheduler.js';
 import type { ServiceWorker } from '../../../src/services/definition.js';
 import {
-  createSecurityHubWorker,
   createServiceEventsWorker,
-  securityHubDefinition,
-  serviceEventsDefinition,
-} from '../../../src/services/shared/sqs-events/worker.js';
+  definition as serviceEventsDefinition,
+} from '../../../src/services/service-events-all/index.js';
+import {
+  createSecurityHubWorker,
+  definition as securityHubDefinition,
+} from '../../../src/services/sqs-cloudwatch-consumer/index.js';
 import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { guardDutyEvent, securityHubEventWith, serviceEvent } from './fixtures.js';

@@ -1,21 +1,8 @@
-import {
-  predefinedServiceSchemas,
-  type SecurityHubConfig,
-  type ServiceEventsConfig,
-} from '../../../config/schema.js';
-import { TAG_CLOUDWATCH_EVENTS, TAG_SECURITYHUB_FINDINGS, type TaggerOptions } from '../tagging/tagger.js';
+import type { TaggerOptions } from '../tagging/tagger.js';
 import { workerTagger } from '../tagging/worker-tagger.js';
-import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../../definition.js';
+import type { ServiceWorker, WorkerContext } from '../../definition.js';
 import { SqsConsumer, type MessageHandler } from '../sqs/consumer.js';
-import { eventBridgeEvent, securityHubFindings, type ConvertedMessage, type EventTags } from './convert.js';
-
-export {
-  eventBridgeEvent,
-  securityHubFindings,
-  type ConvertedMessage,
-  type EventTags,
-  type MalformedKind,
-} from './convert.js';
+import type { ConvertedMessage, EventTags } from './convert.js';
 
 /** Settings not in the configuration, for tests and benchmarks. */
 export interface SqsEventsTuning {
@@ -24,7 +11,7 @@ export interface SqsEventsTuning {
   maxMessagesInFlight?: number;
 }
 
-interface SqsEventsWorkerOptions {
+export interface SqsEventsWorkerOptions {
   queueName: string;
   receivers: number;
   visibilityTimeoutSeconds: number;
@@ -40,7 +27,7 @@ interface SqsEventsWorkerOptions {
  * events, every message deleted once its events were delivered. A body that is not what the
  * service expects is delivered as-is (one line) and counted in collector_malformed_total.
  */
-class SqsEventsWorker implements ServiceWorker {
+export class SqsEventsWorker implements ServiceWorker {
   readonly name: string;
   private consumer: SqsConsumer | undefined;
   private stopped = false;
@@ -97,64 +84,3 @@ class SqsEventsWorker implements ServiceWorker {
     );
   }
 }
-
-/** `service-events-all`: every EventBridge event of the queue, one Devo event each. */
-export function createServiceEventsWorker(
-  config: ServiceEventsConfig,
-  ctx: WorkerContext,
-  tuning: SqsEventsTuning = {},
-): ServiceWorker {
-  return new SqsEventsWorker(ctx, {
-    queueName: config.cloudwatch_sqs_queue_name,
-    receivers: config.concurrent_receivers,
-    visibilityTimeoutSeconds: config.visibility_timeout_seconds,
-    tagging: {
-      rule: 'service-events',
-      defaultTag: TAG_CLOUDWATCH_EVENTS,
-      tag: config.tag,
-      autoEventType: config.auto_event_type,
-    },
-    convert: eventBridgeEvent,
-    expected: 'an EventBridge event',
-    tuning,
-  });
-}
-
-/**
- * `sqs-cloudwatch-consumer`: Security Hub findings, one Devo event per finding. Every finding
- * goes to one table, so auto_event_type does not change the tag; {event_type} is `securityhub`.
- */
-export function createSecurityHubWorker(
-  config: SecurityHubConfig,
-  ctx: WorkerContext,
-  tuning: SqsEventsTuning = {},
-): ServiceWorker {
-  return new SqsEventsWorker(ctx, {
-    queueName: config.cloudwatch_sqs_queue_name,
-    receivers: config.concurrent_receivers,
-    visibilityTimeoutSeconds: config.visibility_timeout_seconds,
-    tagging: {
-      rule: 'fixed',
-      eventType: 'securityhub',
-      defaultTag: TAG_SECURITYHUB_FINDINGS,
-      tag: config.tag,
-    },
-    convert: securityHubFindings,
-    expected: 'a Security Hub event with findings',
-    tuning,
-  });
-}
-
-export const serviceEventsDefinition: ServiceDefinition<
-  (typeof predefinedServiceSchemas)['service-events-all']
-> = {
-  schema: predefinedServiceSchemas['service-events-all'],
-  createWorkers: (config, ctx) => [createServiceEventsWorker(config, ctx)],
-};
-
-export const securityHubDefinition: ServiceDefinition<
-  (typeof predefinedServiceSchemas)['sqs-cloudwatch-consumer']
-> = {
-  schema: predefinedServiceSchemas['sqs-cloudwatch-consumer'],
-  createWorkers: (config, ctx) => [createSecurityHubWorker(config, ctx)],
-};

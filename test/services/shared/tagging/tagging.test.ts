@@ -3,17 +3,24 @@ import assert from 'node:assert/strict';
 import { isCollectorError } from '../../../../src/core/errors.js';
 import { compactCloudTrailEvent } from '../../../../src/formats/cloudtrail.js';
 import {
-  TAG_CLOUDFRONT,
-  TAG_CLOUDWATCH_EVENTS,
-  TAG_CLOUDWATCH_LOGS,
-  TAG_CLOUDWATCH_METRICS,
-  TAG_SECURITYHUB_FINDINGS,
-  TAG_VPC_FLOWLOGS,
-  createTagger,
-  eventTypeFromSource,
+  auditEventsTagRule,
   serviceFromEventSource,
-} from '../../../../src/services/shared/tagging/tagger.js';
-import { compileTagTemplate, sanitizeTagSegment, validateTagTemplate } from '../../../../src/services/shared/tagging/template.js';
+} from '../../../../src/services/audit-events-all/tags.js';
+import { TAG_CLOUDWATCH_LOGS } from '../../../../src/services/cloudwatch-logs/index.js';
+import { TAG_CLOUDWATCH_METRICS } from '../../../../src/services/metrics-all/index.js';
+import { TAG_CLOUDFRONT, TAG_VPC_FLOWLOGS } from '../../../../src/services/non-cloudwatch-logs/index.js';
+import {
+  eventTypeFromSource,
+  serviceEventsTagRule,
+  TAG_CLOUDWATCH_EVENTS,
+} from '../../../../src/services/service-events-all/events.js';
+import { TAG_SECURITYHUB_FINDINGS } from '../../../../src/services/sqs-cloudwatch-consumer/index.js';
+import { createTagger } from '../../../../src/services/shared/tagging/tagger.js';
+import {
+  compileTagTemplate,
+  sanitizeTagSegment,
+  validateTagTemplate,
+} from '../../../../src/services/shared/tagging/template.js';
 
 describe('default tags', () => {
   test('one per service, as DESIGN.md §1 lists them', () => {
@@ -133,14 +140,14 @@ describe('createTagger', () => {
   const where = { region: 'eu-west-1', accountId: '123456789012' };
 
   test('no tag, no auto_event_type: the default, constant', () => {
-    const tagger = createTagger({ rule: 'service-events', defaultTag: TAG_CLOUDWATCH_EVENTS, ...where });
+    const tagger = createTagger({ rule: serviceEventsTagRule, defaultTag: TAG_CLOUDWATCH_EVENTS, ...where });
     assert.equal(tagger.constant, TAG_CLOUDWATCH_EVENTS);
     assert.equal(tagger.tagFor({ source: 'aws.guardduty' }), TAG_CLOUDWATCH_EVENTS);
   });
 
   test('auto_event_type for service events: cloud.aws.cloudwatch.<event type>', () => {
     const tagger = createTagger({
-      rule: 'service-events',
+      rule: serviceEventsTagRule,
       defaultTag: TAG_CLOUDWATCH_EVENTS,
       autoEventType: true,
       ...where,
@@ -157,7 +164,7 @@ describe('createTagger', () => {
 
   test('auto_event_type for audit events: cloud.aws.cloudtrail.<service>', () => {
     const tagger = createTagger({
-      rule: 'audit-events',
+      rule: auditEventsTagRule,
       defaultTag: TAG_CLOUDWATCH_EVENTS,
       autoEventType: true,
       ...where,
@@ -169,7 +176,7 @@ describe('createTagger', () => {
 
   test('auto_event_type does not change services with a fixed rule', () => {
     const tagger = createTagger({
-      rule: 'fixed',
+      rule: { fixed: 'unknown' },
       defaultTag: TAG_VPC_FLOWLOGS,
       autoEventType: true,
       ...where,
@@ -179,7 +186,7 @@ describe('createTagger', () => {
 
   test('a tag without event placeholders is constant, filled from the worker', () => {
     const tagger = createTagger({
-      rule: 'audit-events',
+      rule: auditEventsTagRule,
       defaultTag: TAG_CLOUDWATCH_EVENTS,
       tag: 'my.app.{account_id}.{region}',
       autoEventType: true,
@@ -190,7 +197,7 @@ describe('createTagger', () => {
 
   test('a tag with {service}/{event_type} is rendered per event; region and account from the worker', () => {
     const tagger = createTagger({
-      rule: 'audit-events',
+      rule: auditEventsTagRule,
       defaultTag: TAG_CLOUDWATCH_EVENTS,
       tag: 'my.app.{service}.{event_type}.{region}.{account_id}',
       ...where,
@@ -206,7 +213,7 @@ describe('createTagger', () => {
 
   test('use_region_and_account_id_from_event takes them from the event, else from the worker', () => {
     const tagger = createTagger({
-      rule: 'audit-events',
+      rule: auditEventsTagRule,
       defaultTag: TAG_CLOUDWATCH_EVENTS,
       tag: 'my.app.{region}.{account_id}',
       regionAndAccountFromEvent: true,
@@ -236,15 +243,14 @@ describe('createTagger', () => {
 
   test('service events in a template; fixed rule with its own event type; unknown account', () => {
     const events = createTagger({
-      rule: 'service-events',
+      rule: serviceEventsTagRule,
       defaultTag: TAG_CLOUDWATCH_EVENTS,
       tag: 'my.app.{event_type}',
       ...where,
     });
     assert.equal(events.tagFor({ source: 'aws.health' }), 'my.app.health');
     const flow = createTagger({
-      rule: 'fixed',
-      eventType: 'vpcflowlogs',
+      rule: { fixed: 'vpcflowlogs' },
       defaultTag: TAG_VPC_FLOWLOGS,
       tag: 'my.app.{event_type}.{account_id}',
       region: 'eu-west-1',
@@ -256,7 +262,7 @@ describe('createTagger', () => {
     assert.throws(
       () =>
         createTagger({
-          rule: 'fixed',
+          rule: { fixed: 'unknown' },
           defaultTag: TAG_CLOUDFRONT,
           tag: 'bad tag',
           tagConfigKey: 'x.tag',
