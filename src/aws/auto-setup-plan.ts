@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AwsInputConfig } from '../config/schema.js';
 import { AWS_REGIONS } from './regions.js';
-import { nonCloudwatchLogsQueues } from '../services/non-cloudwatch-logs/index.js';
 
 /**
  * What `inputs.aws.auto_setup` builds, as data: one entry per SQS queue a configured service

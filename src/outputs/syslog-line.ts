@@ -1,4 +1,5 @@
 import { singleMessages, type CollectorEvent } from '../core/batch.js';
+import { escapeLineBreaks, hasLineBreak } from '../formats/line-breaks.js';
 
 /**
  * Syslog lines for the stream outputs (devo_platform, syslog).
@@ -23,7 +24,6 @@ export interface SyslogLineOptions {
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const LINE_BREAKS = /[\r\n]/g;
 /** RFC 5424 APP-NAME is at most 48 printable ASCII characters. */
 const APP_NAME_MAX = 48;
 /** Bounds the tag cache when tags carry many distinct values (per-event tags). */
@@ -47,16 +47,6 @@ const latin1Write: (buf: RawWriter, text: string, offset: number) => number =
     : (b, t, o) => b.write(t, o, 'latin1');
 const utf8Write: (buf: RawWriter, text: string, offset: number) => number =
   typeof raw.utf8Write === 'function' ? (b, t, o) => b.utf8Write(t, o) : (b, t, o) => b.write(t, o, 'utf8');
-
-function hasLineBreak(text: string): boolean {
-  // Two indexOf scans are markedly faster than a regular expression on the hot path.
-  return text.indexOf('\n') !== -1 || text.indexOf('\r') !== -1;
-}
-
-/** Replaces raw CR/LF with the two-character escapes `\r` / `\n`, as JSON would write them. */
-export function escapeLineBreaks(text: string): string {
-  return hasLineBreak(text) ? text.replace(LINE_BREAKS, (c) => (c === '\n' ? '\\n' : '\\r')) : text;
-}
 
 /** `Mmm dd HH:MM:SS` (RFC 3164, day padded with a space), in UTC. */
 export function rfc3164Timestamp(date: Date): string {

@@ -1,11 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  SyslogEncoder,
-  escapeLineBreaks,
-  rfc3164Timestamp,
-  rfc5424Timestamp,
-} from '../../src/outputs/syslog-line.js';
+import { escapeLineBreaks } from '../../src/formats/line-breaks.js';
+import { SyslogEncoder, rfc3164Timestamp, rfc5424Timestamp } from '../../src/outputs/syslog-line.js';
 import { singleMessages, type CollectorEvent } from '../../src/core/batch.js';
 
 const AT = Date.parse('2024-05-01T03:04:05.678Z');

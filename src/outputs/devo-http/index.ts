@@ -10,7 +10,7 @@ import { backoffDelay, sleep } from '../../core/backoff.js';
 import { backoffOptions, backoffSchema } from '../backoff-schema.js';
 import type { OutputContext, OutputDefinition } from '../definition.js';
 import type { Output, OutputHealth } from '../output.js';
-import { escapeLineBreaks } from '../syslog-line.js';
+import { escapeLineBreaks } from '../../formats/line-breaks.js';
 import { loadTlsMaterial, resolveConfigFile } from '../tls-material.js';
 
 const gzip = promisify(gzipCallback);

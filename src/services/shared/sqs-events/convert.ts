@@ -1,4 +1,4 @@
-import { escapeLineBreaks } from '../../../outputs/syslog-line.js';
+import { escapeLineBreaks } from '../../../formats/line-breaks.js';
 import type { CollectorEvent } from '../../../core/batch.js';
 import type { Tagger } from '../tagging/tagger.js';
 
