@@ -4,7 +4,7 @@ import type { ServiceWorker, WorkerContext } from '../definition.js';
 import { auditEventsTagRule, TAG_AUDIT_EVENTS } from './tags.js';
 import { cloudTrailFormat } from './trail-files.js';
 import { workerTagger } from '../shared/tagging/worker-tagger.js';
-import { S3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
+import { s3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
 
 /**
  * `audit-events-all` with `types: [audits_s3]`: CloudTrail log files announced on
@@ -26,7 +26,7 @@ export function createAuditS3Worker(
       { details: { configKey: `inputs.aws.services.${ctx.serviceName}.audit_sqs_queue_name` } },
     );
   }
-  return new S3ObjectsWorker(ctx, {
+  return s3ObjectsWorker(ctx, {
     ...tuning,
     name: `${ctx.serviceName}:audits_s3/${ctx.region}`,
     queueName,

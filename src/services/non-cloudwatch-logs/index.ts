@@ -2,7 +2,7 @@ import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../definit
 import { cloudFrontFormat, vpcFlowLogsFormat } from './formats.js';
 import { nonCloudwatchLogsSchema, type NonCloudwatchLogsConfig } from './schema.js';
 import { workerTagger } from '../shared/tagging/worker-tagger.js';
-import { S3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
+import { s3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
 
 /** Default tags (Devo tables). */
 export const TAG_VPC_FLOWLOGS = 'cloud.aws.vpc.flowlogs';
@@ -52,25 +52,24 @@ export function createNonCloudwatchLogsWorkers(
       format: cloudFrontFormat,
     },
   ];
-  return kinds.map(
-    ({ kind, queueName, defaultTag, format }) =>
-      new S3ObjectsWorker(ctx, {
-        ...tuning,
-        name: `${ctx.serviceName}:${kind}/${ctx.region}`,
-        queueName,
-        receivers: config.concurrent_receivers,
-        visibilityTimeoutSeconds: config.visibility_timeout_seconds,
-        maxObjectsInFlight: config.max_objects_in_flight,
-        maxBytesInFlight: config.max_bytes_in_flight,
-        format: async () => {
-          const tagger = await workerTagger(ctx, {
-            rule: { fixed: kind },
-            defaultTag,
-            tag: config.tag,
-          });
-          return format(tagger.tagFor({}));
-        },
-      }),
+  return kinds.map(({ kind, queueName, defaultTag, format }) =>
+    s3ObjectsWorker(ctx, {
+      ...tuning,
+      name: `${ctx.serviceName}:${kind}/${ctx.region}`,
+      queueName,
+      receivers: config.concurrent_receivers,
+      visibilityTimeoutSeconds: config.visibility_timeout_seconds,
+      maxObjectsInFlight: config.max_objects_in_flight,
+      maxBytesInFlight: config.max_bytes_in_flight,
+      format: async () => {
+        const tagger = await workerTagger(ctx, {
+          rule: { fixed: kind },
+          defaultTag,
+          tag: config.tag,
+        });
+        return format(tagger.tagFor({}));
+      },
+    }),
   );
 }
 

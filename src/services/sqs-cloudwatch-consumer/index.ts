@@ -1,6 +1,6 @@
 import { boundedName, ruleFeed, type EventPattern } from '../../aws/auto-setup-plan.js';
 import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../definition.js';
-import { SqsEventsWorker, type SqsEventsTuning } from '../shared/sqs-events/worker.js';
+import { sqsEventsWorker, type SqsEventsTuning } from '../shared/sqs-events/worker.js';
 import { securityHubFindings } from './findings.js';
 import { securityHubSchema, type SecurityHubConfig } from './schema.js';
 
@@ -24,7 +24,7 @@ export function createSecurityHubWorker(
   ctx: WorkerContext,
   tuning: SqsEventsTuning = {},
 ): ServiceWorker {
-  return new SqsEventsWorker(ctx, {
+  return sqsEventsWorker(ctx, {
     queueName: config.cloudwatch_sqs_queue_name,
     receivers: config.concurrent_receivers,
     visibilityTimeoutSeconds: config.visibility_timeout_seconds,

@@ -13,7 +13,7 @@ import { createAuditS3Worker } from '../../../src/services/audit-events-all/audi
 import { vpcFlowLogsFormat } from '../../../src/services/non-cloudwatch-logs/formats.js';
 import type { ObjectFormat } from '../../../src/services/shared/s3-objects/formats.js';
 import { createNonCloudwatchLogsWorkers } from '../../../src/services/non-cloudwatch-logs/index.js';
-import { S3ObjectsWorker } from '../../../src/services/shared/s3-objects/worker.js';
+import { s3ObjectsWorker } from '../../../src/services/shared/s3-objects/worker.js';
 import type { ServiceWorker } from '../../../src/services/definition.js';
 import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
 import { waitUntil } from '../../helpers/wait.js';
@@ -644,7 +644,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
         return { ...parser, end: (out) => (open--, parser.end(out)) };
       },
     };
-    const worker = new S3ObjectsWorker(h.context(NCWL, REGION), {
+    const worker = s3ObjectsWorker(h.context(NCWL, REGION), {
       name: 'counting',
       queueName: queue,
       receivers: 2,

@@ -1,7 +1,7 @@
 import { shuttingDownError } from '../../../core/errors.js';
 import { batchBytes, type Batch } from '../../../core/batch.js';
 import type { ServiceWorker, WorkerContext } from '../../definition.js';
-import { SqsConsumer } from '../sqs/consumer.js';
+import { SqsWorker } from '../sqs/worker.js';
 import { Budget } from './budget.js';
 import type { ObjectFormat } from './formats.js';
 import { createS3ObjectHandler } from './handler.js';
@@ -35,68 +35,31 @@ export interface S3ObjectsWorkerOptions {
 export type S3ObjectsTuning = Pick<S3ObjectsWorkerOptions, 'limits' | 'stallTimeoutMs' | 'waitTimeSeconds'>;
 
 /**
- * One queue of S3 object notifications in one region: the shared SQS consumer with the S3 object
+ * One queue of S3 object notifications in one region: the shared SQS worker with the S3 object
  * handler. Its memory is bounded whatever the objects' sizes: at most maxObjectsInFlight objects
  * are read at once, each holding about one batch plus stream buffers, and at most
  * maxBytesInFlight of its events wait for the outputs (a full budget pauses the reads, down to
  * the S3 connections). The collector-wide delivery window (globals.max_in_flight_*) still applies.
  */
-export class S3ObjectsWorker implements ServiceWorker {
-  readonly name: string;
-  private consumer: SqsConsumer | undefined;
-  private starting: Promise<SqsConsumer> | undefined;
-  private stopped = false;
-
-  constructor(
-    private readonly ctx: WorkerContext,
-    private readonly options: S3ObjectsWorkerOptions,
-  ) {
-    this.name = options.name;
-  }
-
-  async pull(): Promise<void> {
-    if (this.stopped) return;
-    const consumer = this.consumer ?? (await this.start());
-    if (this.stopped) return;
-    await consumer.pull();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.consumer?.stop();
-  }
-
-  private start(): Promise<SqsConsumer> {
-    this.starting ??= this.options
-      .format()
-      .then((format) => {
-        const { options } = this;
-        const ctx = { ...this.ctx, deliver: budgeted(this.ctx, new Budget(options.maxBytesInFlight)) };
-        const handler = createS3ObjectHandler({
-          ctx,
-          format,
-          objects: new Budget(options.maxObjectsInFlight),
-          limits: options.limits ?? DEFAULT_BATCH_LIMITS,
-          ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
-        });
-        this.consumer = new SqsConsumer(
-          ctx,
-          {
-            queueName: options.queueName,
-            receivers: options.receivers,
-            visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
-            ...(options.waitTimeSeconds === undefined ? {} : { waitTimeSeconds: options.waitTimeSeconds }),
-          },
-          handler,
-        );
-        return this.consumer;
-      })
-      .finally(() => {
-        // A failed start (e.g. STS down) is tried again at the next pull.
-        this.starting = undefined;
-      });
-    return this.starting;
-  }
+export function s3ObjectsWorker(ctx: WorkerContext, options: S3ObjectsWorkerOptions): ServiceWorker {
+  const consumerOptions = {
+    queueName: options.queueName,
+    receivers: options.receivers,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    ...(options.waitTimeSeconds === undefined ? {} : { waitTimeSeconds: options.waitTimeSeconds }),
+  };
+  return new SqsWorker(options.name, ctx, consumerOptions, async () => {
+    const format = await options.format();
+    const budgetedCtx = { ...ctx, deliver: budgeted(ctx, new Budget(options.maxBytesInFlight)) };
+    const handler = createS3ObjectHandler({
+      ctx: budgetedCtx,
+      format,
+      objects: new Budget(options.maxObjectsInFlight),
+      limits: options.limits ?? DEFAULT_BATCH_LIMITS,
+      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+    });
+    return { handler, ctx: budgetedCtx };
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { TaggerOptions } from '../tagging/tagger.js';
 import { workerTagger } from '../tagging/worker-tagger.js';
 import type { ServiceWorker, WorkerContext } from '../../definition.js';
-import { SqsConsumer, type MessageHandler } from '../sqs/consumer.js';
+import type { MessageHandler } from '../sqs/consumer.js';
+import { SqsWorker } from '../sqs/worker.js';
 import type { ConvertedMessage, EventTags } from './convert.js';
 
 /** Settings not in the configuration, for tests and benchmarks. */
@@ -23,37 +24,18 @@ export interface SqsEventsWorkerOptions {
 }
 
 /**
- * One queue of EventBridge events in one region: the shared SQS consumer, one message → its
+ * One queue of EventBridge events in one region: the shared SQS worker, one message → its
  * events, every message deleted once its events were delivered. A body that is not what the
  * service expects is delivered as-is (one line) and counted in collector_malformed_total.
  */
-export class SqsEventsWorker implements ServiceWorker {
-  readonly name: string;
-  private consumer: SqsConsumer | undefined;
-  private stopped = false;
-
-  constructor(
-    private readonly ctx: WorkerContext,
-    private readonly options: SqsEventsWorkerOptions,
-  ) {
-    this.name = `${ctx.serviceName}/${ctx.region}`;
-  }
-
-  async pull(): Promise<void> {
-    if (this.stopped) return;
-    // Built at the first pull: a tag with {account_id} needs STS, and a failure there is retried.
-    this.consumer ??= await this.createConsumer();
-    if (this.stopped) return;
-    await this.consumer.pull();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.consumer?.stop();
-  }
-
-  private async createConsumer(): Promise<SqsConsumer> {
-    const { ctx, options } = this;
+export function sqsEventsWorker(ctx: WorkerContext, options: SqsEventsWorkerOptions): ServiceWorker {
+  const consumerOptions = {
+    queueName: options.queueName,
+    receivers: options.receivers,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    ...options.tuning,
+  };
+  return new SqsWorker(`${ctx.serviceName}/${ctx.region}`, ctx, consumerOptions, async () => {
     const tagger = await workerTagger(ctx, options.tagging);
     const tags: EventTags = {
       tagger,
@@ -72,15 +54,6 @@ export class SqsEventsWorker implements ServiceWorker {
       await sink.emit(events);
       return 'delete';
     };
-    return new SqsConsumer(
-      ctx,
-      {
-        queueName: options.queueName,
-        receivers: options.receivers,
-        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
-        ...options.tuning,
-      },
-      handler,
-    );
-  }
+    return { handler };
+  });
 }
