@@ -2,7 +2,7 @@ import { describeError } from '../../../core/errors.js';
 import { isAwsRegion } from '../../../aws/regions.js';
 import { parseS3Notification, type S3ObjectRef } from '../../../formats/notifications.js';
 import type { WorkerContext } from '../../definition.js';
-import type { MessageDisposition, MessageHandler, MessageSink, ReceivedMessage } from '../sqs/consumer.js';
+import type { BatchEmitter, MessageDisposition, MessageHandler, ReceivedMessage } from '../sqs/message.js';
 import type { ObjectFormat } from './formats.js';
 import { ObjectUnreadableError, readObject, type BatchLimits } from './object-reader.js';
 import type { Budget } from './budget.js';
@@ -204,9 +204,9 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
  * emitted from it was acknowledged (in whichever order the two happen).
  */
 function trackDelivery(
-  sink: MessageSink,
+  sink: BatchEmitter,
   onDelivered: () => void,
-): { sink: MessageSink; readToEnd: () => void } {
+): { sink: BatchEmitter; readToEnd: () => void } {
   let unacknowledged = 0;
   let read = false;
   const check = (): void => {

@@ -4,7 +4,7 @@ import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../
 import { decompress } from '../../../formats/compression.js';
 import type { S3ObjectRef } from '../../../formats/notifications.js';
 import { batchBytes, eventCount, type CollectorEvent } from '../../../core/batch.js';
-import type { MessageSink } from '../sqs/consumer.js';
+import type { BatchEmitter } from '../sqs/message.js';
 import type { ObjectFormat } from './formats.js';
 
 export interface BatchLimits {
@@ -34,7 +34,7 @@ export interface ReadObjectOptions {
   s3: S3Client;
   ref: S3ObjectRef;
   format: ObjectFormat;
-  sink: MessageSink;
+  sink: BatchEmitter;
   signal: AbortSignal;
   limits: BatchLimits;
   /** A read waiting this long for the next bytes from S3 fails (transient); default 60 s. */
