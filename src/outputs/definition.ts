@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { OutputHealth } from '../telemetry/health.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Output } from './output.js';
@@ -13,6 +14,8 @@ export interface OutputContext {
   readonly metrics: Metrics;
   /** Host name written in syslog headers. */
   readonly hostname: string;
+  /** Where the output reports its connection state (see Output.tracksConnection); absent outside a collector. */
+  readonly health?: OutputHealth;
 }
 
 /** A kind of output: its `config` schema (zod, the single source of truth) and its factory. */

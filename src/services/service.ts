@@ -3,6 +3,7 @@ import type { AwsClients } from '../aws/clients.js';
 import type { Batch } from '../runtime/batch.js';
 import type { Delivery } from '../runtime/delivery.js';
 import type { StateStore } from '../state/store.js';
+import type { WorkerPosition } from '../telemetry/health.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
@@ -61,6 +62,8 @@ export interface ServiceWorker {
   pull(): Promise<void>;
   /** After the last pull returned, at shutdown: release what is held (e.g. SQS messages). Safe twice. */
   stop(): Promise<void>;
+  /** How far behind the worker is (read when /metrics or /status is asked); {} when it does not know. */
+  position?(): WorkerPosition;
 }
 
 /**

@@ -251,6 +251,7 @@ export class DevoHttpOutput implements Output {
       if (answer instanceof CollectorError) throw answer;
       if (!(answer instanceof Error) && answer.status >= 200 && answer.status < 300) {
         this.recovered();
+        this.ctx.health?.up();
         this.ctx.metrics.outputEvents.inc({ output: this.name }, count);
         this.ctx.metrics.outputBytes.inc({ output: this.name }, bytes);
         return;
@@ -321,6 +322,7 @@ export class DevoHttpOutput implements Output {
         { details: { output: this.name, status } },
       );
       this.ctx.logger.error({ output: this.name, status }, this.failure.message);
+      this.ctx.health?.block(ErrorCodes.OUTPUT_REJECTED);
       // Wakes retries that are waiting and cuts requests in flight: they all reject with the failure.
       this.abort.abort();
       for (const wake of this.waiters.splice(0)) wake();
@@ -329,6 +331,7 @@ export class DevoHttpOutput implements Output {
   }
 
   private retryNotice(answer: Answer | Error, tag: string, delay: number): void {
+    this.ctx.health?.down();
     const reason = answer instanceof Error ? answer.message : `HTTP ${answer.status}`;
     const message = `output ${this.name}: request to ${this.base.origin} for tag ${tag} failed (${reason}); retrying in ${(delay / 1000).toFixed(1)} s`;
     // The first failure after a success is worth a warning; the retries that follow are not.

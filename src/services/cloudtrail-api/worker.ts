@@ -7,6 +7,7 @@ import type { Batch, CollectorEvent } from '../../runtime/batch.js';
 import { CheckpointSequencer } from '../../runtime/checkpoints.js';
 import { stateKey } from '../../state/store.js';
 import { createTagger, TAG_CLOUDWATCH_EVENTS, type Tagger } from '../../tagging/tags.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../service.js';
 import { LOOKUP_EVENTS_PER_SECOND, lookupEventsApi, type LookupEventsApi } from './lookup.js';
 import { DeliveredBefore, isTimeCheckpoint, TimeCursor, type TimeCheckpoint } from './time-cursor.js';
@@ -58,6 +59,7 @@ interface Held {
  */
 export class CloudTrailApiWorker implements ServiceWorker {
   readonly name: string;
+  private behindSince: number | undefined;
   private readonly key: string;
   private readonly settleDelayMs: number;
   private readonly now: () => number;
@@ -77,6 +79,11 @@ export class CloudTrailApiWorker implements ServiceWorker {
     this.drop = new Set(config.drop_event_names);
   }
 
+  /** Behind from the saved checkpoint (or, before the first save, from where the pull started). */
+  position(): WorkerPosition {
+    return { behindSince: this.behindSince };
+  }
+
   async pull(): Promise<void> {
     const { ctx } = this;
     const accountId = await ctx.aws.accountId();
@@ -89,10 +96,14 @@ export class CloudTrailApiWorker implements ServiceWorker {
         ctx.logger.warn({ worker: this.name, attempt, delayMs }, 'LookupEvents throttled, backing off'),
     );
     const start = await this.startPosition();
+    this.behindSince = start.from;
     const end = Math.floor((this.now() - this.settleDelayMs) / 1000) * 1000 - 1;
     if (start.from > end) return;
 
-    const seq = new CheckpointSequencer<TimeCheckpoint>((cp) => ctx.state.set(this.key, cp));
+    const seq = new CheckpointSequencer<TimeCheckpoint>(async (cp) => {
+      await ctx.state.set(this.key, cp);
+      this.behindSince = cp.from;
+    });
     const tagger = createTagger({
       rule: 'audit-events',
       defaultTag: TAG_CLOUDWATCH_EVENTS,

@@ -16,6 +16,7 @@ import {
   TimeCursor,
   type TimeCheckpoint,
 } from '../cloudtrail-api/time-cursor.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../service.js';
 
 export interface LogsWorkerOptions {
@@ -39,6 +40,7 @@ export const FILTER_LOG_EVENTS_PER_SECOND = 5;
  */
 export class LogsWorker implements ServiceWorker {
   readonly name: string;
+  private behindSince: number | undefined;
   private readonly key: string;
   private readonly settleDelayMs: number;
   private readonly now: () => number;
@@ -54,6 +56,11 @@ export class LogsWorker implements ServiceWorker {
     this.now = options.now ?? Date.now;
   }
 
+  /** Behind from the saved checkpoint (or, before the first save, from where the pull started). */
+  position(): WorkerPosition {
+    return { behindSince: this.behindSince };
+  }
+
   async pull(): Promise<void> {
     const { ctx, config } = this;
     const saved = await ctx.state.get(this.key);
@@ -65,6 +72,7 @@ export class LogsWorker implements ServiceWorker {
             : this.now() - config.request_period_in_seconds * 1000,
           seen: [],
         };
+    this.behindSince = start.from;
     const end = this.now() - this.settleDelayMs;
     if (start.from > end) return;
 
@@ -82,7 +90,10 @@ export class LogsWorker implements ServiceWorker {
     }).tagFor({});
     const before = new DeliveredBefore(start);
     const cursor = new TimeCursor(start);
-    const seq = new CheckpointSequencer<TimeCheckpoint>((cp) => ctx.state.set(this.key, cp));
+    const seq = new CheckpointSequencer<TimeCheckpoint>(async (cp) => {
+      await ctx.state.set(this.key, cp);
+      this.behindSince = cp.from;
+    });
     let stopped = false;
     const deliver = async (batch: Batch): Promise<void> => {
       if (await seq.deliver(batch, ctx)) stopped = true;

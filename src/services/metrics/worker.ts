@@ -12,6 +12,7 @@ import type { Batch, CollectorEvent } from '../../runtime/batch.js';
 import { CheckpointSequencer } from '../../runtime/checkpoints.js';
 import { stateKey } from '../../state/store.js';
 import { createTagger, TAG_CLOUDWATCH_METRICS } from '../../tagging/tags.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../service.js';
 import {
   buildQueries,
@@ -50,6 +51,7 @@ const DATAPOINTS_PER_CALL = 100_000;
  */
 export class MetricsWorker implements ServiceWorker {
   readonly name: string;
+  private behindSince: number | undefined;
   private readonly key: string;
   private readonly now: () => number;
   private readonly periodMs: number;
@@ -67,11 +69,17 @@ export class MetricsWorker implements ServiceWorker {
     this.labels = { service: ctx.serviceName, region: ctx.region };
   }
 
+  /** Behind from the saved checkpoint (or, before the first save, from where the pull started). */
+  position(): WorkerPosition {
+    return { behindSince: this.behindSince };
+  }
+
   async pull(): Promise<void> {
     const { ctx, config, periodMs } = this;
     const end = Math.floor((this.now() - config.delay_seconds * 1000) / periodMs) * periodMs;
     const saved = await ctx.state.get<MetricsCheckpoint>(this.key);
     let cp = this.resumePoint(saved, end);
+    this.behindSince = cp.next;
     if (cp.next >= end && cp.end === undefined) return;
 
     const accountId = await ctx.aws.accountId();
@@ -86,7 +94,10 @@ export class MetricsWorker implements ServiceWorker {
         Math.floor(DATAPOINTS_PER_CALL / (perCall * config.statistics.length)),
       ),
     );
-    const seq = new CheckpointSequencer<MetricsCheckpoint>((c) => ctx.state.set(this.key, c));
+    const seq = new CheckpointSequencer<MetricsCheckpoint>(async (c) => {
+      await ctx.state.set(this.key, c);
+      this.behindSince = c.next;
+    });
     const tag = createTagger({
       rule: 'fixed',
       eventType: 'metrics',
