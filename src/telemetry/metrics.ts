@@ -19,6 +19,12 @@ export class Metrics {
     'Events accepted by every output',
     ['service', 'region'],
   );
+  /** Events every output accepted, per Devo tag (tags are table names, never secrets). */
+  readonly tagEventsDelivered = this.counter(
+    'collector_tag_events_delivered_total',
+    'Events accepted by every output, per Devo tag',
+    ['tag'],
+  );
   /** Inputs that were not of the expected shape but were still delivered as-is. */
   readonly malformed = this.counter('collector_malformed_total', 'Malformed inputs delivered as-is', [
     'service',
