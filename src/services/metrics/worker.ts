@@ -13,6 +13,7 @@ import { CheckpointSequencer } from '../../runtime/checkpoints.js';
 import { stateKey } from '../../state/store.js';
 import { createTagger, TAG_CLOUDWATCH_METRICS } from '../../tagging/tags.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
+import { ProgressReporter } from '../../telemetry/progress.js';
 import type { ServiceWorker, WorkerContext } from '../service.js';
 import {
   buildQueries,
@@ -110,6 +111,15 @@ export class MetricsWorker implements ServiceWorker {
     let calls = 0;
     let datapoints = 0;
     let stopped = false;
+    const progress = new ProgressReporter({
+      logger: ctx.logger,
+      what: `CloudWatch metrics catching up in ${ctx.region}`,
+      fields: { worker: this.name },
+      from: cp.next,
+      to: end,
+      clock: this.now,
+    });
+    const startedFrom = cp.next;
     const deliver = async (batch: Batch): Promise<void> => {
       if (await seq.deliver(batch, ctx)) stopped = true;
     };
@@ -139,6 +149,8 @@ export class MetricsWorker implements ServiceWorker {
             ? { next: to }
             : { next: from, end: to, after: group.at(-1)!.key };
           await deliver(seq.batch(events, this.source(from), next));
+          const reached = last ? to : from;
+          progress.update(reached - startedFrom, reached, datapoints);
         }
         cp = { next: to };
       }
