@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { describe, test } from 'node:test';
 import { runWorker } from '../../src/runtime/scheduler.js';
-import { Health, STUCK_AFTER_PERIODS } from '../../src/telemetry/health.js';
+import { Health, STUCK_AFTER_PERIODS, type HealthReport } from '../../src/telemetry/health.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { startStatusServer } from '../../src/telemetry/status-server.js';
@@ -18,9 +18,13 @@ function ownAddress(): string | undefined {
   return undefined;
 }
 
-async function get(host: string, port: number, path: string): Promise<{ status: number; body: any }> {
+async function get(
+  host: string,
+  port: number,
+  path: string,
+): Promise<{ status: number; body: HealthReport }> {
   const res = await fetch(`http://${host}:${port}${path}`);
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as HealthReport };
 }
 
 describe('status server', () => {
@@ -70,10 +74,10 @@ describe('status server', () => {
         let ready = await get(host, server.port, '/readyz');
         assert.equal(ready.status, 503);
         assert.deepEqual(
-          ready.body.workers.map((w: { task: string; started: boolean }) => [w.task, w.started]),
+          ready.body.workers.map((w) => [w.task, w.started]),
           [['cwl_1/eu-west-1', false]],
         );
-        assert.equal(ready.body.outputs[0].connectedOnce, false);
+        assert.equal(ready.body.outputs[0]!.connectedOnce, false);
 
         // The output connects and the worker starts (the real scheduler), with a pull that hangs.
         output.up();
@@ -96,11 +100,11 @@ describe('status server', () => {
         output.down();
         ready = await get(host, server.port, '/readyz');
         assert.equal(ready.status, 200);
-        assert.equal(ready.body.outputs[0].connected, false);
+        assert.equal(ready.body.outputs[0]!.connected, false);
         output.block('OUTPUT_REJECTED');
         ready = await get(host, server.port, '/readyz');
         assert.equal(ready.status, 503);
-        assert.deepEqual(ready.body.outputs[0].blocked, { code: 'OUTPUT_REJECTED', since: now });
+        assert.deepEqual(ready.body.outputs[0]!.blocked, { code: 'OUTPUT_REJECTED', since: now });
         output.up();
 
         // Worker stuck: its pull has been under way for more than STUCK_AFTER_PERIODS periods.
@@ -109,8 +113,8 @@ describe('status server', () => {
         now += 1;
         let live = await get(host, server.port, '/healthz');
         assert.equal(live.status, 503);
-        assert.equal(live.body.workers[0].stuck, true);
-        assert.equal(live.body.workers[0].pullsInProgress, 1);
+        assert.equal(live.body.workers[0]!.stuck, true);
+        assert.equal(live.body.workers[0]!.pullsInProgress, 1);
         assert.match(
           await (await fetch(`http://${host}:${server.port}/metrics`)).text(),
           /collector_worker_stuck\{service="cwl_1",region="eu-west-1",task="cwl_1\/eu-west-1"\} 1/,
@@ -121,7 +125,7 @@ describe('status server', () => {
         await waitUntil(() => worker.pullsInProgress === 0, 5_000, 'the pull to finish');
         live = await get(host, server.port, '/healthz');
         assert.equal(live.status, 200);
-        assert.equal(live.body.workers[0].lastSuccess, new Date(now).toISOString());
+        assert.equal(live.body.workers[0]!.lastSuccess, new Date(now).toISOString());
 
         // Shutdown: not ready any more.
         health.shutdown();
