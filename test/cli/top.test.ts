@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox, stopChild } from '../../sandbox/demo/environment.js';
 import { runCli } from '../helpers/cli.js';
 import { cliPath, tempDir } from '../helpers/paths.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../helpers/wait.js';
 
 /** The worker names the collector logged at start ("started N worker(s)"). */
 function startedWorkers(logFile: string): string[] | undefined {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox, stopChild } from '../../sandbox/demo/environment.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
+import { freePort } from '../helpers/wait.js';
 
 const RULES = join(repoRoot, 'deploy/prometheus/alerts.yml');
 const SCRAPE_EXAMPLE = join(repoRoot, 'deploy/prometheus/prometheus.yml');
@@ -14,14 +14,6 @@ const skip =
   missing.length > 0
     ? `${missing.join(' and ')} not installed (Debian: apt-get install --no-install-recommends prometheus; .ci/run does)`
     : false;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function poll<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + ms;
