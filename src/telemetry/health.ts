@@ -10,8 +10,10 @@ export interface Condition {
   since: number;
 }
 
-/** A worker is stuck when work is pending and no pull finished (nor batch was acknowledged) for this many periods. */
+/** A worker is stuck when work is pending and no pull finished (nor batch was acknowledged) for this many periods... */
 export const STUCK_AFTER_PERIODS = 3;
+/** ...and at least this long: one SQS long poll of an empty queue alone takes 20 s. */
+export const STUCK_AFTER_MIN_MS = 60_000;
 
 /** Error codes that say the process, not one source, is in trouble. */
 const PROCESS_ERROR_CODES = new Set(['STATE_WRITE_FAILED', 'STATE_UNREADABLE']);
@@ -102,7 +104,8 @@ export class WorkerHealth {
   }
 
   get stuck(): boolean {
-    return this.pullsInProgress > 0 && this.clock() - this.movedAt > STUCK_AFTER_PERIODS * this.periodMs;
+    const limit = Math.max(STUCK_AFTER_PERIODS * this.periodMs, STUCK_AFTER_MIN_MS);
+    return this.pullsInProgress > 0 && this.clock() - this.movedAt > limit;
   }
 
   /** Seconds the delivered data is behind now, or undefined when the worker does not know. */

@@ -93,6 +93,18 @@ describe('top', () => {
         `${process.execPath} ${cliPath} top --url ${url}`,
       );
       assert.equal(started.status, 0, started.stderr);
+      // Security Hub findings keep arriving while top watches, so there is always something to count.
+      const finding = (i: number) =>
+        JSON.stringify({
+          'detail-type': 'Security Hub Findings - Imported',
+          source: 'aws.securityhub',
+          detail: { findings: [{ Id: `top-test-${i}` }] },
+        });
+      let sent = 0;
+      const feeder = setInterval(
+        () => sandbox.fake.sqs.send('us-east-1', 'devo-securityhub-findings', finding(sent++)),
+        100,
+      );
       try {
         const capture = () => tm('capture-pane', '-p', '-t', 'top').stdout;
         let first = new Map<string, number>();
@@ -115,6 +127,7 @@ describe('top', () => {
           await new Promise((r) => setTimeout(r, 50));
         }
       } finally {
+        clearInterval(feeder);
         tm('kill-server');
       }
     },

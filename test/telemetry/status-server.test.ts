@@ -3,7 +3,12 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { describe, test } from 'node:test';
 import { runWorker } from '../../src/runtime/scheduler.js';
-import { Health, STUCK_AFTER_PERIODS, type HealthReport } from '../../src/telemetry/health.js';
+import {
+  Health,
+  STUCK_AFTER_MIN_MS,
+  STUCK_AFTER_PERIODS,
+  type HealthReport,
+} from '../../src/telemetry/health.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { startStatusServer } from '../../src/telemetry/status-server.js';
@@ -107,7 +112,7 @@ describe('status server', () => {
         assert.deepEqual(ready.body.outputs[0]!.blocked, { code: 'OUTPUT_REJECTED', since: now });
         output.up();
 
-        // Worker stuck: its pull has been under way for more than STUCK_AFTER_PERIODS periods.
+        // Worker stuck: its pull has been under way for more than STUCK_AFTER_PERIODS periods (above STUCK_AFTER_MIN_MS).
         now += STUCK_AFTER_PERIODS * periodMs;
         assert.equal((await get(host, server.port, '/healthz')).status, 200, 'not yet past the limit');
         now += 1;
@@ -140,6 +145,20 @@ describe('status server', () => {
       }
     },
   );
+
+  test('a short period is not stuck during one long poll: the limit is at least STUCK_AFTER_MIN_MS', () => {
+    let now = 0;
+    const health = new Health(() => now);
+    const w = health.worker({ service: 'sqs-cloudwatch-consumer', region: 'us-east-1', task: 't' }, 5_000);
+    w.start();
+    w.pullStarted();
+    now = STUCK_AFTER_MIN_MS;
+    assert.equal(w.stuck, false, 'a 20 s long poll spans 4 periods of 5 s');
+    now += 1;
+    assert.equal(w.stuck, true);
+    w.acknowledged();
+    assert.equal(w.stuck, false, 'an acknowledged batch is progress');
+  });
 
   test('a pull that fails because state cannot be saved is a process-level condition on /healthz', async () => {
     const now = 5_000;
