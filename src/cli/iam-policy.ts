@@ -14,8 +14,8 @@ import { PREDEFINED_SERVICES, type CollectorConfig, type LogsConfig } from '../c
  *
  * - SQS batch calls (DeleteMessageBatch, ChangeMessageVisibilityBatch) are authorised by
  *   sqs:DeleteMessage and sqs:ChangeMessageVisibility; the batch names are not IAM actions.
- * - Workers only call GetQueueUrl on a queue (never GetQueueAttributes) and only FilterLogEvents
- *   on a log group (never DescribeLogGroups), so neither is granted for reading.
+ * - Workers call GetQueueUrl and GetQueueAttributes (the queue depth for /metrics) on a queue, and
+ *   only FilterLogEvents on a log group (never DescribeLogGroups, so it is not granted for reading).
  * - LookupEvents, ListMetrics and GetMetricData have no resource-level permissions (`*`); S3
  *   buckets are not in the configuration, so GetObject is on every object.
  * - The account in ARNs is the one of the assumed role when a role is configured (the
@@ -57,7 +57,13 @@ export function iamPolicy(config: Pick<CollectorConfig, 'inputs'>): IamPolicyDoc
   const queueArns = plans.map((p) => queueArn(p, p.queueName));
   add(
     'ReadQueues',
-    ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+    [
+      'sqs:GetQueueUrl',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:ChangeMessageVisibility',
+    ],
     queueArns,
   );
   add(

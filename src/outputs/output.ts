@@ -26,6 +26,11 @@ export type OutputHealth =
  */
 export interface Output {
   readonly name: string;
+  /**
+   * True when the output reports its connection state itself (ctx.health: up when it can carry
+   * data); otherwise it counts as connected once start() resolved.
+   */
+  readonly tracksConnection?: boolean;
   start(): Promise<void>;
   write(events: readonly CollectorEvent[]): Promise<void>;
   stop(): Promise<void>;

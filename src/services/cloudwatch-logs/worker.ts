@@ -9,6 +9,7 @@ import { CollectorError, ErrorCodes } from '../../errors.js';
 import type { Batch, CollectorEvent } from '../../runtime/batch.js';
 import { stateKey } from '../../state/store.js';
 import { createTagger, TAG_CLOUDWATCH_LOGS } from '../../tagging/tags.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../service.js';
 import {
   timeCheckpointSpec,
@@ -106,8 +107,8 @@ export class LogsWorker implements ServiceWorker {
     }
   }
 
-  get stateUnsaved(): boolean {
-    return this.window.unsaved;
+  position(): WorkerPosition {
+    return this.window.position();
   }
 
   async stop(): Promise<void> {}

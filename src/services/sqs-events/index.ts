@@ -5,6 +5,7 @@ import {
 } from '../../config/schema.js';
 import { TAG_CLOUDWATCH_EVENTS, TAG_SECURITYHUB_FINDINGS, type TaggerOptions } from '../../tagging/tags.js';
 import { workerTagger } from '../s3-objects/tagger.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../service.js';
 import { SqsConsumer, type MessageHandler } from '../sqs/consumer.js';
 import { eventBridgeEvent, securityHubFindings, type ConvertedMessage, type EventTags } from './events.js';
@@ -63,6 +64,10 @@ class SqsEventsWorker implements ServiceWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.consumer?.stop();
+  }
+
+  position(): WorkerPosition {
+    return this.consumer?.position() ?? {};
   }
 
   private async createConsumer(): Promise<SqsConsumer> {

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   GetQueueUrlCommand,
   QueueDoesNotExist,
   ReceiveMessageCommand,
@@ -14,6 +15,7 @@ import { isThrottling } from '../../aws/rate-limiter.js';
 import { CollectorError, ErrorCodes, describeError, shuttingDownError } from '../../errors.js';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import type { Batch, CollectorEvent } from '../../runtime/batch.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { WorkerContext } from '../service.js';
 import { EntryBatcher } from './entry-batcher.js';
 
@@ -72,13 +74,14 @@ export interface SqsConsumerOptions {
 /** SQS batch APIs take at most 10 entries. */
 const SQS_BATCH_MAX = 10;
 /**
- * The system attributes asked for: the receive count (redeliveries) and, on FIFO queues, the
- * group (ordering). Not `All`: every attribute more is serialised by SQS and parsed by the SDK for
+ * The system attributes asked for: the receive count (redeliveries), on FIFO queues the group
+ * (ordering), and when it was sent (the consumer's lag). Not `All`: every attribute more is serialised by SQS and parsed by the SDK for
  * each message.
  */
 export const RECEIVED_ATTRIBUTES: readonly MessageSystemAttributeName[] = [
   'ApproximateReceiveCount',
   'MessageGroupId',
+  'SentTimestamp',
 ];
 const DELETE_ATTEMPTS = 5;
 const DELETE_BACKOFF = { baseMs: 200, maxMs: 5_000 };
@@ -144,6 +147,8 @@ export class SqsConsumer {
   private queueName: string;
   private extensionTimer: NodeJS.Timeout | undefined;
   private dryRunLogged = false;
+  /** ApproximateNumberOfMessages at the start of the last pull. */
+  private queueMessages: number | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -181,6 +186,7 @@ export class SqsConsumer {
   async pull(): Promise<void> {
     if (this.signal.aborted) return;
     const queueUrl = await this.resolveQueueUrl();
+    await this.sampleDepth(queueUrl);
     const pullAbort = new AbortController();
     const signal = AbortSignal.any([this.signal, pullAbort.signal]);
     // Every receiver may wait on it for room at once.
@@ -198,6 +204,37 @@ export class SqsConsumer {
     await untilAborted(Promise.allSettled(handling), this.signal);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
+  }
+
+  /** Lag from the oldest message held (SentTimestamp); none held: nothing is behind. */
+  position(): WorkerPosition {
+    let oldest: number | undefined;
+    for (const h of this.held) {
+      const sent = Number(h.message.attributes.SentTimestamp);
+      if (Number.isFinite(sent) && (oldest === undefined || sent < oldest)) oldest = sent;
+    }
+    return { behindSince: oldest ?? Date.now(), queueMessages: this.queueMessages };
+  }
+
+  /** The queue depth for /metrics, once a period. A failure here only leaves the last figure. */
+  private async sampleDepth(queueUrl: string): Promise<void> {
+    try {
+      const out = await this.batches.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        }),
+        { abortSignal: this.signal },
+      );
+      const depth = Number(out.Attributes?.ApproximateNumberOfMessages);
+      if (Number.isFinite(depth)) this.queueMessages = depth;
+    } catch (err) {
+      if (this.signal.aborted) return;
+      this.ctx.logger.debug(
+        { queue: this.queueName, region: this.ctx.region, err },
+        `cannot read the depth of ${this.where()}: ${describeError(err)}`,
+      );
+    }
   }
 
   /**
