@@ -1,12 +1,4 @@
-import type { ErrorCode } from '../errors.js';
 import type { CollectorEvent } from '../runtime/batch.js';
-
-/**
- * Whether an output can deliver: not ok while its receiver refuses what it sends (e.g. HTTP 401),
- * with the error code, since when (epoch ms) and the receiver's status; for health endpoints.
- */
-export type OutputHealth =
-  { ok: true } | { ok: false; code: ErrorCode; since: number; status?: number | undefined };
 
 /**
  * The one interface every output implements (devo_platform, devo_http, syslog, console, file).
@@ -34,6 +26,4 @@ export interface Output {
   start(): Promise<void>;
   write(events: readonly CollectorEvent[]): Promise<void>;
   stop(): Promise<void>;
-  /** Outputs that can be refused by their receiver say whether they are; absent means always ok. */
-  health?(): OutputHealth;
 }

@@ -9,7 +9,7 @@ import { registerSecret } from '../../telemetry/secrets.js';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import { backoffOptions, backoffSchema } from '../backoff.js';
 import type { OutputContext, OutputDefinition } from '../definition.js';
-import type { Output, OutputHealth } from '../output.js';
+import type { Output } from '../output.js';
 import { escapeLineBreaks } from '../syslog-line.js';
 import { loadTlsMaterial, resolveConfigFile } from '../tls-material.js';
 
@@ -167,13 +167,6 @@ export class DevoHttpOutput implements Output {
   ) {
     this.base = new URL(config.url ?? REGION_URLS[config.region ?? 'us']);
     ctx.metrics.outputRefused.set({ output: ctx.name }, 0);
-  }
-
-  /** Whether requests are being refused (a configuration problem), since when and with which status. */
-  health(): OutputHealth {
-    const refusal = this.refusal;
-    if (!refusal) return { ok: true };
-    return { ok: false, code: ErrorCodes.OUTPUT_REJECTED, since: refusal.since, status: refusal.status };
   }
 
   get name(): string {
