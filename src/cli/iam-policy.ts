@@ -16,8 +16,7 @@ import { planAutoSetup, serviceGrants } from '../services/plans.js';
  *
  * - SQS batch calls (DeleteMessageBatch, ChangeMessageVisibilityBatch) are authorised by
  *   sqs:DeleteMessage and sqs:ChangeMessageVisibility; the batch names are not IAM actions.
- * - Workers only call GetQueueUrl on a queue (never GetQueueAttributes), so it is not granted
- *   for reading.
+ * - Workers call GetQueueUrl and GetQueueAttributes (the queue depth for /metrics) on a queue.
  * - S3 buckets are not in the configuration, so GetObject is on every object.
  * - The account in ARNs is the one of the assumed role when a role is configured (the
  *   credentials every data call is signed with), otherwise `*`.
@@ -58,7 +57,13 @@ export function iamPolicy(config: Pick<CollectorConfig, 'inputs'>): IamPolicyDoc
   const queueArns = plans.map((p) => queueArn(p, p.queueName));
   add(
     'ReadQueues',
-    ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+    [
+      'sqs:GetQueueUrl',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:ChangeMessageVisibility',
+    ],
     queueArns,
   );
   add(

@@ -177,7 +177,16 @@ const globalsSchema = z
       .min(0)
       .max(65535)
       .optional()
-      .describe('Serve /healthz and /metrics (Prometheus) on 127.0.0.1 at this port.'),
+      .describe(
+        'Serve /healthz, /readyz, /status (JSON, read by `top`) and /metrics (Prometheus) at this port, on globals.status_address.',
+      ),
+    status_address: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe(
+        'Address the status server listens on: 127.0.0.1 (default, this machine only), or 0.0.0.0 / a pod IP to be probed and scraped from elsewhere.',
+      ),
   })
   .prefault({})
   .describe('Collector-wide settings.');

@@ -22,6 +22,7 @@ export const ErrorCodes = {
   OUTPUT_STOPPED: 'OUTPUT_STOPPED',
   TLS_MATERIAL: 'TLS_MATERIAL',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  STATUS_UNAVAILABLE: 'STATUS_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

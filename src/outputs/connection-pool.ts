@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../core/errors.js';
+import type { OutputHealth } from '../telemetry/health.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { backoffDelay, sleep } from '../core/backoff.js';
 import { backoffOptions, type BackoffConfig } from './backoff-schema.js';
 import { ResendWindow } from './resend-window.js';
@@ -31,6 +33,10 @@ export interface ConnectionPoolOptions {
   /** How long a graceful close may wait for the peer to close its side. */
   closeTimeoutMs: number;
   logger: Logger;
+  /** Told when the pool can carry data (a connection is open) and when it cannot. */
+  health?: OutputHealth;
+  /** Counts reconnections and bytes sent again after a break. */
+  metrics?: Metrics;
 }
 
 interface Job {
@@ -132,6 +138,8 @@ export class ConnectionPool {
   private async runSlot(): Promise<void> {
     const backoff = backoffOptions(this.options.reconnect);
     let attempt = 0;
+    // This slot's last connection broke (not recycled): the next one is a reconnection.
+    let lost = false;
     while (!this.stopped) {
       let socket: Socket;
       try {
@@ -147,6 +155,8 @@ export class ConnectionPool {
         return;
       }
       this.reportConnected();
+      if (lost) this.options.metrics?.outputReconnects.inc({ output: this.options.name });
+      lost = false;
       const conn = await this.serve(socket);
       if (this.stopped) return;
       if (conn.closing && !conn.error) {
@@ -155,6 +165,7 @@ export class ConnectionPool {
       }
       if (Date.now() - conn.openedAt >= HEALTHY_CONNECTION_MS) attempt = 0;
       this.reportBroken(conn);
+      lost = true;
       await sleep(backoffDelay(attempt++, backoff), this.abort.signal);
     }
   }
@@ -247,6 +258,10 @@ export class ConnectionPool {
       // flushes stop and what fills the socket buffers must not age out before the break.
       const since = conn.window.lastFlushedAt - this.options.resendWindowMs;
       const resend: Job[] = clean ? [] : conn.window.take(since).map((data) => ({ data, settle: undefined }));
+      const resentBytes = resend.reduce((n, job) => n + job.data.length, 0);
+      if (resentBytes > 0)
+        this.options.metrics?.outputResentBytes.inc({ output: this.options.name }, resentBytes);
+      if (this.connections.size === 0) this.options.health?.down();
       // concat, not unshift(...): a window of many small jobs would exceed the argument limit.
       this.queue = resend.concat(unflushed, this.queue);
       if (this.queue.length > 0) this.wakeIdle();
@@ -316,6 +331,7 @@ export class ConnectionPool {
 
   private reportConnected(): void {
     const { logger, name, target } = this.options;
+    this.options.health?.up();
     if (this.failures > 0) {
       const seconds = ((Date.now() - this.failingSince) / 1000).toFixed(1);
       logger.info(

@@ -127,6 +127,10 @@ export class Delivery {
     try {
       await batch.ack();
       this.metrics.eventsDelivered.inc(labels, events);
+      // Counted per tag once a batch, not once an event: a label lookup per event costs too much.
+      const perTag = new Map<string, number>();
+      for (const e of batch.events) perTag.set(e.tag, (perTag.get(e.tag) ?? 0) + (e.lines ?? 1));
+      for (const [tag, n] of perTag) this.metrics.tagEventsDelivered.inc({ tag }, n);
     } catch (err) {
       this.metrics.errors.inc({ ...labels, code: (err as { code?: string }).code ?? 'ACK_FAILED' });
       this.logger.error(

@@ -4,6 +4,7 @@ import type { AwsClients } from '../aws/clients.js';
 import type { Batch } from '../core/batch.js';
 import type { Clock } from '../core/clock.js';
 import type { StateStore } from '../state/store.js';
+import type { WorkerPosition } from '../telemetry/health.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
@@ -42,13 +43,10 @@ export interface ServiceWorker {
    * and jitter, then waits for the next period. Must return promptly once ctx.signal aborts.
    */
   pull(): Promise<void>;
-  /**
-   * Pull services: true while the latest checkpoint could not be saved (the worker pulls on from
-   * memory; a restart would read again from the last saved position). For health reporting.
-   */
-  readonly stateUnsaved?: boolean;
   /** After the last pull returned, at shutdown: release what is held (e.g. SQS messages). Safe twice. */
   stop(): Promise<void>;
+  /** How far behind the worker is (read when /metrics or /status is asked); {} when it does not know. */
+  position?(): WorkerPosition;
 }
 
 /** An SQS queue a service reads in each of its regions, and what feeds it. */

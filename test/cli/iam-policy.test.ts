@@ -51,7 +51,13 @@ describe('iam-policy', () => {
       {
         Sid: 'ReadQueues',
         Effect: 'Allow',
-        Action: ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+        Action: [
+          'sqs:GetQueueUrl',
+          'sqs:GetQueueAttributes',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+        ],
         Resource: [
           'arn:aws-cn:sqs:cn-north-1:222222222222:cf',
           'arn:aws-cn:sqs:cn-north-1:222222222222:devo-ncwl-vpcfl-c1',

@@ -8,6 +8,8 @@ import type { CheckpointSequencer } from '../../core/checkpoints.js';
 import { stateKey } from '../../state/store.js';
 import { createTagger, type Tagger } from '../shared/tagging/tagger.js';
 import { auditEventsTagRule, TAG_AUDIT_EVENTS } from './tags.js';
+import { ProgressReporter } from '../../telemetry/progress.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
 import { LOOKUP_EVENTS_PER_SECOND, lookupEventsApi, type LookupEventsApi } from './lookup.js';
 import {
@@ -38,7 +40,6 @@ const MIN_WINDOW_MS = 1_000;
 const MAX_WINDOW_MS = 30 * DAY_MS;
 const INITIAL_WINDOW_MS = 5 * 60_000;
 const BATCH_EVENTS = 500;
-const PROGRESS_EVERY_MS = 10_000;
 
 interface TimedEvent {
   time: number;
@@ -125,8 +126,8 @@ export class CloudTrailApiWorker implements ServiceWorker {
     }
   }
 
-  get stateUnsaved(): boolean {
-    return this.window.unsaved;
+  position(): WorkerPosition {
+    return this.window.position();
   }
 
   async stop(): Promise<void> {}
@@ -175,8 +176,7 @@ class Run {
   private readonly before: DeliveredBefore;
   private readonly cursor: TimeCursor;
   private readonly held: Held[] = [];
-  private readonly startedAt = Date.now();
-  private lastProgress = Date.now();
+  private readonly reporter: ProgressReporter;
   private delivered = 0;
   private stopped = false;
 
@@ -187,6 +187,13 @@ class Run {
   ) {
     this.before = new DeliveredBefore(start);
     this.cursor = new TimeCursor(start);
+    this.reporter = new ProgressReporter({
+      logger: w.ctx.logger,
+      what: `CloudTrail backfill in ${w.ctx.region}`,
+      fields: { worker: w.name },
+      from: start.from,
+      to: end + 1,
+    });
   }
 
   async walk(): Promise<void> {
@@ -314,35 +321,17 @@ class Run {
   }
 
   /**
-   * A backfill reports how far it got, at most every PROGRESS_EVERY_MS: the share of the time
-   * range read (delivered, held, and `readingMs` of the window being read), events so far, and an
-   * estimate of the time left.
+   * A backfill reports how far it got: the time range read (delivered, held, and `readingMs` of
+   * the window being read) and the events so far.
    */
   private progress(readingMs: number, reading: number): void {
-    const now = Date.now();
-    if (now - this.lastProgress < PROGRESS_EVERY_MS) return;
-    this.lastProgress = now;
-    const { ctx } = this.w;
-    const span = this.end + 1 - this.start.from;
     let covered = this.cursor.position - this.start.from + readingMs;
     let events = this.delivered + reading;
     for (const h of this.held) {
       covered += h.to + 1 - h.from;
       events += h.events.length;
     }
-    const done = Math.min(1, Math.max(0, covered / span));
-    const etaSeconds = done > 0 ? Math.round(((now - this.startedAt) * (1 - done)) / done / 1000) : undefined;
-    ctx.logger.info(
-      {
-        worker: this.w.name,
-        percent: Math.round(done * 1000) / 10,
-        events,
-        position: new Date(this.cursor.position).toISOString(),
-        etaSeconds,
-      },
-      `CloudTrail backfill in ${ctx.region}: ${(done * 100).toFixed(1)}% of the time range, ${events} events so far` +
-        (etaSeconds === undefined ? '' : `, about ${etaSeconds} s left`),
-    );
+    this.reporter.update(covered, this.cursor.position, events);
   }
 }
 

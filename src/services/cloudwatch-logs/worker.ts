@@ -9,6 +9,7 @@ import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
 import { stateKey } from '../../state/store.js';
 import { createTagger } from '../shared/tagging/tagger.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
 import {
   timeCheckpointSpec,
@@ -108,8 +109,8 @@ export class LogsWorker implements ServiceWorker {
     }
   }
 
-  get stateUnsaved(): boolean {
-    return this.window.unsaved;
+  position(): WorkerPosition {
+    return this.window.position();
   }
 
   async stop(): Promise<void> {}

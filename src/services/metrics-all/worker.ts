@@ -11,6 +11,8 @@ import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
 import { stateKey } from '../../state/store.js';
 import { createTagger } from '../shared/tagging/tagger.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
+import { ProgressReporter } from '../../telemetry/progress.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
 import { WindowCursor } from '../shared/time-window.js';
 import {
@@ -104,6 +106,15 @@ export class MetricsWorker implements ServiceWorker {
     let calls = 0;
     let datapoints = 0;
     let stopped = false;
+    const startedFrom = cp.next;
+    const progress = new ProgressReporter({
+      logger: ctx.logger,
+      what: `CloudWatch metrics catching up in ${ctx.region}`,
+      fields: { worker: this.name },
+      from: startedFrom,
+      to: end,
+      clock: () => ctx.clock.now(),
+    });
     const deliver = async (batch: Batch): Promise<void> => {
       if (await seq.deliver(batch, ctx)) stopped = true;
     };
@@ -133,6 +144,8 @@ export class MetricsWorker implements ServiceWorker {
             ? { next: to }
             : { next: from, end: to, after: group.at(-1)!.key };
           await deliver(seq.batch(events, this.source(from), next));
+          const reached = last ? to : from;
+          progress.update(reached - startedFrom, reached, datapoints);
         }
         cp = { next: to };
       }
@@ -153,8 +166,8 @@ export class MetricsWorker implements ServiceWorker {
     );
   }
 
-  get stateUnsaved(): boolean {
-    return this.window.unsaved;
+  position(): WorkerPosition {
+    return this.window.position();
   }
 
   async stop(): Promise<void> {}

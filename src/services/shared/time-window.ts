@@ -1,5 +1,6 @@
 import { ErrorCodes, isCollectorError } from '../../core/errors.js';
 import { CheckpointSequencer } from '../../core/checkpoints.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { WorkerContext } from '../definition.js';
 
 /** How a pull service's checkpoints look and where its windows end. */
@@ -37,8 +38,9 @@ const UNSAVED_WARN_EVERY_MS = 60_000;
  *   checkpoint and at every pull, and the condition shows in `collector_state_unsaved`.
  */
 export class WindowCursor<T> {
-  private position: T | undefined;
+  private reached: T | undefined;
   private unsavedValue: T | undefined;
+  private unsavedSince: number | undefined;
   private lastWarned = -Infinity;
 
   constructor(
@@ -48,9 +50,9 @@ export class WindowCursor<T> {
 
   /** Where this pull starts: the delivered position, else the saved one, else a first start (saved at once). */
   async resume(): Promise<T> {
-    if (this.position !== undefined) {
+    if (this.reached !== undefined) {
       if (this.unsavedValue !== undefined) await this.save(this.unsavedValue);
-      return this.position;
+      return this.reached;
     }
     const { spec } = this;
     const saved = spec.parse(await this.ctx.state.get(spec.key));
@@ -61,7 +63,7 @@ export class WindowCursor<T> {
           ? Date.parse(spec.startTime)
           : Math.floor(this.ctx.clock.now() / 1000) * 1000,
       );
-    this.position = start;
+    this.reached = start;
     if (saved === undefined) await this.save(start);
     this.announce(start, saved !== undefined ? 'checkpoint' : spec.startTime ? 'start_time' : 'first_pull');
     return start;
@@ -76,14 +78,21 @@ export class WindowCursor<T> {
   /** Checkpoints of this pull's batches: each becomes the position once delivered, and is saved. */
   sequencer(): CheckpointSequencer<T> {
     return new CheckpointSequencer<T>(async (checkpoint) => {
-      this.position = checkpoint;
+      this.reached = checkpoint;
       await this.save(checkpoint);
     });
   }
 
-  /** True while the latest position could not be saved (a restart would read again from the saved one). */
-  get unsaved(): boolean {
-    return this.unsavedValue !== undefined;
+  /**
+   * For health: the epoch ms delivery reaches (lag is measured from it; undefined before the first
+   * pull), and since when the latest position could not be saved (a restart now would read again
+   * from the last saved one).
+   */
+  position(): WorkerPosition {
+    return {
+      behindSince: this.reached === undefined ? undefined : this.spec.fromOf(this.reached),
+      stateUnsavedSince: this.unsavedSince,
+    };
   }
 
   private async save(checkpoint: T): Promise<void> {
@@ -94,6 +103,7 @@ export class WindowCursor<T> {
     } catch (err) {
       if (!isCollectorError(err, ErrorCodes.STATE_WRITE_FAILED)) throw err;
       this.unsavedValue = checkpoint;
+      this.unsavedSince ??= ctx.clock.now();
       ctx.metrics.stateUnsaved.set(labels, 1);
       ctx.metrics.errors.inc({ ...labels, code: ErrorCodes.STATE_WRITE_FAILED });
       const now = ctx.clock.now();
@@ -114,6 +124,7 @@ export class WindowCursor<T> {
     }
     if (this.unsavedValue !== undefined) {
       this.unsavedValue = undefined;
+      this.unsavedSince = undefined;
       this.lastWarned = -Infinity;
       ctx.metrics.stateUnsaved.set(labels, 0);
       ctx.logger.info(

@@ -101,7 +101,15 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.equal(first.queueName, queueName);
     assert.equal(first.region, REGION);
     assert.equal(first.receiveCount, 1);
-    assert.deepEqual(first.attributes, { ApproximateReceiveCount: '1' }, 'only the attributes asked for');
+    assert.deepEqual(
+      Object.keys(first.attributes).sort(),
+      ['ApproximateReceiveCount', 'SentTimestamp'],
+      'only the attributes asked for',
+    );
+    // The depth sampled when the pull began; nothing held any more, so nothing is behind.
+    const position = consumer.position();
+    assert.equal(position.queueMessages, 45);
+    assert.ok(Date.now() - position.behindSince! < 1_000);
     const deletes = requests('DeleteMessageBatch');
     assert.ok(deletes.every((r) => (r.params.Entries as unknown[]).length <= 10));
     assert.ok(deletes.length < 45, `deletions are grouped (${deletes.length} calls for 45 messages)`);
@@ -115,6 +123,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.deepEqual(receives[0]!.params.MessageSystemAttributeNames, [
       'ApproximateReceiveCount',
       'MessageGroupId',
+      'SentTimestamp',
     ]);
   });
 

@@ -1,4 +1,5 @@
 import {
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type Message,
   type MessageSystemAttributeName,
@@ -6,6 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { describeError, shuttingDownError } from '../../../core/errors.js';
 import type { Batch, CollectorEvent } from '../../../core/batch.js';
+import type { WorkerPosition } from '../../../telemetry/health.js';
 import type { WorkerContext } from '../../definition.js';
 import { SQS_BATCH_MAX } from './batch-call.js';
 import { MessageLifecycle } from './lifecycle.js';
@@ -33,13 +35,14 @@ export interface SqsConsumerOptions {
 }
 
 /**
- * The system attributes asked for: the receive count (redeliveries) and, on FIFO queues, the
- * group (ordering). Not `All`: every attribute more is serialised by SQS and parsed by the SDK for
- * each message.
+ * The system attributes asked for: the receive count (redeliveries), on FIFO queues the group
+ * (ordering), and when it was sent (the consumer's lag). Not `All`: every attribute more is
+ * serialised by SQS and parsed by the SDK for each message.
  */
 export const RECEIVED_ATTRIBUTES: readonly MessageSystemAttributeName[] = [
   'ApproximateReceiveCount',
   'MessageGroupId',
+  'SentTimestamp',
 ];
 
 /**
@@ -55,6 +58,8 @@ export class SqsConsumer {
    * the consumer stops. Sent without per-call options, so the SDK resolves their middleware once.
    */
   private readonly polls: SQSClient;
+  /** Shared, never aborted: deletions under way finish while stopping. */
+  private readonly batches: SQSClient;
   private readonly labels: { service: string; region: string };
   private readonly maxInFlight: number;
   private readonly timeoutMs: number;
@@ -72,6 +77,8 @@ export class SqsConsumer {
   private readonly stopController = new AbortController();
   /** ctx.signal or stop(): what handlers and receivers watch. */
   private readonly signal: AbortSignal;
+  /** ApproximateNumberOfMessages at the start of the last pull. */
+  private queueMessages: number | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -95,12 +102,12 @@ export class SqsConsumer {
     // Node's default of 10 listeners is expected here, not a leak.
     allowListeners(this.signal, 2 * options.receivers + 2);
     this.polls = ctx.aws.sqsAbortable(ctx.region, this.signal);
-    const batches = ctx.aws.sqsCached(ctx.region);
-    this.lifecycle = new MessageLifecycle(ctx, this.queue, batches, (removed) => this.onDone(removed));
+    this.batches = ctx.aws.sqsCached(ctx.region);
+    this.lifecycle = new MessageLifecycle(ctx, this.queue, this.batches, (removed) => this.onDone(removed));
     this.visibility = new VisibilityKeeper(
       this.lifecycle.held,
       options.visibilityTimeoutSeconds,
-      batches,
+      this.batches,
       this.queue,
       ctx.logger,
     );
@@ -115,6 +122,7 @@ export class SqsConsumer {
   async pull(): Promise<void> {
     if (this.signal.aborted) return;
     const queueUrl = await this.queue.resolveUrl(this.polls);
+    await this.sampleDepth(queueUrl);
     const pullAbort = new AbortController();
     const signal = AbortSignal.any([this.signal, pullAbort.signal]);
     // Every receiver may wait on it for room at once.
@@ -132,6 +140,37 @@ export class SqsConsumer {
     await untilAborted(Promise.allSettled(handling), this.signal);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
+  }
+
+  /** Lag from the oldest message held (SentTimestamp); none held: nothing is behind. */
+  position(): WorkerPosition {
+    let oldest: number | undefined;
+    for (const h of this.held) {
+      const sent = Number(h.message.attributes.SentTimestamp);
+      if (Number.isFinite(sent) && (oldest === undefined || sent < oldest)) oldest = sent;
+    }
+    return { behindSince: oldest ?? Date.now(), queueMessages: this.queueMessages };
+  }
+
+  /** The queue depth for /metrics, once a period. A failure here only leaves the last figure. */
+  private async sampleDepth(queueUrl: string): Promise<void> {
+    try {
+      const out = await this.batches.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        }),
+        { abortSignal: this.signal },
+      );
+      const depth = Number(out.Attributes?.ApproximateNumberOfMessages);
+      if (Number.isFinite(depth)) this.queueMessages = depth;
+    } catch (err) {
+      if (this.signal.aborted) return;
+      this.ctx.logger.debug(
+        { queue: this.queue.name, region: this.ctx.region, err },
+        `cannot read the depth of ${this.queue.where()}: ${describeError(err)}`,
+      );
+    }
   }
 
   /**

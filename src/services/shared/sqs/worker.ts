@@ -1,3 +1,4 @@
+import type { WorkerPosition } from '../../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../../definition.js';
 import { SqsConsumer, type MessageHandler, type SqsConsumerOptions } from './consumer.js';
 
@@ -35,6 +36,10 @@ export class SqsWorker implements ServiceWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.consumer?.stop();
+  }
+
+  position(): WorkerPosition {
+    return this.consumer?.position() ?? {};
   }
 
   private start(): Promise<SqsConsumer> {
