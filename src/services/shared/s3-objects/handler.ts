@@ -5,7 +5,7 @@ import type { WorkerContext } from '../../definition.js';
 import type { BatchEmitter, MessageDisposition, MessageHandler, ReceivedMessage } from '../sqs/message.js';
 import type { ObjectFormat } from './formats.js';
 import { ObjectUnreadableError, readObject, type BatchLimits } from './object-reader.js';
-import type { Budget } from './budget.js';
+import type { Budget } from '../../../core/admission.js';
 import { DeliveredObjects } from './delivered-objects.js';
 
 export interface S3ObjectHandlerOptions {

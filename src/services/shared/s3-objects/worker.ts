@@ -2,7 +2,7 @@ import { shuttingDownError } from '../../../core/errors.js';
 import { batchBytes, type Batch } from '../../../core/batch.js';
 import type { ServiceWorker, WorkerContext } from '../../definition.js';
 import { SqsWorker } from '../sqs/worker.js';
-import { Budget } from './budget.js';
+import { Budget } from '../../../core/admission.js';
 import type { ObjectFormat } from './formats.js';
 import { createS3ObjectHandler } from './handler.js';
 import type { BatchLimits } from './object-reader.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Budget } from '../../../src/services/shared/s3-objects/budget.js';
+import { Budget } from '../../src/core/admission.js';
 
 const never = new AbortController().signal;
 const tick = () => new Promise((r) => setImmediate(r));
