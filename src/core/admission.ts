@@ -1,74 +1,122 @@
 /**
- * A weighted semaphore, served in arrival order: holders take amounts of a fixed capacity and give
- * them back. Bounds what one worker has in flight — objects being read (amount 1 each) and event
- * bytes handed to delivery but not yet acknowledged — whatever the number of messages in flight.
+ * The one admission mechanism: a weighted semaphore over one or more dimensions (e.g. events and
+ * bytes), served in arrival order. Holders take amounts of a fixed capacity and give them back.
+ * Bounds what is in flight: the collector's delivery window (events, bytes), what one S3 worker
+ * reads and holds (objects; event bytes), the SQS messages a consumer holds, an HTTP output's
+ * concurrent requests.
  */
-export class Budget {
-  private used = 0;
-  private readonly waiters: { amount: number; grant: () => void }[] = [];
+export class Admission {
+  private readonly used: number[];
+  private readonly waiters: {
+    amounts: readonly number[];
+    grant: () => void;
+    reject: (err: unknown) => void;
+  }[] = [];
 
-  constructor(readonly capacity: number) {
-    if (!(Number.isInteger(capacity) && capacity >= 1)) {
-      throw new RangeError(`budget capacity must be a positive integer, got ${capacity}`);
+  constructor(
+    readonly capacity: readonly number[],
+    /** Called after every change of what is held (e.g. to set gauges). */
+    private readonly onChange?: (held: readonly number[]) => void,
+  ) {
+    for (const c of capacity) {
+      if (!(Number.isInteger(c) && c >= 1)) {
+        throw new RangeError(`admission capacity must be a positive integer, got ${c}`);
+      }
     }
+    this.used = capacity.map(() => 0);
   }
 
   /**
-   * Waits until `amount` fits, then takes it; resolves with the function that gives it back
-   * (idempotent). An amount larger than the capacity is granted when nothing else is held, so it
-   * never waits forever. Rejects with the signal's reason if `signal` aborts first.
+   * Waits until `amounts` fit, then takes them; resolves with the function that gives them back
+   * (idempotent). Amounts larger than the capacity are granted when nothing is held, so they
+   * never wait forever. Rejects with the signal's reason if `signal` aborts first, or with the
+   * reason given to close().
    */
-  async acquire(amount: number, signal: AbortSignal): Promise<() => void> {
-    signal.throwIfAborted();
-    if (this.waiters.length === 0 && this.fits(amount)) {
-      this.used += amount;
-      return this.giver(amount);
-    }
+  async acquire(amounts: readonly number[], signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
+    const now = this.tryAcquire(amounts);
+    if (now) return now;
     await new Promise<void>((resolve, reject) => {
-      const waiter = {
-        amount,
-        grant: () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-      };
       const onAbort = (): void => {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
-        reject(signal.reason);
+        reject(signal?.reason);
         // The head of the queue may have been what blocked the others.
         this.wake();
       };
+      const waiter = {
+        amounts,
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (err: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
       this.waiters.push(waiter);
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
-    return this.giver(amount);
+    return this.giver(amounts);
   }
 
-  /** Amount held now. */
-  get held(): number {
+  /** Takes `amounts` at once when they fit and nobody waits before; undefined otherwise. */
+  tryAcquire(amounts: readonly number[]): (() => void) | undefined {
+    if (this.waiters.length > 0 || !this.fits(amounts)) return undefined;
+    this.take(amounts);
+    return this.giver(amounts);
+  }
+
+  /** One dimension: takes what is free, at most `most`, without waiting (0 when nothing is). */
+  takeUpTo(most: number): number {
+    if (this.waiters.length > 0) return 0;
+    const n = Math.max(0, Math.min(most, (this.capacity[0] as number) - (this.used[0] as number)));
+    if (n > 0) this.take([n]);
+    return n;
+  }
+
+  /** Gives back `amounts` taken by takeUpTo() or acquired (when not through the giver). */
+  release(amounts: readonly number[]): void {
+    for (let i = 0; i < this.used.length; i++) (this.used[i] as number) -= amounts[i] ?? 0;
+    this.wake();
+    this.onChange?.(this.used);
+  }
+
+  /** Rejects every waiter with `reason` (e.g. shutdown); what is held stays held until given back. */
+  rejectWaiters(reason: unknown): void {
+    for (const w of this.waiters.splice(0)) w.reject(reason);
+  }
+
+  /** Amounts held now, per dimension. */
+  get held(): readonly number[] {
     return this.used;
   }
 
-  private fits(amount: number): boolean {
-    return this.used === 0 || this.used + amount <= this.capacity;
+  private fits(amounts: readonly number[]): boolean {
+    if (this.used.every((u) => u === 0)) return true;
+    return this.used.every((u, i) => u + (amounts[i] ?? 0) <= (this.capacity[i] as number));
   }
 
-  private giver(amount: number): () => void {
+  private take(amounts: readonly number[]): void {
+    for (let i = 0; i < this.used.length; i++) (this.used[i] as number) += amounts[i] ?? 0;
+    this.onChange?.(this.used);
+  }
+
+  private giver(amounts: readonly number[]): () => void {
     let given = false;
     return () => {
       if (given) return;
       given = true;
-      this.used -= amount;
-      this.wake();
+      this.release(amounts);
     };
   }
 
   /** Grants waiters in order while the first one fits (taken here, so nobody overtakes it). */
   private wake(): void {
-    while (this.waiters.length > 0 && this.fits((this.waiters[0] as { amount: number }).amount)) {
-      const next = this.waiters.shift() as { amount: number; grant: () => void };
-      this.used += next.amount;
+    while (this.waiters.length > 0 && this.fits(this.waiters[0]!.amounts)) {
+      const next = this.waiters.shift()!;
+      this.take(next.amounts);
       next.grant();
     }
   }

@@ -34,6 +34,33 @@ export interface Batch {
   release(reason: Error): Promise<void>;
 }
 
+/**
+ * A batch settled once: the first of ack() and release() runs `settle`'s, later calls do nothing.
+ * Every wrapper of a batch (what an SQS message, a byte budget or the health check adds) builds on
+ * this, so none needs its own guard.
+ */
+export function settleOnce(
+  events: readonly CollectorEvent[],
+  source: string,
+  settle: Pick<Batch, 'ack' | 'release'>,
+): Batch {
+  let settled = false;
+  return {
+    events,
+    source,
+    ack: async () => {
+      if (settled) return;
+      settled = true;
+      await settle.ack();
+    },
+    release: async (reason) => {
+      if (settled) return;
+      settled = true;
+      await settle.release(reason);
+    },
+  };
+}
+
 /** Events in `events`, a run of lines counting as its lines. */
 export function eventCount(events: readonly CollectorEvent[]): number {
   let n = events.length;

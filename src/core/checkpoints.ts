@@ -1,5 +1,5 @@
 import { ErrorCodes, isCollectorError } from './errors.js';
-import type { CollectorEvent, Batch } from './batch.js';
+import { settleOnce, type Batch, type CollectorEvent } from './batch.js';
 
 /**
  * For services that resume from a checkpoint (CloudTrail API, metrics, CloudWatch Logs): batches
@@ -21,9 +21,7 @@ export class CheckpointSequencer<T> {
   batch(events: readonly CollectorEvent[], source: string, checkpoint: T): Batch {
     const entry = { checkpoint, state: 'pending' as 'pending' | 'acked' | 'released' };
     this.pending.push(entry);
-    return {
-      events,
-      source,
+    return settleOnce(events, source, {
       ack: async () => {
         entry.state = 'acked';
         await this.advance();
@@ -33,7 +31,7 @@ export class CheckpointSequencer<T> {
         this.released = true;
         await this.advance();
       },
-    };
+    });
   }
 
   /**

@@ -20,7 +20,7 @@ import { Health, type WorkerHealth } from '../telemetry/health.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { startStatusServer, type StatusServer } from '../telemetry/status-server.js';
 import { systemClock } from '../core/clock.js';
-import type { Batch } from '../core/batch.js';
+import { settleOnce, type Batch } from '../core/batch.js';
 import { Delivery } from './delivery.js';
 import { runWorker } from './scheduler.js';
 
@@ -129,13 +129,15 @@ export class Collector {
         const ctx = {
           ...base,
           deliver: (batch: Batch) =>
-            base.deliver({
-              ...batch,
-              ack: async () => {
-                await batch.ack();
-                for (const h of healths) h.acknowledged();
-              },
-            }),
+            base.deliver(
+              settleOnce(batch.events, batch.source, {
+                ack: async () => {
+                  await batch.ack();
+                  for (const h of healths) h.acknowledged();
+                },
+                release: (reason) => batch.release(reason),
+              }),
+            ),
         };
         const periodMs = serviceConfig.request_period_in_seconds * 1000;
         for (const worker of def.createWorkers(serviceConfig as never, ctx)) {

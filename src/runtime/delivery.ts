@@ -1,3 +1,4 @@
+import { Admission } from '../core/admission.js';
 import { describeError, shuttingDownError } from '../core/errors.js';
 import type { Output } from '../outputs/output.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -14,22 +15,14 @@ export interface DeliveryLabels {
   region: string;
 }
 
-interface Waiter {
-  events: number;
-  bytes: number;
-  admit: () => void;
-  reject: (err: Error) => void;
-}
-
 /**
  * Fans every batch out to every output and acknowledges it when all accepted (DESIGN.md §2).
  * An in-flight window (events and bytes admitted but not yet acknowledged) bounds memory: when
  * it is full, admit() waits, which stops the services from pulling — block, never drop.
  */
 export class Delivery {
-  private inFlightEvents = 0;
-  private inFlightBytes = 0;
-  private readonly waiters: Waiter[] = [];
+  /** Events and bytes admitted and not yet acknowledged or released. */
+  private readonly window: Admission;
   private readonly active = new Set<Promise<void>>();
   private closed = false;
 
@@ -38,7 +31,12 @@ export class Delivery {
     private readonly limits: DeliveryLimits,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.window = new Admission([limits.maxEvents, limits.maxBytes], ([events, bytes]) => {
+      this.metrics.inFlightEvents.set(events as number);
+      this.metrics.inFlightBytes.set(bytes as number);
+    });
+  }
 
   /**
    * Waits for room in the window, then starts delivering the batch in the background and
@@ -53,60 +51,26 @@ export class Delivery {
       await batch.release(err);
       throw err;
     }
-    if (!this.fits(events, bytes)) {
-      try {
-        await new Promise<void>((admit, reject) => this.waiters.push({ events, bytes, admit, reject }));
-      } catch (err) {
-        await batch.release(err as Error);
-        throw err;
-      }
-    } else {
-      this.take(events, bytes);
+    // A batch larger than the window is admitted alone, so it can never wait forever.
+    let give: () => void;
+    try {
+      give = await this.window.acquire([events, bytes]);
+    } catch (err) {
+      await batch.release(err as Error);
+      throw err;
     }
     this.metrics.eventsPulled.inc(labels, events);
-    const run = this.deliver(batch, labels, events, bytes);
+    const run = this.deliver(batch, labels, events, give);
     this.active.add(run);
     void run.finally(() => this.active.delete(run));
   }
 
-  private fits(events: number, bytes: number): boolean {
-    // A batch larger than the window is admitted alone, so it can never wait forever.
-    if (this.inFlightEvents === 0 && this.waiters.length === 0) return true;
-    return (
-      this.waiters.length === 0 &&
-      this.inFlightEvents + events <= this.limits.maxEvents &&
-      this.inFlightBytes + bytes <= this.limits.maxBytes
-    );
-  }
-
-  private take(events: number, bytes: number): void {
-    this.inFlightEvents += events;
-    this.inFlightBytes += bytes;
-    this.metrics.inFlightEvents.set(this.inFlightEvents);
-    this.metrics.inFlightBytes.set(this.inFlightBytes);
-  }
-
-  private give(events: number, bytes: number): void {
-    this.inFlightEvents -= events;
-    this.inFlightBytes -= bytes;
-    // Admit waiters in order while they fit (the first one always fits an empty window).
-    while (this.waiters.length > 0) {
-      const next = this.waiters[0]!;
-      const fits =
-        this.inFlightEvents === 0 ||
-        (this.inFlightEvents + next.events <= this.limits.maxEvents &&
-          this.inFlightBytes + next.bytes <= this.limits.maxBytes);
-      if (!fits) break;
-      this.waiters.shift();
-      this.inFlightEvents += next.events;
-      this.inFlightBytes += next.bytes;
-      next.admit();
-    }
-    this.metrics.inFlightEvents.set(this.inFlightEvents);
-    this.metrics.inFlightBytes.set(this.inFlightBytes);
-  }
-
-  private async deliver(batch: Batch, labels: DeliveryLabels, events: number, bytes: number): Promise<void> {
+  private async deliver(
+    batch: Batch,
+    labels: DeliveryLabels,
+    events: number,
+    give: () => void,
+  ): Promise<void> {
     try {
       // Every output settles before the batch is released: an output still writing holds the events,
       // so the window stays taken (bounded memory) and the source does not hand them out again yet.
@@ -121,7 +85,7 @@ export class Delivery {
         `delivery failed, releasing batch: ${describeError(err)}`,
       );
       await safely(() => batch.release(err as Error), this.logger, batch.source);
-      this.give(events, bytes);
+      give();
       return;
     }
     try {
@@ -138,12 +102,13 @@ export class Delivery {
         `acknowledging a delivered batch failed: ${describeError(err)}`,
       );
     } finally {
-      this.give(events, bytes);
+      give();
     }
   }
 
   get inFlight(): { events: number; bytes: number; batches: number } {
-    return { events: this.inFlightEvents, bytes: this.inFlightBytes, batches: this.active.size };
+    const [events, bytes] = this.window.held as [number, number];
+    return { events, bytes, batches: this.active.size };
   }
 
   /** Waits until every admitted batch was acknowledged or released, or `timeoutMs` passed. True if drained. */
@@ -167,8 +132,7 @@ export class Delivery {
   /** No more admissions: waiting admits are rejected with SHUTTING_DOWN (their batches released). */
   close(): void {
     this.closed = true;
-    const err = shuttingDownError();
-    for (const w of this.waiters.splice(0)) w.reject(err);
+    this.window.rejectWaiters(shuttingDownError());
   }
 }
 

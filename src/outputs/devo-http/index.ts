@@ -12,6 +12,7 @@ import type { OutputContext, OutputDefinition } from '../definition.js';
 import type { Output } from '../output.js';
 import { escapeLineBreaks } from '../../formats/line-breaks.js';
 import { loadTlsMaterial, resolveConfigFile } from '../tls-material.js';
+import { Admission } from '../../core/admission.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -149,7 +150,6 @@ export class DevoHttpOutput implements Output {
   private readonly base: URL;
   private readonly abort = new AbortController();
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly waiters: (() => void)[] = [];
   private agent: Agent | undefined;
   private pathPrefix = '';
   private starting: Promise<void> | undefined;
@@ -158,7 +158,8 @@ export class DevoHttpOutput implements Output {
   /** A request is probing whether the refusal is over; the others wait in `held`. */
   private probing = false;
   private readonly held: (() => void)[] = [];
-  private active = 0;
+  /** Requests under way, at most max_concurrent_requests. */
+  private readonly requests: Admission;
   private retrying = 0;
 
   constructor(
@@ -166,6 +167,7 @@ export class DevoHttpOutput implements Output {
     private readonly ctx: OutputContext,
   ) {
     this.base = new URL(config.url ?? REGION_URLS[config.region ?? 'us']);
+    this.requests = new Admission([config.max_concurrent_requests]);
     ctx.metrics.outputRefused.set({ output: ctx.name }, 0);
   }
 
@@ -212,7 +214,6 @@ export class DevoHttpOutput implements Output {
     if (this.stopped) return;
     this.stopped = true;
     this.abort.abort();
-    for (const wake of this.waiters.splice(0)) wake();
     for (const wake of this.held.splice(0)) wake();
     await Promise.allSettled(this.pending);
     this.agent?.destroy();
@@ -285,7 +286,14 @@ export class DevoHttpOutput implements Output {
           }
           this.probing = probe = true;
         }
-        await this.acquire();
+        let give: () => void;
+        try {
+          give = await this.requests.acquire([1], this.abort.signal);
+        } catch (err) {
+          // Aborted by stop(): say so as any request of a stopped output.
+          this.checkUsable();
+          throw err;
+        }
         let answer: Answer | Error;
         try {
           this.checkUsable();
@@ -293,7 +301,7 @@ export class DevoHttpOutput implements Output {
         } catch (err) {
           answer = err instanceof CollectorError ? err : new Error(describeError(err));
         } finally {
-          this.release();
+          give();
         }
         if (answer instanceof CollectorError) throw answer;
         if (!(answer instanceof Error) && answer.status >= 200 && answer.status < 300) {
@@ -434,18 +442,6 @@ export class DevoHttpOutput implements Output {
       `output ${this.name}: requests accepted again after ${this.retrying} retries`,
     );
     this.retrying = 0;
-  }
-
-  private async acquire(): Promise<void> {
-    while (this.active >= this.config.max_concurrent_requests && !this.stopped) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-    this.active++;
-  }
-
-  private release(): void {
-    this.active--;
-    this.waiters.shift()?.();
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {

@@ -5,14 +5,14 @@ import type { WorkerContext } from '../../definition.js';
 import type { BatchEmitter, MessageDisposition, MessageHandler, ReceivedMessage } from '../sqs/message.js';
 import type { ObjectFormat } from './formats.js';
 import { ObjectUnreadableError, readObject, type BatchLimits } from './object-reader.js';
-import type { Budget } from '../../../core/admission.js';
+import type { Admission } from '../../../core/admission.js';
 import { DeliveredObjects } from './delivered-objects.js';
 
 export interface S3ObjectHandlerOptions {
   ctx: WorkerContext;
   format: ObjectFormat;
   /** Objects this worker reads at once (shared by every message it handles), 1 per object. */
-  objects: Budget;
+  objects: Admission;
   limits: BatchLimits;
   stallTimeoutMs?: number;
   /** Objects of each message already delivered in this process (default: a new, bounded memory). */
@@ -52,7 +52,7 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     sink: Parameters<MessageHandler>[1],
     signal: AbortSignal,
   ): Promise<void> => {
-    const release = await objects.acquire(1, signal);
+    const release = await objects.acquire([1], signal);
     const tracked = trackDelivery(sink, () => delivered.add(m.messageId, ref));
     let result;
     try {

@@ -1,8 +1,8 @@
 import { shuttingDownError } from '../../../core/errors.js';
-import { batchBytes, type Batch } from '../../../core/batch.js';
+import { batchBytes, settleOnce } from '../../../core/batch.js';
 import type { ServiceWorker, WorkerContext } from '../../definition.js';
 import { SqsWorker } from '../sqs/worker.js';
-import { Budget } from '../../../core/admission.js';
+import { Admission } from '../../../core/admission.js';
 import type { ObjectFormat } from './formats.js';
 import { createS3ObjectHandler } from './handler.js';
 import type { BatchLimits } from './object-reader.js';
@@ -50,11 +50,11 @@ export function s3ObjectsWorker(ctx: WorkerContext, options: S3ObjectsWorkerOpti
   };
   return new SqsWorker(options.name, ctx, consumerOptions, async () => {
     const format = await options.format();
-    const budgetedCtx = { ...ctx, deliver: budgeted(ctx, new Budget(options.maxBytesInFlight)) };
+    const budgetedCtx = { ...ctx, deliver: budgeted(ctx, new Admission([options.maxBytesInFlight])) };
     const handler = createS3ObjectHandler({
       ctx: budgetedCtx,
       format,
-      objects: new Budget(options.maxObjectsInFlight),
+      objects: new Admission([options.maxObjectsInFlight]),
       limits: options.limits ?? DEFAULT_BATCH_LIMITS,
       ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
     });
@@ -66,19 +66,17 @@ export function s3ObjectsWorker(ctx: WorkerContext, options: S3ObjectsWorkerOpti
  * ctx.deliver within a byte budget: waits until the batch's bytes fit, and gives them back when
  * delivery acknowledges or releases the batch.
  */
-function budgeted(ctx: WorkerContext, budget: Budget): WorkerContext['deliver'] {
+function budgeted(ctx: WorkerContext, budget: Admission): WorkerContext['deliver'] {
   return async (batch) => {
     let give: () => void;
     try {
-      give = await budget.acquire(batchBytes(batch.events), ctx.signal);
+      give = await budget.acquire([batchBytes(batch.events)], ctx.signal);
     } catch (cause) {
       const err = shuttingDownError(cause);
       await batch.release(err);
       throw err;
     }
-    const tracked: Batch = {
-      events: batch.events,
-      source: batch.source,
+    const tracked = settleOnce(batch.events, batch.source, {
       ack: () => {
         give();
         return batch.ack();
@@ -87,7 +85,7 @@ function budgeted(ctx: WorkerContext, budget: Budget): WorkerContext['deliver'] 
         give();
         return batch.release(reason);
       },
-    };
+    });
     await ctx.deliver(tracked);
   };
 }

@@ -6,7 +6,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { describeError, shuttingDownError } from '../../../core/errors.js';
-import type { Batch, CollectorEvent } from '../../../core/batch.js';
+import { Admission } from '../../../core/admission.js';
+import { settleOnce, type CollectorEvent } from '../../../core/batch.js';
 import type { WorkerPosition } from '../../../telemetry/health.js';
 import type { WorkerContext } from '../../definition.js';
 import { SQS_BATCH_MAX } from './batch-call.js';
@@ -61,15 +62,12 @@ export class SqsConsumer {
   /** Shared, never aborted: deletions under way finish while stopping. */
   private readonly batches: SQSClient;
   private readonly labels: { service: string; region: string };
-  private readonly maxInFlight: number;
+  /** Room for messages: one unit per message held or asked for by a receiver, at most maxMessagesInFlight. */
+  private readonly room: Admission;
   private readonly timeoutMs: number;
   private readonly queue: SqsQueue;
   private readonly lifecycle: MessageLifecycle;
   private readonly visibility: VisibilityKeeper;
-  /** Messages receivers asked for and have not got yet, so concurrent receivers keep to the bound. */
-  private reserved = 0;
-  /** Receivers waiting for room (woken when a message is done or a reservation returned). */
-  private readonly roomWaiters: (() => void)[] = [];
   /** Receivers that got an empty poll while messages are held (woken when one is done). */
   private readonly doneWaiters: (() => void)[] = [];
   /** Tail of each FIFO message group's chain: resolves true when the group may go on. */
@@ -94,7 +92,7 @@ export class SqsConsumer {
       );
     }
     this.labels = { service: ctx.serviceName, region: ctx.region };
-    this.maxInFlight = Math.max(1, options.maxMessagesInFlight ?? options.receivers * 20);
+    this.room = new Admission([Math.max(1, options.maxMessagesInFlight ?? options.receivers * 20)]);
     this.timeoutMs = options.visibilityTimeoutSeconds * 1000;
     this.queue = new SqsQueue(options.queueName, ctx);
     this.signal = AbortSignal.any([ctx.signal, this.stopController.signal]);
@@ -195,7 +193,7 @@ export class SqsConsumer {
 
   private onDone(removed: boolean): void {
     if (removed) {
-      wakeAll(this.roomWaiters);
+      this.room.release([1]);
       wakeAll(this.doneWaiters);
     }
     if (this.held.size === 0) this.visibility.pause();
@@ -205,7 +203,7 @@ export class SqsConsumer {
     while (!signal.aborted) {
       const room = await this.reserve(signal);
       if (room === 0) return;
-      let messages: Message[];
+      let messages: Message[] = [];
       try {
         // The client aborts the HTTP request when the consumer stops, but not the SDK's wait between
         // retries: stop waiting at once. Nothing can be received after that, as every later
@@ -228,9 +226,8 @@ export class SqsConsumer {
         if (signal.aborted) return;
         throw this.queue.callFailed('ReceiveMessage', err);
       } finally {
-        // Returned and replaced by held messages in the same tick: the bound is never overrun.
-        this.reserved -= room;
-        wakeAll(this.roomWaiters);
+        // Each message received keeps its unit until it is done; the rest is given back.
+        this.room.release([room - messages.length]);
       }
       const received = Date.now();
       for (const m of messages) {
@@ -257,19 +254,21 @@ export class SqsConsumer {
   }
 
   /**
-   * Reserves room for the next receive (how many messages it may ask for), waiting while the
-   * bound is reached; 0 once `signal` aborts. The caller gives the reservation back.
+   * Reserves room for the next receive (how many messages it may ask for, up to an SQS batch),
+   * waiting while the bound is reached; 0 once `signal` aborts. The caller gives back what no
+   * message took.
    */
   private async reserve(signal: AbortSignal): Promise<number> {
-    while (this.held.size + this.reserved >= this.maxInFlight) {
-      await untilAborted(new Promise<void>((resolve) => this.roomWaiters.push(resolve)), signal);
-      if (signal.aborted) return 0;
+    try {
+      await this.room.acquire([1], signal);
+    } catch {
+      return 0;
     }
-    if (signal.aborted) return 0;
-    // Taken in the same tick as the check, so concurrent receivers cannot overrun the bound.
-    const room = Math.min(SQS_BATCH_MAX, this.maxInFlight - this.held.size - this.reserved);
-    this.reserved += room;
-    return room;
+    if (signal.aborted) {
+      this.room.release([1]);
+      return 0;
+    }
+    return 1 + this.room.takeUpTo(SQS_BATCH_MAX - 1);
   }
 
   private dispatch(m: Message, queueUrl: string, receivedAt: number): Promise<void> {
@@ -375,24 +374,17 @@ export class SqsConsumer {
       return;
     }
     h.pending += 1;
-    let settled = false;
-    const batch: Batch = {
-      events,
-      source: h.source,
+    const batch = settleOnce(events, h.source, {
       ack: async () => {
-        if (settled) return;
-        settled = true;
         h.pending -= 1;
         delivered?.();
         this.lifecycle.settle(h);
       },
       release: async (reason) => {
-        if (settled) return;
-        settled = true;
         h.pending -= 1;
         this.lifecycle.release(h, reason);
       },
-    };
+    });
     await this.ctx.deliver(batch);
   }
 }
