@@ -7,7 +7,7 @@ import {
   compactCloudTrailEvent,
   jsonArrayObjects,
   type CloudTrailRecord,
-} from '../../src/formats/cloudtrail.js';
+} from '../../src/formats/json-scanner.js';
 import { random } from './helpers.js';
 
 // Differential fuzzing of the JSON scanner against JSON.parse: for every generated input the

@@ -7,7 +7,7 @@ import {
   MAX_JSON_DEPTH,
   compactCloudTrailEvent,
   type CloudTrailRecord,
-} from '../../src/formats/cloudtrail.js';
+} from '../../src/formats/json-scanner.js';
 import { chunksOf, expectedRecords as expected, forEverySplit, runParser } from './helpers.js';
 
 // The scanner skips string contents four bytes at a time, takes shortcuts for compact JSON and

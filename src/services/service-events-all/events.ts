@@ -1,4 +1,4 @@
-import { compactJsonObject } from '../../formats/cloudtrail.js';
+import { compactJsonObject } from '../../formats/json-scanner.js';
 import { sanitizeTagSegment } from '../shared/tagging/template.js';
 import type { TagRule } from '../shared/tagging/tagger.js';
 import {

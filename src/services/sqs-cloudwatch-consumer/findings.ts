@@ -1,4 +1,4 @@
-import { jsonArrayObjects } from '../../formats/cloudtrail.js';
+import { jsonArrayObjects } from '../../formats/json-scanner.js';
 import {
   asIs,
   isObject,
