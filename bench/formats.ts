@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { createGunzip, gzipSync } from 'node:zlib';
 import { CloudFrontLogParser } from '../src/formats/cloudfront.js';
-import { CloudTrailLogSplitter, type CloudTrailRecord } from '../src/formats/json-scanner.js';
+import { CloudTrailLogSplitter, type CloudTrailRecord } from '../src/formats/cloudtrail.js';
 import { decompress } from '../src/formats/compression.js';
 import { VpcFlowLogParser } from '../src/formats/vpc-flow.js';
 import { auditEventsTagRule, TAG_AUDIT_EVENTS } from '../src/services/audit-events-all/tags.js';

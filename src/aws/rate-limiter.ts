@@ -1,6 +1,7 @@
 import type { FinalizeRequestMiddleware, MiddlewareStack } from '@smithy/types';
 import { backoffDelay, sleep } from '../core/backoff.js';
 import { CollectorError, ErrorCodes } from '../core/errors.js';
+import { isThrottling } from './throttling.js';
 
 /**
  * Request pacing for AWS APIs with per account+region quotas (CloudTrail LookupEvents: 2/s,
@@ -111,32 +112,6 @@ export function paceAttempts<I extends object, O extends object>(
     override: true,
   });
 }
-
-/** AWS told us to slow down: the SDK's throttling trait, a throttling error name, or HTTP 429. */
-export function isThrottling(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as {
-    name?: unknown;
-    $retryable?: { throttling?: boolean };
-    $metadata?: { httpStatusCode?: number };
-  };
-  return (
-    e.$retryable?.throttling === true ||
-    e.$metadata?.httpStatusCode === 429 ||
-    (typeof e.name === 'string' && THROTTLING_NAMES.has(e.name))
-  );
-}
-
-const THROTTLING_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'LimitExceededException',
-]);
 
 export interface ThrottleRetryOptions {
   signal: AbortSignal;

@@ -3,16 +3,10 @@ import { isCollectorError, type CollectorError } from '../core/errors.js';
 import { corruptAt, describeByte } from './corrupt.js';
 
 /**
- * Default `s3_file_type_filter`: CloudTrail log files, not digests (`CloudTrail-Digest/`, a
- * different JSON shape) nor Insights files (`CloudTrail-Insight/`). Matches trail keys with or
- * without an S3 key prefix, and organization trails (`AWSLogs/<o-id>/<account>/CloudTrail/...`):
- * `[prefix/]AWSLogs/[o-xxxxxxxxxx/]<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<random>.json.gz`.
- * Tested against the decoded object key.
+ * One record as compact JSON, with the top-level fields tagging reads (CloudTrail's: eventSource,
+ * eventName, awsRegion, recipientAccountId), found while scanning (no JSON.parse per record).
  */
-export const DEFAULT_CLOUDTRAIL_KEY_FILTER = String.raw`(?:^|/)AWSLogs/(?:o-[a-z0-9]{10,32}/)?\d{12}/CloudTrail/[a-z0-9-]+/\d{4}/\d{2}/\d{2}/\d{12}_CloudTrail_[a-z0-9-]+_\d{8}T\d{4}Z_[A-Za-z0-9]+\.json\.gz$`;
-
-/** One CloudTrail record, with the top-level fields tagging needs (no JSON.parse per record). */
-export interface CloudTrailRecord {
+export interface ScannedRecord {
   /** The record as compact JSON: no whitespace outside strings, hence no raw newline. */
   readonly json: string;
   readonly eventSource: string | undefined;
@@ -23,74 +17,12 @@ export interface CloudTrailRecord {
   readonly plain: boolean;
 }
 
-export interface CloudTrailParseOptions {
-  /** Names the input in error messages, e.g. `s3://bucket/key`. */
-  source?: string;
-  /**
-   * Most bytes of one record held across chunks (default 32 MiB; CloudTrail events are at most a few
-   * hundred KB): beyond, the content is taken as corrupt rather than buffered without end.
-   */
-  maxRecordBytes?: number;
-}
-
 /**
  * Deepest nesting of arrays and objects accepted anywhere in a document (the document itself is
  * level 1; CloudTrail records nest a few tens of levels): deeper is OBJECT_CORRUPT, so a crafted
  * `[[[[...` costs a fixed amount of memory instead of a stack entry per byte.
  */
 export const MAX_JSON_DEPTH = 512;
-
-/**
- * Streaming splitter for CloudTrail log files (`{"Records":[{...},...]}`): push() decompressed
- * chunks, get each element of `Records` as compact JSON as soon as it is complete; the document is
- * never held whole. `Records` may come after other top-level keys; other keys are skipped.
- *
- * The input is fully validated as JSON (strings, escapes, numbers, literals, nesting). On invalid
- * JSON an OBJECT_CORRUPT CollectorError carrying the byte offset (in the decompressed content) is
- * thrown — by the same push() when it completed no record before the problem, else by the next
- * push() or end(), after the records were returned. end() also throws if the document is truncated
- * or has no `Records` array (e.g. a digest file). Always call end(). Invalid UTF-8 inside strings is
- * not checked: it decodes to U+FFFD. Nesting deeper than MAX_JSON_DEPTH is OBJECT_CORRUPT. Outside
- * records nothing is held but the nesting and the start of a key (at most MATCHED_KEY_MAX bytes):
- * strings and numbers there may be of any length.
- */
-export class CloudTrailLogSplitter {
-  private readonly scanner: JsonRecordScanner;
-
-  constructor(options: CloudTrailParseOptions = {}) {
-    this.scanner = new JsonRecordScanner(
-      ['Records'],
-      'no top-level "Records" array: not a CloudTrail log file (digest files are excluded by s3_file_type_filter)',
-      options.source ?? 'CloudTrail log file',
-      options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
-    );
-  }
-
-  push(chunk: Buffer): CloudTrailRecord[] {
-    return this.scanner.push(chunk);
-  }
-
-  end(): CloudTrailRecord[] {
-    return this.scanner.end();
-  }
-
-  /** Records emitted so far. */
-  get records(): number {
-    return this.scanner.records;
-  }
-}
-
-/**
- * One LookupEvents `CloudTrailEvent` (a JSON object as a string) in the same compact form and with
- * the same extracted fields as records from S3 files. Throws an OBJECT_CORRUPT CollectorError if it
- * is not a single valid JSON object.
- */
-export function compactCloudTrailEvent(event: string, source = 'CloudTrail event'): CloudTrailRecord {
-  return scanWhole(
-    new JsonRecordScanner([], '', source, DEFAULT_MAX_RECORD_BYTES),
-    event,
-  )[0] as CloudTrailRecord;
-}
 
 /**
  * The elements of the array at `path` (keys from the top-level object, e.g. `detail.findings`) of
@@ -108,7 +40,7 @@ export function jsonArrayObjects(text: string, path: readonly string[], source: 
   return scanWhole(scanner, text).map((r) => r.json);
 }
 
-function scanWhole(scanner: JsonRecordScanner, text: string): CloudTrailRecord[] {
+function scanWhole(scanner: JsonRecordScanner, text: string): ScannedRecord[] {
   const records = scanner.push(Buffer.from(text, 'utf8'));
   records.push(...scanner.end());
   return records;
@@ -120,7 +52,12 @@ function scanWhole(scanner: JsonRecordScanner, text: string): CloudTrailRecord[]
  * Throws an OBJECT_CORRUPT CollectorError if `text` is not one valid JSON object.
  */
 export function compactJsonObject(text: string, source: string): string {
-  return compactCloudTrailEvent(text, source).json;
+  return compactJsonRecord(text, source).json;
+}
+
+/** compactJsonObject(), with the fields tagging reads. */
+export function compactJsonRecord(text: string, source: string): ScannedRecord {
+  return scanWhole(new JsonRecordScanner([], '', source, DEFAULT_MAX_RECORD_BYTES), text)[0] as ScannedRecord;
 }
 
 // Parser states. Those from ESCAPE on are scalar states, handled by scalar().
@@ -161,7 +98,7 @@ const BACKSLASH = 0x5c;
 const COLON_BYTE = 0x3a;
 const COMMA = 0x2c;
 
-/** Top-level record keys captured while scanning, in CloudTrailRecord order. */
+/** Top-level record keys captured while scanning, in ScannedRecord order. */
 const FIELD_KEYS = ['eventSource', 'eventName', 'awsRegion', 'recipientAccountId'].map((k) => Buffer.from(k));
 /** Bit n set when a field key is n bytes long (all are 4 to 31 bytes). */
 const FIELD_KEY_LENGTHS = FIELD_KEYS.reduce((bits, k) => bits | (1 << k.length), 0);
@@ -170,7 +107,7 @@ const RECORDS = -2;
 /** pendingField: the key just read is one on the path to the records array, before the last. */
 const PATH = -3;
 const NONE = -1;
-const DEFAULT_MAX_RECORD_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_RECORD_BYTES = 32 * 1024 * 1024;
 /**
  * Most bytes of a key held across chunks to be compared: the longest key looked for (31 bytes)
  * written with \\u escapes only. A longer key cannot be one of them and is no longer held.
@@ -195,7 +132,11 @@ function isWhitespace(c: number): boolean {
 }
 
 /** A byte-level JSON scanner that emits the objects at one place of the document as records. */
-class JsonRecordScanner {
+/**
+ * The streaming JSON scanner: validates the whole input as JSON and yields, as compact JSON, each
+ * element of the array at `path` (or the document itself when `path` is empty).
+ */
+export class JsonRecordScanner {
   /** Keys leading to the array whose elements are the records; empty: the document is one record. */
   private readonly path: readonly Buffer[];
   /** The problem reported when the document has no array at `path`. */
@@ -255,9 +196,9 @@ class JsonRecordScanner {
     this.recordParent = path.length === 0 ? 0 : path.length + 1;
   }
 
-  push(chunk: Buffer): CloudTrailRecord[] {
+  push(chunk: Buffer): ScannedRecord[] {
     if (this.error) throw this.error;
-    const out: CloudTrailRecord[] = [];
+    const out: ScannedRecord[] = [];
     try {
       this.scan(chunk, out);
     } catch (err) {
@@ -299,7 +240,7 @@ class JsonRecordScanner {
     return out;
   }
 
-  end(): CloudTrailRecord[] {
+  end(): ScannedRecord[] {
     if (this.error) throw this.error;
     let problem: string | undefined;
     // The document is an object, so it can only be complete in state DONE.
@@ -347,7 +288,7 @@ class JsonRecordScanner {
     return s === N_ZERO || s === N_INT || s === N_FRAC || s === N_EXP;
   }
 
-  private scan(buf: Buffer, out: CloudTrailRecord[]): void {
+  private scan(buf: Buffer, out: ScannedRecord[]): void {
     const n = buf.length;
     // String contents are skipped four bytes at a time: a DataView reads little-endian words at
     // any offset, so the first byte of the chunk is the low byte of a word whatever the platform.
@@ -738,7 +679,7 @@ class JsonRecordScanner {
     this.fieldAt[2 * f + 1] = this.recordBytes + end - this.recordStart - this.recordSpace;
   }
 
-  private close(buf: Buffer, i: number, out: CloudTrailRecord[]): void {
+  private close(buf: Buffer, i: number, out: ScannedRecord[]): void {
     const kind = this.stack.pop();
     const depth = this.stack.length;
     this.state = depth === 0 ? DONE : AFTER;
@@ -753,7 +694,7 @@ class JsonRecordScanner {
     }
   }
 
-  private record(buf: Buffer, end: number): CloudTrailRecord {
+  private record(buf: Buffer, end: number): ScannedRecord {
     // The compact record is bytes[start, end).
     let bytes = buf;
     let start = this.recordStart;

@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isCollectorError } from '../../src/core/errors.js';
+import { MAX_JSON_DEPTH, jsonArrayObjects } from '../../src/formats/json-scanner.js';
 import {
   CloudTrailLogSplitter,
-  MAX_JSON_DEPTH,
   compactCloudTrailEvent,
-  jsonArrayObjects,
   type CloudTrailRecord,
-} from '../../src/formats/json-scanner.js';
+} from '../../src/formats/cloudtrail.js';
 import { random } from './helpers.js';
 
 // Differential fuzzing of the JSON scanner against JSON.parse: for every generated input the

@@ -2,12 +2,12 @@ import { isAscii } from 'node:buffer';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isCollectorError } from '../../src/core/errors.js';
+import { MAX_JSON_DEPTH } from '../../src/formats/json-scanner.js';
 import {
   CloudTrailLogSplitter,
-  MAX_JSON_DEPTH,
   compactCloudTrailEvent,
   type CloudTrailRecord,
-} from '../../src/formats/json-scanner.js';
+} from '../../src/formats/cloudtrail.js';
 import { chunksOf, expectedRecords as expected, forEverySplit, runParser } from './helpers.js';
 
 // The scanner skips string contents four bytes at a time, takes shortcuts for compact JSON and

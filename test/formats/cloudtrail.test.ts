@@ -7,7 +7,7 @@ import {
   DEFAULT_CLOUDTRAIL_KEY_FILTER,
   compactCloudTrailEvent,
   type CloudTrailRecord,
-} from '../../src/formats/json-scanner.js';
+} from '../../src/formats/cloudtrail.js';
 import { decompress } from '../../src/formats/compression.js';
 import {
   chunksOf,

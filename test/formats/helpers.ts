@@ -1,6 +1,6 @@
 import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import type { CloudTrailRecord } from '../../src/formats/json-scanner.js';
+import type { CloudTrailRecord } from '../../src/formats/cloudtrail.js';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 

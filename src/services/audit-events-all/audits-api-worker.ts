@@ -2,7 +2,7 @@ import type { Event } from '@aws-sdk/client-cloudtrail';
 import { rateLimiter } from '../../aws/rate-limiter.js';
 import type { AuditEventsConfig } from './schema.js';
 import { describeError, ErrorCodes, isCollectorError } from '../../core/errors.js';
-import { compactCloudTrailEvent, type CloudTrailRecord } from '../../formats/json-scanner.js';
+import { compactCloudTrailEvent, type CloudTrailRecord } from '../../formats/cloudtrail.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
 import type { CheckpointSequencer } from '../../core/checkpoints.js';
 import { stateKey } from '../../state/store.js';

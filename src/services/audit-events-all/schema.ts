@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../../formats/json-scanner.js';
+import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../../formats/cloudtrail.js';
 import {
   autoEventTypeField,
   commonServiceFields,

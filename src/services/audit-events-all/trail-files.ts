@@ -1,4 +1,4 @@
-import { CloudTrailLogSplitter } from '../../formats/json-scanner.js';
+import { CloudTrailLogSplitter } from '../../formats/cloudtrail.js';
 import type { CollectorEvent } from '../../core/batch.js';
 import type { ObjectFormat } from '../shared/s3-objects/formats.js';
 import type { Tagger } from '../shared/tagging/tagger.js';

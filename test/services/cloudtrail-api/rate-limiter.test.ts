@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   configureRateLimits,
-  isThrottling,
   rateLimiter,
   retryThrottled,
   SlidingWindowLimiter,
 } from '../../../src/aws/rate-limiter.js';
+import { isThrottling } from '../../../src/aws/throttling.js';
 import { isCollectorError } from '../../../src/core/errors.js';
 
 describe('SlidingWindowLimiter', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isCollectorError } from '../../../src/core/errors.js';
-import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../../../src/formats/json-scanner.js';
+import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../../../src/formats/cloudtrail.js';
 import { decompress } from '../../../src/formats/compression.js';
 import type { CollectorEvent } from '../../../src/core/batch.js';
 import { auditEventsTagRule } from '../../../src/services/audit-events-all/tags.js';

@@ -1,5 +1,5 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isThrottling } from '../../../aws/rate-limiter.js';
+import { isThrottling } from '../../../aws/throttling.js';
 import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../../../core/errors.js';
 import { decompress } from '../../../formats/compression.js';
 import type { S3ObjectRef } from '../../../formats/notifications.js';

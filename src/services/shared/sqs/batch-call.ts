@@ -1,5 +1,5 @@
 import type { BatchResultErrorEntry } from '@aws-sdk/client-sqs';
-import { isThrottling } from '../../../aws/rate-limiter.js';
+import { isThrottling } from '../../../aws/throttling.js';
 import { describeError } from '../../../core/errors.js';
 import type { HeldMessage } from './message.js';
 

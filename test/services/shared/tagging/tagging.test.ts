@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isCollectorError } from '../../../../src/core/errors.js';
-import { compactCloudTrailEvent } from '../../../../src/formats/json-scanner.js';
+import { compactCloudTrailEvent } from '../../../../src/formats/cloudtrail.js';
 import {
   auditEventsTagRule,
   serviceFromEventSource,
