@@ -16,7 +16,7 @@ export interface DeliveryLabels {
 }
 
 /**
- * Fans every batch out to every output and acknowledges it when all accepted (DESIGN.md §2).
+ * Fans every batch out to every output and acknowledges it when all accepted (at-least-once).
  * An in-flight window (events and bytes admitted but not yet acknowledged) bounds memory: when
  * it is full, admit() waits, which stops the services from pulling — block, never drop.
  */

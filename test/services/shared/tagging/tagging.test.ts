@@ -23,7 +23,7 @@ import {
 } from '../../../../src/services/shared/tagging/template.js';
 
 describe('default tags', () => {
-  test('one per service, as DESIGN.md §1 lists them', () => {
+  test('one per service, as the data types table lists them', () => {
     assert.deepEqual(
       [
         TAG_CLOUDWATCH_EVENTS,
