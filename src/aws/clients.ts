@@ -11,17 +11,15 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type {
-  AuthScheme,
   AwsCredentialIdentity,
   AwsCredentialIdentityProvider,
   HttpHandlerOptions,
   MiddlewareStack,
   NodeHttpHandlerOptions,
-  RequestSigner,
 } from '@smithy/types';
 import type { HttpHandler } from '@smithy/core/protocols';
-import toFastProperties from 'to-fast-properties';
 import { forgetSecret, registerSecret } from '../telemetry/secrets.js';
+import { fastClientConfig, reuseSigner } from './sdk-fast-paths.js';
 
 export interface AwsCredentialsConfig {
   access_key?: string | undefined;
@@ -156,12 +154,9 @@ export class AwsClients {
         { step: 'initialize', name: 'renewRejectedCredentials' },
       );
     }
-    // The SDK builds a client's config by adding some fifty properties to one object, which leaves it
-    // in V8's slow dictionary mode; its middleware copies it ({...config}) three times a request,
-    // at about 20 µs a copy in that mode and 1.5 µs in fast mode.
-    toFastProperties((client as unknown as { config: object }).config);
+    fastClientConfig(client);
     // SQS is where request rates are high (one ReceiveMessage and one DeleteMessageBatch per 10 messages).
-    if (kind === 'sqs' || kind === 'sqsCached') reuseSigner(client as unknown as { config: SignerConfig });
+    if (kind === 'sqs' || kind === 'sqsCached') reuseSigner(client);
     return client;
   }
 
@@ -257,26 +252,6 @@ class AbortingHandler implements HttpHandler<NodeHttpHandlerOptions> {
 
   /** The connections are the shared handler's. */
   destroy(): void {}
-}
-
-type SignerConfig = { signer: (authScheme?: AuthScheme) => Promise<RequestSigner> };
-
-/**
- * The SDK makes a new SigV4 signer for every request, copying the whole client config into it;
- * the signer's cache of derived signing keys dies with it, so each request derives its key again
- * (four HMACs). Each client here serves one region, and every sign() call names its signing
- * region and service, so one signer per client signs exactly the same. A failure is not kept.
- */
-function reuseSigner(client: { config: SignerConfig }): void {
-  const make = client.config.signer;
-  let signer: Promise<RequestSigner> | undefined;
-  client.config.signer = (authScheme) => {
-    if (!signer) {
-      signer = make(authScheme);
-      signer.catch(() => (signer = undefined));
-    }
-    return signer;
-  };
 }
 
 function hasEndpointOverride(configured: string | undefined): boolean {

@@ -1,6 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { isCollectorError, type CollectorError } from '../core/errors.js';
 import { corruptAt, describeByte } from './corrupt.js';
+import { utf8Slice as utf8 } from '../core/buffer-fast-paths.js';
 
 /**
  * One record as compact JSON, with the top-level fields tagging reads (CloudTrail's: eventSource,
@@ -738,18 +739,6 @@ export class JsonRecordScanner {
     return (this.fieldsEscaped & bit) === 0 ? text : (JSON.parse(`"${text}"`) as string);
   }
 }
-
-/**
- * buf.toString('utf8', start, end) without its argument handling, which costs about as much as
- * decoding a short string: a string per record (and its tagging fields when not sliced from it).
- * Buffer#utf8Slice is on Buffer.prototype since early Node, untyped in @types/node.
- */
-const utf8: (buf: Buffer, start: number, end: number) => string =
-  typeof (Buffer.prototype as Partial<{ utf8Slice: unknown }>).utf8Slice === 'function'
-    ? (buf, start, end) =>
-        (buf as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(start, end)
-    : // Not a documented API: should a Node.js release drop it, toString() takes over.
-      (buf, start, end) => buf.toString('utf8', start, end);
 
 function sameBytes(buf: Buffer, start: number, length: number, want: Buffer): boolean {
   if (length !== want.length) return false;

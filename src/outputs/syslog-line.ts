@@ -1,5 +1,6 @@
 import { singleMessages, type CollectorEvent } from '../core/batch.js';
 import { escapeLineBreaks, hasLineBreak } from '../formats/line-breaks.js';
+import { latin1Write, utf8Write } from '../core/buffer-fast-paths.js';
 
 /**
  * Syslog lines for the stream outputs (devo_platform, syslog).
@@ -28,25 +29,6 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const APP_NAME_MAX = 48;
 /** Bounds the tag cache when tags carry many distinct values (per-event tags). */
 const TAG_CACHE_MAX = 1024;
-
-/**
- * Buffer's per-encoding write methods (on Buffer.prototype since early Node, untyped in @types/node):
- * buf.write() spends more in argument handling than in copying a short message, and a latin1 copy
- * of an all-ASCII string skips UTF-8 encoding. Both write at `offset` and return the bytes written.
- */
-type RawWriter = Buffer & {
-  latin1Write(text: string, offset: number): number;
-  utf8Write(text: string, offset: number): number;
-};
-
-const raw = Buffer.prototype as Partial<RawWriter>;
-/** Not a documented API: should a Node.js release drop the methods, buf.write() takes over. */
-const latin1Write: (buf: RawWriter, text: string, offset: number) => number =
-  typeof raw.latin1Write === 'function'
-    ? (b, t, o) => b.latin1Write(t, o)
-    : (b, t, o) => b.write(t, o, 'latin1');
-const utf8Write: (buf: RawWriter, text: string, offset: number) => number =
-  typeof raw.utf8Write === 'function' ? (b, t, o) => b.utf8Write(t, o) : (b, t, o) => b.write(t, o, 'utf8');
 
 /** `Mmm dd HH:MM:SS` (RFC 3164, day padded with a space), in UTC. */
 export function rfc3164Timestamp(date: Date): string {
@@ -152,7 +134,7 @@ export class SyslogEncoder {
         size += framedSize(e, this.prefix(e.tag).bytes.length, Buffer.byteLength(messages[i]!), framingBytes);
       }
     }
-    const buf = Buffer.allocUnsafe(size) as RawWriter;
+    const buf = Buffer.allocUnsafe(size);
     // Escaping adds only ASCII, so `ascii` still holds for the escaped messages.
     let offset = 0;
     tag = undefined;
