@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeAws, type FakeAws } from '../sandbox/fake-aws/index.js';
 import { AwsClients } from '../src/aws/clients.js';
-import { configureRateLimits } from '../src/aws/rate-limiter.js';
 import { logsSchema, predefinedServiceSchemas } from '../src/config/schema.js';
 import { definition as fileOutput } from '../src/outputs/file/index.js';
 import type { Output } from '../src/outputs/output.js';
@@ -22,7 +21,7 @@ import type { BenchResult } from './types.js';
 /**
  * The three API-pulled services end to end, from the fake AWS (real SDK clients over HTTP on
  * 127.0.0.1) through delivery into a `file` output, with checkpoints saved to a file state store.
- * The per account+region rate limits are turned off (configureRateLimits) so the collector's own
+ * The per account+region rate limits are turned off (the pipeline's RateLimits) so the collector's own
  * cost is measured; against AWS, LookupEvents is capped at 2 requests/s (100 events/s) and
  * FilterLogEvents at 5 requests/s.
  * Sizes: BENCH_API_SCALE (default 1) × 20,000 CloudTrail events, 100,000 datapoints, 200,000 log events.
@@ -59,6 +58,7 @@ async function measure(
     stateDir: join(setup.dir, `state-${service}`),
     logger,
     metrics,
+    rateLimits: { enabled: false },
   });
   const ctx = pipeline.context(service, REGION);
   const worker = await make(ctx);
@@ -89,7 +89,6 @@ export async function run(): Promise<BenchResult[]> {
     endpoint: fake.endpoint,
     stsRegion: REGION,
   });
-  configureRateLimits({ enabled: false });
   const setup = { fake, aws, dir };
   const results: BenchResult[] = [];
   try {
@@ -194,7 +193,6 @@ export async function run(): Promise<BenchResult[]> {
       ),
     );
   } finally {
-    configureRateLimits({ enabled: true });
     aws.destroy();
     await fake.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { workerContext } from '../src/runtime/worker-context.js';
 import { FileStateStore } from '../src/state/file-store.js';
 import type { Logger } from '../src/telemetry/logger.js';
 import type { Metrics } from '../src/telemetry/metrics.js';
+import { RateLimits, type RateLimitOptions } from '../src/aws/rate-limiter.js';
 
 export interface BenchPipeline {
   /** The context of one worker of `serviceName` in `region`, delivering to the output. */
@@ -33,6 +34,7 @@ export function benchPipeline(options: {
   logger: Logger;
   metrics: Metrics;
   inputId?: string;
+  rateLimits?: RateLimitOptions;
 }): BenchPipeline {
   const { output, aws, logger, metrics } = options;
   boundHeapGrowth();
@@ -61,6 +63,7 @@ export function benchPipeline(options: {
           logger,
           metrics,
           clock: systemClock,
+          rateLimits: new RateLimits(options.rateLimits),
           ackMessages: true,
           signal: abort.signal,
           delivery,

@@ -34,23 +34,28 @@ const WINDOW_MS = 1_000;
  */
 const MARGIN_MS = 100;
 
-let options: RateLimitOptions = { enabled: true };
-const limiters = new Map<string, SlidingWindowLimiter>();
+const UNLIMITED: RateLimiter = { acquire: () => Promise.resolve() };
 
-/** Process-wide switch (see RateLimitOptions.enabled). */
-export function configureRateLimits(next: RateLimitOptions): void {
-  options = { ...next };
-}
+/**
+ * The limiters of one collector, one per API, account and region (created on first use), so every
+ * worker calling an API in an account and region shares its quota. Given to workers in their
+ * context (WorkerContext.rateLimits).
+ */
+export class RateLimits {
+  private readonly limiters = new Map<string, SlidingWindowLimiter>();
 
-/** The shared limiter of one API in one account and region (created on first use). */
-export function rateLimiter(api: string, accountId: string, region: string, perSecond: number): RateLimiter {
-  const key = `${api}|${accountId}|${region}`;
-  let limiter = limiters.get(key);
-  if (!limiter) {
-    limiter = new SlidingWindowLimiter(perSecond, WINDOW_MS + MARGIN_MS);
-    limiters.set(key, limiter);
+  constructor(private readonly options: RateLimitOptions = { enabled: true }) {}
+
+  limiter(api: string, accountId: string, region: string, perSecond: number): RateLimiter {
+    if (!this.options.enabled) return UNLIMITED;
+    const key = `${api}|${accountId}|${region}`;
+    let limiter = this.limiters.get(key);
+    if (!limiter) {
+      limiter = new SlidingWindowLimiter(perSecond, WINDOW_MS + MARGIN_MS);
+      this.limiters.set(key, limiter);
+    }
+    return limiter;
   }
-  return limiter;
 }
 
 export class SlidingWindowLimiter implements RateLimiter {
@@ -69,7 +74,6 @@ export class SlidingWindowLimiter implements RateLimiter {
   }
 
   acquire(signal?: AbortSignal): Promise<void> {
-    if (!options.enabled) return Promise.resolve();
     const turn = this.queue.then(() => this.wait(signal));
     this.queue = turn;
     return turn;

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { runAutoSetup } from '../aws/auto-setup.js';
 import { AwsClients } from '../aws/clients.js';
+import { RateLimits } from '../aws/rate-limiter.js';
 import type { LoadedConfig } from '../config/loader.js';
 import type { CollectorConfig } from '../config/schema.js';
 import { describeError } from '../core/errors.js';
@@ -55,6 +56,8 @@ export class Collector {
   readonly aws: AwsClients;
   private readonly workers: RunningWorker[] = [];
   private readonly abort = new AbortController();
+  /** API rate limits shared by this collector's workers (per API, account and region). */
+  private readonly rateLimits = new RateLimits();
   private loops: Promise<void>[] = [];
   private status: StatusServer | undefined;
   private stopping: Promise<void> | undefined;
@@ -120,6 +123,7 @@ export class Collector {
             ackMessages: input.ack_messages,
             signal: this.abort.signal,
             clock: systemClock,
+            rateLimits: this.rateLimits,
             delivery: this.delivery,
           },
           serviceName,

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { QueueFeed } from '../aws/auto-setup-plan.js';
 import type { AwsClients } from '../aws/clients.js';
+import type { RateLimits } from '../aws/rate-limiter.js';
 import type { Batch } from '../core/batch.js';
 import type { Clock } from '../core/clock.js';
 import type { StateStore } from '../state/store.js';
@@ -16,6 +17,8 @@ export interface WorkerContext {
   readonly serviceName: string;
   readonly region: string;
   readonly aws: AwsClients;
+  /** The collector's API rate limiters (per API, account and region). */
+  readonly rateLimits: RateLimits;
   readonly state: StateStore;
   readonly logger: Logger;
   readonly metrics: Metrics;

@@ -11,6 +11,7 @@ import type { StateStore } from '../../src/state/store.js';
 import { createLogger, silentLogger, type Logger } from '../../src/telemetry/logger.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { tempDir } from './paths.js';
+import { RateLimits, type RateLimitOptions } from '../../src/aws/rate-limiter.js';
 
 /**
  * An output that keeps what it accepted, one event per message as outputs send them (runs of
@@ -70,6 +71,8 @@ export function createHarness(options: {
   maxInFlightEvents?: number;
   logger?: Logger;
   inputId?: string;
+  /** false: API rate limits off (a local fake has no quotas). */
+  rateLimits?: RateLimitOptions;
 }): Harness {
   const { dir, cleanup } = tempDir('dac-harness-');
   const aws = new AwsClients({
@@ -91,6 +94,7 @@ export function createHarness(options: {
   );
   const state = new FileStateStore(dir);
   const abort = new AbortController();
+  const rateLimits = new RateLimits(options.rateLimits);
   return {
     aws,
     output,
@@ -110,6 +114,7 @@ export function createHarness(options: {
           ackMessages: true,
           signal: abort.signal,
           clock: systemClock,
+          rateLimits,
           delivery,
         },
         serviceName,

@@ -1,5 +1,4 @@
 import type { Event } from '@aws-sdk/client-cloudtrail';
-import { rateLimiter } from '../../aws/rate-limiter.js';
 import type { AuditEventsConfig } from './schema.js';
 import { describeError, ErrorCodes, isCollectorError } from '../../core/errors.js';
 import { compactCloudTrailEvent, type CloudTrailRecord } from '../../formats/cloudtrail.js';
@@ -92,7 +91,7 @@ export class CloudTrailApiWorker implements ServiceWorker {
     const accountId = await ctx.aws.accountId();
     const api = lookupEventsApi(
       ctx.aws.cloudtrail(ctx.region),
-      rateLimiter('cloudtrail:LookupEvents', accountId, ctx.region, LOOKUP_EVENTS_PER_SECOND),
+      ctx.rateLimits.limiter('cloudtrail:LookupEvents', accountId, ctx.region, LOOKUP_EVENTS_PER_SECOND),
       ctx.region,
       ctx.signal,
       (attempt, delayMs) =>

@@ -3,7 +3,7 @@ import {
   type CloudWatchLogsClient,
   type FilteredLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { paceAttempts, rateLimiter, retryThrottled, type RateLimiter } from '../../aws/rate-limiter.js';
+import { paceAttempts, retryThrottled, type RateLimiter } from '../../aws/rate-limiter.js';
 import type { LogsConfig } from './schema.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
@@ -67,7 +67,12 @@ export class LogsWorker implements ServiceWorker {
     if (start.from > end) return;
 
     const accountId = await ctx.aws.accountId();
-    const limiter = rateLimiter('logs:FilterLogEvents', accountId, ctx.region, FILTER_LOG_EVENTS_PER_SECOND);
+    const limiter = ctx.rateLimits.limiter(
+      'logs:FilterLogEvents',
+      accountId,
+      ctx.region,
+      FILTER_LOG_EVENTS_PER_SECOND,
+    );
     const client = ctx.aws.logs(ctx.region);
     const tag = createTagger({
       rule: { fixed: 'logs' },

@@ -1,12 +1,7 @@
 import { busiestWindow } from '../../helpers/harness.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  configureRateLimits,
-  rateLimiter,
-  retryThrottled,
-  SlidingWindowLimiter,
-} from '../../../src/aws/rate-limiter.js';
+import { RateLimits, retryThrottled, SlidingWindowLimiter } from '../../../src/aws/rate-limiter.js';
 import { isThrottling } from '../../../src/aws/throttling.js';
 import { isCollectorError } from '../../../src/core/errors.js';
 
@@ -47,18 +42,20 @@ describe('SlidingWindowLimiter', () => {
   });
 
   test('can be turned off explicitly (benchmarks against a local fake)', async () => {
-    const limiter = new SlidingWindowLimiter(1, 10_000);
-    configureRateLimits({ enabled: false });
-    try {
-      const started = Date.now();
-      for (let i = 0; i < 5; i++) await limiter.acquire();
-      assert.ok(Date.now() - started < 1_000);
-    } finally {
-      configureRateLimits({ enabled: true });
-    }
+    const limiter = new RateLimits({ enabled: false }).limiter(
+      'cloudtrail:LookupEvents',
+      '111111111111',
+      'eu-west-1',
+      1,
+    );
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) await limiter.acquire();
+    assert.ok(Date.now() - started < 1_000);
   });
 
   test('limiters are shared per API, account and region', () => {
+    const limits = new RateLimits();
+    const rateLimiter = limits.limiter.bind(limits);
     const a = rateLimiter('cloudtrail:LookupEvents', '111111111111', 'eu-west-1', 2);
     assert.equal(rateLimiter('cloudtrail:LookupEvents', '111111111111', 'eu-west-1', 2), a);
     assert.notEqual(rateLimiter('cloudtrail:LookupEvents', '111111111111', 'us-east-1', 2), a);

@@ -10,6 +10,7 @@ import { FileStateStore } from '../../../src/state/file-store.js';
 import { silentLogger } from '../../../src/telemetry/logger.js';
 import { Metrics } from '../../../src/telemetry/metrics.js';
 import { tempDir } from '../../helpers/paths.js';
+import { RateLimits } from '../../../src/aws/rate-limiter.js';
 
 /**
  * The collector side of memory.test.ts, alone in its process so its RSS and heap are its own: the
@@ -70,6 +71,7 @@ const [worker] = createNonCloudwatchLogsWorkers(
       logger,
       metrics,
       clock: systemClock,
+      rateLimits: new RateLimits(),
       ackMessages: true,
       signal: abort.signal,
       delivery,

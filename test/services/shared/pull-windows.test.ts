@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
-import { configureRateLimits } from '../../../src/aws/rate-limiter.js';
 import { logsSchema, predefinedServiceSchemas } from '../../../src/config/schema.js';
 import { createCloudTrailApiWorker } from '../../../src/services/audit-events-all/audits-api.js';
 import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
@@ -72,16 +71,13 @@ let harness: Harness | undefined;
 const h = () => harness!;
 
 describe('pull services on a simulated clock: every event stamped after the start, once', () => {
-  before(() => configureRateLimits({ enabled: false }));
-  after(() => configureRateLimits({ enabled: true }));
-
   for (const service of services)
     for (const period of [5, 60, 600])
       for (const settle of [0, 60, 300, 900])
         for (const withStart of [false, true])
           test(`${service.name} period ${period} s, settle ${settle} s, ${withStart ? 'start_time in the past' : 'no start_time'}`, async () => {
             const fake: FakeAws = await startFakeAws();
-            harness = createHarness({ endpoint: fake.endpoint });
+            harness = createHarness({ endpoint: fake.endpoint, rateLimits: { enabled: false } });
             try {
               // Two hours back, off any second: the fake's retention and "recently active" use the real time.
               const firstPull = Date.now() - 2 * 3_600_000 + 123;

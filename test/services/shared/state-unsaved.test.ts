@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
-import { configureRateLimits } from '../../../src/aws/rate-limiter.js';
 import { logsSchema } from '../../../src/config/schema.js';
 import { CollectorError, ErrorCodes } from '../../../src/core/errors.js';
 import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
@@ -16,17 +15,15 @@ const REGION = 'eu-west-1';
 describe('a pull service whose state folder becomes unwritable', () => {
   let fake: FakeAws;
   before(async () => {
-    configureRateLimits({ enabled: false });
     fake = await startFakeAws();
   });
   after(async () => {
-    configureRateLimits({ enabled: true });
     await fake.stop();
   });
 
   test('pulls on from the delivered position: every event once, the condition on a gauge, warned once a minute, saved again once writable', async () => {
     const { logger, lines } = capturingLogger();
-    const h = createHarness({ endpoint: fake.endpoint, logger });
+    const h = createHarness({ endpoint: fake.endpoint, logger, rateLimits: { enabled: false } });
     try {
       const t0 = Date.now() - 3_600_000;
       const clock = new SimClock(t0);
