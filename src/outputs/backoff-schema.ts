@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BackoffOptions } from '../core/backoff.js';
 
-/** `reconnect` / `retry` settings of the network outputs, for the runtime's backoff (src/runtime/backoff.ts). */
+/** `reconnect` / `retry` settings of the network outputs, for the backoff of core/backoff.ts. */
 export const backoffSchema = z
   .strictObject({
     initial_delay_seconds: z
