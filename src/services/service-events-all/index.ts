@@ -1,6 +1,6 @@
-import { boundedName, ruleFeed, type EventPattern } from '../../aws/auto-setup-plan.js';
+import { boundedName, type EventPattern } from '../../aws/auto-setup-plan.js';
 import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../definition.js';
-import { sqsEventsWorker, type SqsEventsTuning } from '../shared/sqs-events/worker.js';
+import { ruleQueue, ruleQueueWorker, type SqsEventsTuning } from '../shared/sqs-events/worker.js';
 import { eventBridgeEvent, serviceEventsTagRule, TAG_CLOUDWATCH_EVENTS } from './events.js';
 import { serviceEventsSchema, type ServiceEventsConfig } from './schema.js';
 
@@ -24,10 +24,7 @@ export function createServiceEventsWorker(
   ctx: WorkerContext,
   tuning: SqsEventsTuning = {},
 ): ServiceWorker {
-  return sqsEventsWorker(ctx, {
-    queueName: config.cloudwatch_sqs_queue_name,
-    receivers: config.concurrent_receivers,
-    visibilityTimeoutSeconds: config.visibility_timeout_seconds,
+  return ruleQueueWorker(config, ctx, {
     tagging: {
       rule: serviceEventsTagRule,
       defaultTag: TAG_CLOUDWATCH_EVENTS,
@@ -42,16 +39,11 @@ export function createServiceEventsWorker(
 
 export const definition: ServiceDefinition<typeof serviceEventsSchema> = {
   schema: serviceEventsSchema,
-  queues: (config, inputId) => [
-    {
-      queueName: config.cloudwatch_sqs_queue_name,
-      maxReceiveCount: config.max_receive_count,
-      feed: ruleFeed(
-        serviceEventsRuleName(inputId),
-        SERVICE_EVENTS_PATTERN,
-        'devo-aws-collector: every AWS service event except Security Hub, to SQS',
-      ),
-    },
-  ],
+  queues: (config, inputId) =>
+    ruleQueue(config, inputId, {
+      name: serviceEventsRuleName,
+      pattern: SERVICE_EVENTS_PATTERN,
+      description: 'devo-aws-collector: every AWS service event except Security Hub, to SQS',
+    }),
   createWorkers: (config, ctx) => [createServiceEventsWorker(config, ctx)],
 };

@@ -1,6 +1,6 @@
-import { boundedName, ruleFeed, type EventPattern } from '../../aws/auto-setup-plan.js';
+import { boundedName, type EventPattern } from '../../aws/auto-setup-plan.js';
 import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../definition.js';
-import { sqsEventsWorker, type SqsEventsTuning } from '../shared/sqs-events/worker.js';
+import { ruleQueue, ruleQueueWorker, type SqsEventsTuning } from '../shared/sqs-events/worker.js';
 import { securityHubFindings } from './findings.js';
 import { securityHubSchema, type SecurityHubConfig } from './schema.js';
 
@@ -24,15 +24,8 @@ export function createSecurityHubWorker(
   ctx: WorkerContext,
   tuning: SqsEventsTuning = {},
 ): ServiceWorker {
-  return sqsEventsWorker(ctx, {
-    queueName: config.cloudwatch_sqs_queue_name,
-    receivers: config.concurrent_receivers,
-    visibilityTimeoutSeconds: config.visibility_timeout_seconds,
-    tagging: {
-      rule: { fixed: 'securityhub' },
-      defaultTag: TAG_SECURITYHUB_FINDINGS,
-      tag: config.tag,
-    },
+  return ruleQueueWorker(config, ctx, {
+    tagging: { rule: { fixed: 'securityhub' }, defaultTag: TAG_SECURITYHUB_FINDINGS, tag: config.tag },
     convert: securityHubFindings,
     expected: 'a Security Hub event with findings',
     tuning,
@@ -41,16 +34,11 @@ export function createSecurityHubWorker(
 
 export const definition: ServiceDefinition<typeof securityHubSchema> = {
   schema: securityHubSchema,
-  queues: (config, inputId) => [
-    {
-      queueName: config.cloudwatch_sqs_queue_name,
-      maxReceiveCount: config.max_receive_count,
-      feed: ruleFeed(
-        securityHubRuleName(inputId),
-        SECURITY_HUB_PATTERN,
-        'devo-aws-collector: Security Hub findings, to SQS',
-      ),
-    },
-  ],
+  queues: (config, inputId) =>
+    ruleQueue(config, inputId, {
+      name: securityHubRuleName,
+      pattern: SECURITY_HUB_PATTERN,
+      description: 'devo-aws-collector: Security Hub findings, to SQS',
+    }),
   createWorkers: (config, ctx) => [createSecurityHubWorker(config, ctx)],
 };

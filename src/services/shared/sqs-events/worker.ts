@@ -1,6 +1,7 @@
 import type { TaggerOptions } from '../tagging/tagger.js';
 import { workerTagger } from '../tagging/worker-tagger.js';
-import type { ServiceWorker, WorkerContext } from '../../definition.js';
+import { ruleFeed, type EventPattern } from '../../../aws/auto-setup-plan.js';
+import type { ServiceQueue, ServiceWorker, WorkerContext } from '../../definition.js';
 import type { MessageHandler } from '../sqs/consumer.js';
 import { SqsWorker } from '../sqs/worker.js';
 import type { ConvertedMessage, EventTags } from './convert.js';
@@ -55,5 +56,45 @@ export function sqsEventsWorker(ctx: WorkerContext, options: SqsEventsWorkerOpti
       return 'delete';
     };
     return { handler };
+  });
+}
+
+/** The fields of a queue fed by an EventBridge rule (service-events-all, sqs-cloudwatch-consumer). */
+export interface RuleQueueConfig {
+  readonly cloudwatch_sqs_queue_name: string;
+  readonly concurrent_receivers: number;
+  readonly visibility_timeout_seconds: number;
+  readonly max_receive_count: number;
+}
+
+/** The rule auto-setup creates to feed such a queue. */
+export interface QueueRule {
+  name(inputId: string): string;
+  readonly pattern: EventPattern;
+  readonly description: string;
+}
+
+/** The queue of such a service, fed by `rule` (ServiceDefinition.queues). */
+export function ruleQueue(config: RuleQueueConfig, inputId: string, rule: QueueRule): ServiceQueue[] {
+  return [
+    {
+      queueName: config.cloudwatch_sqs_queue_name,
+      maxReceiveCount: config.max_receive_count,
+      feed: ruleFeed(rule.name(inputId), rule.pattern, rule.description),
+    },
+  ];
+}
+
+/** The worker of such a service: its queue read with `convert` (see sqsEventsWorker). */
+export function ruleQueueWorker(
+  config: RuleQueueConfig,
+  ctx: WorkerContext,
+  options: Pick<SqsEventsWorkerOptions, 'tagging' | 'convert' | 'expected' | 'tuning'>,
+): ServiceWorker {
+  return sqsEventsWorker(ctx, {
+    queueName: config.cloudwatch_sqs_queue_name,
+    receivers: config.concurrent_receivers,
+    visibilityTimeoutSeconds: config.visibility_timeout_seconds,
+    ...options,
   });
 }
