@@ -304,9 +304,10 @@ describe('service-events-all and sqs-cloudwatch-consumer (real SDK against the f
       await h.metrics.total('collector_malformed_total', { ...labels, kind: 'unexpected-shape' }),
       1,
     );
-    const warnings = lines().filter((l) => l.level === 'warn' && /delivered as-is/.test(String(l.msg)));
+    const warnings = lines().filter((l) => l.level === 'warn' && l.event === 'sqs_body_malformed');
     assert.equal(warnings.length, 2);
-    assert.match(String(warnings[0]!.msg), new RegExp(`${queueName} \\(eu-west-1\\)`));
+    assert.equal(warnings[0]!.queue, queueName);
+    assert.equal(warnings[0]!.region, 'eu-west-1');
   });
 
   test('a queue that does not exist: a clear error naming queue and region; other workers unaffected', async () => {
@@ -361,7 +362,9 @@ describe('service-events-all and sqs-cloudwatch-consumer (real SDK against the f
       (l) => l.level === 'error' && l.worker === 'service-events-all/eu-central-1',
     );
     assert.ok(errors.length > 0);
-    assert.match(String(errors[0]!.msg), /no-such-queue \(eu-central-1\)/);
+    const err = errors[0]!.err as { code?: unknown; details?: { queue?: unknown; region?: unknown } };
+    assert.equal(err.code, 'QUEUE_NOT_FOUND');
+    assert.deepEqual([err.details?.queue, err.details?.region], ['no-such-queue', 'eu-central-1']);
   });
 
   test('<account_id> in the queue name is the account of the effective credentials', async () => {

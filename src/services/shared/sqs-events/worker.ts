@@ -48,7 +48,12 @@ export function sqsEventsWorker(ctx: WorkerContext, options: SqsEventsWorkerOpti
       if (malformed) {
         ctx.metrics.malformed.inc({ ...labels, kind: malformed });
         ctx.logger.warn(
-          { messageId: message.messageId, queue: message.queueName, kind: malformed },
+          {
+            event: 'sqs_body_malformed',
+            messageId: message.messageId,
+            queue: message.queueName,
+            kind: malformed,
+          },
           `message ${message.messageId} of SQS queue ${message.queueName} (${message.region}) is not ${options.expected} (${malformed}); delivered as-is to ${tags.fallback}`,
         );
       }

@@ -352,7 +352,7 @@ export class SqsConsumer {
         code: typeof code === 'string' ? code : 'HANDLER_FAILED',
       });
       this.ctx.logger.error(
-        { messageId: h.message.messageId, queue: this.queue.name, err },
+        { event: 'sqs_message_failed', messageId: h.message.messageId, queue: this.queue.name, err },
         `message ${h.message.messageId} of ${this.queue.where()} could not be processed, releasing it for retry: ${describeError(err)}`,
       );
       this.lifecycle.release(h, err instanceof Error ? err : new Error(String(err)));

@@ -50,7 +50,7 @@ export class MessageLifecycle {
       if (!this.dryRunLogged) {
         this.dryRunLogged = true;
         this.ctx.logger.warn(
-          { queue: this.queue.name },
+          { event: 'sqs_dry_run', queue: this.queue.name },
           `ack_messages is false (dry run): messages of ${this.queue.where()} are never deleted; they become visible again after the visibility timeout`,
         );
       }
@@ -113,7 +113,12 @@ export class MessageLifecycle {
         return;
       }
       this.ctx.logger.warn(
-        { ...failure, queue: this.queue.name, attempt: attempt + 1 },
+        {
+          ...failure,
+          queue: this.queue.name,
+          attempt: attempt + 1,
+          messageIds: todo.map((h) => h.message.messageId),
+        },
         `${this.queue.where()}: deleting ${todo.length} message(s) failed, retrying (${reasons})`,
       );
       // Not tied to the shutdown signal: a delivered message should still be deleted while stopping.
