@@ -7,6 +7,8 @@
  */
 export class Admission {
   private readonly used: number[];
+  /** takeSome() callers waiting for anything to be free: all woken by each release. */
+  private readonly watchers: (() => void)[] = [];
   private readonly waiters: {
     amounts: readonly number[];
     grant: () => void;
@@ -76,10 +78,32 @@ export class Admission {
     return n;
   }
 
-  /** Gives back `amounts` taken by takeUpTo() or acquired (when not through the giver). */
+  /**
+   * One dimension: waits until something is free, then takes what is, at most `most`; 0 once
+   * `signal` aborts. The caller runs after the releases of the same tick, so one woken by a
+   * DeleteMessageBatch of ten messages takes all ten units (a grant per release would take one).
+   */
+  async takeSome(most: number, signal: AbortSignal): Promise<number> {
+    while (!signal.aborted) {
+      const n = this.takeUpTo(most);
+      if (n > 0) return n;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.watchers.push(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+    return 0;
+  }
+
+  /** Gives back `amounts` taken by takeUpTo()/takeSome() or acquired (when not through the giver). */
   release(amounts: readonly number[]): void {
     for (let i = 0; i < this.used.length; i++) (this.used[i] as number) -= amounts[i] ?? 0;
     this.wake();
+    for (const watcher of this.watchers.splice(0)) watcher();
     this.onChange?.(this.used);
   }
 

@@ -86,4 +86,16 @@ describe('Admission', () => {
     assert.deepEqual(room.held, [1]);
     held();
   });
+
+  test('takeSome waits for room, then takes all that the releases of one tick freed', async () => {
+    const room = new Admission([10]);
+    assert.equal(room.takeUpTo(10), 10);
+    const abort = new AbortController();
+    const taking = room.takeSome(10, abort.signal);
+    for (let i = 0; i < 10; i++) room.release([1]);
+    assert.equal(await taking, 10, 'one receive for ten messages, not ten receives for one');
+    room.release([10]);
+    abort.abort();
+    assert.equal(await room.takeSome(1, abort.signal), 0);
+  });
 });

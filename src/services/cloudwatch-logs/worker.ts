@@ -8,7 +8,7 @@ import type { LogsConfig } from './schema.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
 import { stateKey } from '../../state/store.js';
-import { createTagger } from '../shared/tagging/tagger.js';
+import { fixedTag } from '../shared/tagging/worker-tagger.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
 import {
@@ -74,14 +74,7 @@ export class LogsWorker implements ServiceWorker {
       FILTER_LOG_EVENTS_PER_SECOND,
     );
     const client = ctx.aws.logs(ctx.region);
-    const tag = createTagger({
-      rule: { fixed: 'logs' },
-      defaultTag: TAG_CLOUDWATCH_LOGS,
-      tag: config.tag,
-      tagConfigKey: `inputs.aws.services.${ctx.serviceName}.tag`,
-      region: ctx.region,
-      accountId,
-    }).tagFor({});
+    const tag = fixedTag(ctx, { kind: 'logs', defaultTag: TAG_CLOUDWATCH_LOGS, tag: config.tag, accountId });
     const before = new DeliveredBefore(start);
     const cursor = new TimeCursor(start);
     const seq = this.window.sequencer();

@@ -10,7 +10,7 @@ import type { MetricsConfig } from './schema.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
 import { stateKey } from '../../state/store.js';
-import { createTagger } from '../shared/tagging/tagger.js';
+import { fixedTag } from '../shared/tagging/worker-tagger.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
 import { ProgressReporter } from '../../telemetry/progress.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
@@ -95,14 +95,12 @@ export class MetricsWorker implements ServiceWorker {
       ),
     );
     const seq = this.window.sequencer();
-    const tag = createTagger({
-      rule: { fixed: 'metrics' },
+    const tag = fixedTag(ctx, {
+      kind: 'metrics',
       defaultTag: TAG_CLOUDWATCH_METRICS,
       tag: config.tag,
-      tagConfigKey: `inputs.aws.services.${ctx.serviceName}.tag`,
-      region: ctx.region,
       accountId,
-    }).tagFor({});
+    });
     let calls = 0;
     let datapoints = 0;
     let stopped = false;

@@ -258,17 +258,8 @@ export class SqsConsumer {
    * waiting while the bound is reached; 0 once `signal` aborts. The caller gives back what no
    * message took.
    */
-  private async reserve(signal: AbortSignal): Promise<number> {
-    try {
-      await this.room.acquire([1], signal);
-    } catch {
-      return 0;
-    }
-    if (signal.aborted) {
-      this.room.release([1]);
-      return 0;
-    }
-    return 1 + this.room.takeUpTo(SQS_BATCH_MAX - 1);
+  private reserve(signal: AbortSignal): Promise<number> {
+    return this.room.takeSome(SQS_BATCH_MAX, signal);
   }
 
   private dispatch(m: Message, queueUrl: string, receivedAt: number): Promise<void> {

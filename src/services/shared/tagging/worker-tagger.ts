@@ -11,7 +11,7 @@ export async function workerTagger(
   ctx: WorkerContext,
   options: Omit<TaggerOptions, 'region' | 'accountId' | 'tagConfigKey'>,
 ): Promise<Tagger> {
-  const tagConfigKey = `inputs.aws.services.${ctx.serviceName}.tag`;
+  const tagConfigKey = tagConfigKeyOf(ctx);
   let accountId: string | undefined;
   if (
     options.tag !== undefined &&
@@ -29,3 +29,23 @@ export async function workerTagger(
   }
   return createTagger({ ...options, region: ctx.region, accountId, tagConfigKey });
 }
+
+/**
+ * The one tag of every event of a worker whose events are all of one kind (`kind` is its
+ * {event_type}), the account being known.
+ */
+export function fixedTag(
+  ctx: WorkerContext,
+  options: { kind: string; defaultTag: string; tag: string | undefined; accountId: string | undefined },
+): string {
+  return createTagger({
+    rule: { fixed: options.kind },
+    defaultTag: options.defaultTag,
+    tag: options.tag,
+    tagConfigKey: tagConfigKeyOf(ctx),
+    region: ctx.region,
+    accountId: options.accountId,
+  }).tagFor({});
+}
+
+const tagConfigKeyOf = (ctx: WorkerContext): string => `inputs.aws.services.${ctx.serviceName}.tag`;
