@@ -9,6 +9,16 @@ export type OutputHealth =
   { ok: true } | { ok: false; code: ErrorCode; since: number; status?: number | undefined };
 
 /**
+ * What write() resolves with. `confirmed`, from outputs whose acceptance does not yet prove the
+ * receiver has the events (stream outputs: flushed to the kernel), resolves once the output
+ * vouches for them and rejects (OUTPUT_STOPPED) when it gives them up unconfirmed at stop; absent,
+ * accepted is confirmed.
+ */
+export interface Accepted {
+  readonly confirmed?: Promise<void>;
+}
+
+/**
  * The one interface every output implements (devo_platform, devo_http, syslog, console, file).
  *
  * Contract:
@@ -19,6 +29,7 @@ export type OutputHealth =
  *   nothing is released to be received again: the output reports it through `health()`.
  *   It rejects (CollectorError OUTPUT_REJECTED / OUTPUT_STOPPED) only when the output cannot
  *   accept these events at all: an event the receiver can never take (HTTP 413 alone), or stopped.
+ *   Acknowledging at the source waits for `confirmed` too (see Accepted); memory does not.
  * - Several `write` calls may be outstanding at once; each resolves independently.
  * - `start()` prepares (validates certificates, opens connections lazily or eagerly).
  * - `stop()` finishes or abandons pending writes (they reject with OUTPUT_STOPPED) and closes.
@@ -27,7 +38,7 @@ export type OutputHealth =
 export interface Output {
   readonly name: string;
   start(): Promise<void>;
-  write(events: readonly CollectorEvent[]): Promise<void>;
+  write(events: readonly CollectorEvent[]): Promise<Accepted | void>;
   stop(): Promise<void>;
   /** Outputs that can be refused by their receiver say whether they are; absent means always ok. */
   health?(): OutputHealth;

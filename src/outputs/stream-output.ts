@@ -11,7 +11,7 @@ import { eventCount, type CollectorEvent } from '../runtime/batch.js';
 import { backoffSchema } from './backoff.js';
 import { ConnectionPool } from './connection-pool.js';
 import type { OutputContext } from './definition.js';
-import type { Output } from './output.js';
+import type { Accepted, Output } from './output.js';
 import { SyslogEncoder, type SyslogLineOptions } from './syslog-line.js';
 import { loadTlsMaterial, type TlsFiles } from './tls-material.js';
 
@@ -140,14 +140,15 @@ export class SyslogStreamOutput implements Output {
     return this.starting;
   }
 
-  async write(events: readonly CollectorEvent[]): Promise<void> {
+  async write(events: readonly CollectorEvent[]): Promise<Accepted | void> {
     if (this.stopped) throw new CollectorError(ErrorCodes.OUTPUT_STOPPED, `output ${this.name} is stopped`);
     if (events.length === 0) return;
     await this.start();
     const data = this.encoder.encode(events);
-    await this.pool.send(data);
+    const sent = await this.pool.send(data);
     this.ctx.metrics.outputEvents.inc({ output: this.name }, eventCount(events));
     this.ctx.metrics.outputBytes.inc({ output: this.name }, data.length);
+    return sent;
   }
 
   async stop(): Promise<void> {

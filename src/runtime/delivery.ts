@@ -1,5 +1,5 @@
 import { describeError, shuttingDownError } from '../errors.js';
-import type { Output } from '../outputs/output.js';
+import type { Accepted, Output } from '../outputs/output.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { batchBytes, eventCount, type Batch } from './batch.js';
@@ -7,11 +7,25 @@ import { batchBytes, eventCount, type Batch } from './batch.js';
 export interface DeliveryLimits {
   maxEvents: number;
   maxBytes: number;
+  /**
+   * Batches accepted and awaiting confirmation (they hold no events, only what acknowledges them:
+   * receipt handles, checkpoints), at most; admissions wait beyond it. Default: maxEvents / 10.
+   */
+  maxUnconfirmed?: number;
 }
 
 export interface DeliveryLabels {
   service: string;
   region: string;
+}
+
+/** A batch every output accepted, waiting for their confirmations: what acknowledges it, not its events. */
+interface Unconfirmed {
+  readonly source: string;
+  readonly labels: DeliveryLabels;
+  readonly events: number;
+  readonly ack: Batch['ack'];
+  readonly release: Batch['release'];
 }
 
 interface Waiter {
@@ -22,15 +36,21 @@ interface Waiter {
 }
 
 /**
- * Fans every batch out to every output and acknowledges it when all accepted (DESIGN.md §2).
- * An in-flight window (events and bytes admitted but not yet acknowledged) bounds memory: when
- * it is full, admit() waits, which stops the services from pulling — block, never drop.
+ * Fans every batch out to every output and acknowledges it when all accepted and confirmed it
+ * (docs/design.md, delivery). An in-flight window (events and bytes admitted but not yet accepted)
+ * bounds memory: when it is full, admit() waits, which stops the services from pulling — block,
+ * never drop. Accepted batches awaiting confirmation leave the window (their events are freed) and
+ * are bounded by count (DeliveryLimits#maxUnconfirmed).
  */
 export class Delivery {
   private inFlightEvents = 0;
   private inFlightBytes = 0;
   private readonly waiters: Waiter[] = [];
+  /** Batches being written, until every output accepted them (or one failed). */
   private readonly active = new Set<Promise<void>>();
+  /** Accepted batches, until every output confirmed them (or one gave them up). */
+  private readonly unconfirmed = new Set<Promise<void>>();
+  private readonly maxUnconfirmed: number;
   private closed = false;
 
   constructor(
@@ -38,7 +58,9 @@ export class Delivery {
     private readonly limits: DeliveryLimits,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.maxUnconfirmed = limits.maxUnconfirmed ?? Math.max(1, Math.ceil(limits.maxEvents / 10));
+  }
 
   /**
    * Waits for room in the window, then starts delivering the batch in the background and
@@ -70,12 +92,16 @@ export class Delivery {
   }
 
   private fits(events: number, bytes: number): boolean {
+    return this.waiters.length === 0 && this.hasRoom(events, bytes);
+  }
+
+  private hasRoom(events: number, bytes: number): boolean {
+    if (this.unconfirmed.size >= this.maxUnconfirmed) return false;
     // A batch larger than the window is admitted alone, so it can never wait forever.
-    if (this.inFlightEvents === 0 && this.waiters.length === 0) return true;
     return (
-      this.waiters.length === 0 &&
-      this.inFlightEvents + events <= this.limits.maxEvents &&
-      this.inFlightBytes + bytes <= this.limits.maxBytes
+      this.inFlightEvents === 0 ||
+      (this.inFlightEvents + events <= this.limits.maxEvents &&
+        this.inFlightBytes + bytes <= this.limits.maxBytes)
     );
   }
 
@@ -89,14 +115,14 @@ export class Delivery {
   private give(events: number, bytes: number): void {
     this.inFlightEvents -= events;
     this.inFlightBytes -= bytes;
-    // Admit waiters in order while they fit (the first one always fits an empty window).
+    this.admitWaiters();
+  }
+
+  /** Admits waiters in order while they fit (the first one always fits an empty window). */
+  private admitWaiters(): void {
     while (this.waiters.length > 0) {
       const next = this.waiters[0]!;
-      const fits =
-        this.inFlightEvents === 0 ||
-        (this.inFlightEvents + next.events <= this.limits.maxEvents &&
-          this.inFlightBytes + next.bytes <= this.limits.maxBytes);
-      if (!fits) break;
+      if (!this.hasRoom(next.events, next.bytes)) break;
       this.waiters.shift();
       this.inFlightEvents += next.events;
       this.inFlightBytes += next.bytes;
@@ -107,6 +133,8 @@ export class Delivery {
   }
 
   private async deliver(batch: Batch, labels: DeliveryLabels, events: number, bytes: number): Promise<void> {
+    const { source, accepted, ack, release } = batch;
+    let confirmations: Promise<void>[] = [];
     try {
       // Every output settles before the batch is released: an output still writing holds the events,
       // so the window stays taken (bounded memory) and the source does not hand them out again yet.
@@ -114,45 +142,85 @@ export class Delivery {
         const results = await Promise.allSettled(this.outputs.map((o) => o.write(batch.events)));
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
+        for (const r of results as PromiseFulfilledResult<Accepted | void>[]) {
+          if (r.value?.confirmed) confirmations.push(r.value.confirmed);
+        }
       }
     } catch (err) {
-      this.logger.warn(
-        { source: batch.source, events, err },
-        `delivery failed, releasing batch: ${describeError(err)}`,
-      );
-      await safely(() => batch.release(err as Error), this.logger, batch.source);
+      this.logger.warn({ source, events, err }, `delivery failed, releasing batch: ${describeError(err)}`);
+      await safely(() => release(err as Error), this.logger, source);
       this.give(events, bytes);
       return;
     }
+    const done: Unconfirmed = { source, labels, events, ack, release };
+    if (confirmations.length > 0) {
+      // Taken before the window is given back, so the waiters admitted next see it.
+      const waiting = this.confirm(done, confirmations);
+      this.unconfirmed.add(waiting);
+      void waiting.finally(() => {
+        this.unconfirmed.delete(waiting);
+        this.admitWaiters();
+      });
+    }
+    accepted?.();
+    this.give(events, bytes);
+    if (confirmations.length === 0) await this.acknowledge(done);
+  }
+
+  /** Acknowledges the batch once every output confirmed it; releases it if one gave it up. */
+  private async confirm(batch: Unconfirmed, confirmations: Promise<void>[]): Promise<void> {
+    try {
+      await Promise.all(confirmations);
+    } catch (err) {
+      // At shutdown, for bytes no receiver vouched for (the output logs how many): sent again later.
+      this.logger.debug(
+        { source: batch.source, events: batch.events, err },
+        `releasing an unconfirmed batch: ${describeError(err)}`,
+      );
+      await safely(() => batch.release(err as Error), this.logger, batch.source);
+      return;
+    }
+    await this.acknowledge(batch);
+  }
+
+  private async acknowledge(batch: Unconfirmed): Promise<void> {
     try {
       await batch.ack();
-      this.metrics.eventsDelivered.inc(labels, events);
+      this.metrics.eventsDelivered.inc(batch.labels, batch.events);
     } catch (err) {
-      this.metrics.errors.inc({ ...labels, code: (err as { code?: string }).code ?? 'ACK_FAILED' });
+      this.metrics.errors.inc({ ...batch.labels, code: (err as { code?: string }).code ?? 'ACK_FAILED' });
       this.logger.error(
         { source: batch.source, err },
         `acknowledging a delivered batch failed: ${describeError(err)}`,
       );
-    } finally {
-      this.give(events, bytes);
     }
   }
 
-  get inFlight(): { events: number; bytes: number; batches: number } {
-    return { events: this.inFlightEvents, bytes: this.inFlightBytes, batches: this.active.size };
+  get inFlight(): { events: number; bytes: number; batches: number; unconfirmed: number } {
+    return {
+      events: this.inFlightEvents,
+      bytes: this.inFlightBytes,
+      batches: this.active.size,
+      unconfirmed: this.unconfirmed.size,
+    };
   }
 
-  /** Waits until every admitted batch was acknowledged or released, or `timeoutMs` passed. True if drained. */
-  async drain(timeoutMs: number): Promise<boolean> {
+  /**
+   * Waits until every admitted batch was accepted (`until` 'accepted') or also confirmed
+   * ('confirmed'), or released, or `timeoutMs` passed. True if drained.
+   */
+  async drain(timeoutMs: number, until: 'accepted' | 'confirmed' = 'accepted'): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.active.size > 0) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
+    const pending = (): Promise<void>[] =>
+      until === 'accepted' ? [...this.active] : [...this.active, ...this.unconfirmed];
+    for (let left = pending(); left.length > 0; left = pending()) {
+      const ms = deadline - Date.now();
+      if (ms <= 0) return false;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled([...this.active]),
+        Promise.allSettled(left),
         new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, left);
+          timer = setTimeout(resolve, ms);
         }),
       ]);
       clearTimeout(timer);

@@ -101,7 +101,8 @@ export class S3ObjectsWorker implements ServiceWorker {
 
 /**
  * ctx.deliver within a byte budget: waits until the batch's bytes fit, and gives them back when
- * delivery acknowledges or releases the batch.
+ * every output accepted the batch (its events are freed; confirmation may take longer), or when
+ * delivery releases it.
  */
 function budgeted(ctx: WorkerContext, budget: Budget): WorkerContext['deliver'] {
   return async (batch) => {
@@ -113,16 +114,18 @@ function budgeted(ctx: WorkerContext, budget: Budget): WorkerContext['deliver'] 
       await batch.release(err);
       throw err;
     }
+    const { accepted, ack, release } = batch;
     const tracked: Batch = {
       events: batch.events,
       source: batch.source,
-      ack: () => {
+      accepted: () => {
         give();
-        return batch.ack();
+        accepted?.();
       },
+      ack,
       release: (reason) => {
         give();
-        return batch.release(reason);
+        return release(reason);
       },
     };
     await ctx.deliver(tracked);

@@ -61,8 +61,9 @@ export interface SqsConsumerOptions {
   waitTimeSeconds?: number;
   /**
    * Messages held at once: received and not yet deleted, released or left (handling, awaiting
-   * acknowledgement, being deleted). Default receivers × 20, so receivers keep polling while the
-   * previous receipts are still being delivered and deleted.
+   * acceptance, being deleted). Default receivers × 20, so receivers keep polling while the
+   * previous receipts are still being delivered and deleted. A handled message whose batches were
+   * all accepted, awaiting only their confirmation, no longer counts (delivery bounds those).
    */
   maxMessagesInFlight?: number;
 }
@@ -88,13 +89,18 @@ type Phase = 'active' | 'deleting' | 'releasing' | 'done';
 
 /** A message from receipt until it is deleted, released or left. */
 interface Held {
-  readonly message: ReceivedMessage;
+  /** Its body is dropped once the message stops counting against the bound (see `awaiting`). */
+  message: ReceivedMessage;
   readonly queueUrl: string;
   readonly receiptHandle: string;
   readonly source: string;
   phase: Phase;
   /** Emitted batches not yet acknowledged. */
   pending: number;
+  /** Emitted batches not yet accepted by every output (nor released). */
+  unaccepted: number;
+  /** Handled and every batch accepted: awaiting confirmation, it leaves the in-flight bound. */
+  awaiting: boolean;
   /** The handler returned 'delete'. */
   handled: boolean;
   /** Why the message was given up (a released batch, a failed handler, shutdown). */
@@ -125,6 +131,8 @@ export class SqsConsumer {
   private readonly maxInFlight: number;
   private readonly timeoutMs: number;
   private readonly held = new Set<Held>();
+  /** Held messages that are `awaiting` (not counted against maxInFlight). */
+  private awaiting = 0;
   /** Messages receivers asked for and have not got yet, so concurrent receivers keep to the bound. */
   private reserved = 0;
   /** Receivers waiting for room (woken when a message is done or a reservation returned). */
@@ -327,15 +335,20 @@ export class SqsConsumer {
    * bound is reached; 0 once `signal` aborts. The caller gives the reservation back.
    */
   private async reserve(signal: AbortSignal): Promise<number> {
-    while (this.held.size + this.reserved >= this.maxInFlight) {
+    while (this.counted + this.reserved >= this.maxInFlight) {
       await untilAborted(new Promise<void>((resolve) => this.roomWaiters.push(resolve)), signal);
       if (signal.aborted) return 0;
     }
     if (signal.aborted) return 0;
     // Taken in the same tick as the check, so concurrent receivers cannot overrun the bound.
-    const room = Math.min(SQS_BATCH_MAX, this.maxInFlight - this.held.size - this.reserved);
+    const room = Math.min(SQS_BATCH_MAX, this.maxInFlight - this.counted - this.reserved);
     this.reserved += room;
     return room;
+  }
+
+  /** Held messages counted against maxInFlight. */
+  private get counted(): number {
+    return this.held.size - this.awaiting;
   }
 
   private dispatch(m: Message, queueUrl: string, receivedAt: number): Promise<void> {
@@ -355,6 +368,8 @@ export class SqsConsumer {
       source: `${this.ctx.serviceName}: ${this.where()} message ${messageId}`,
       phase: 'active',
       pending: 0,
+      unaccepted: 0,
+      awaiting: false,
       handled: false,
       releasedBy: undefined,
       visibleAt: receivedAt + this.timeoutMs,
@@ -431,6 +446,7 @@ export class SqsConsumer {
     }
     h.handled = true;
     this.settle(h);
+    this.stopCounting(h);
     return h.releasedBy === undefined;
   }
 
@@ -438,19 +454,32 @@ export class SqsConsumer {
     if (h.releasedBy) throw h.releasedBy;
     if (events.length === 0) return;
     h.pending += 1;
+    h.unaccepted += 1;
     let settled = false;
+    let accepted = false;
+    const accept = (): void => {
+      if (accepted) return;
+      accepted = true;
+      h.unaccepted -= 1;
+    };
     const batch: Batch = {
       events,
       source: h.source,
+      accepted: () => {
+        accept();
+        this.stopCounting(h);
+      },
       ack: async () => {
         if (settled) return;
         settled = true;
+        accept();
         h.pending -= 1;
         this.settle(h);
       },
       release: async (reason) => {
         if (settled) return;
         settled = true;
+        accept();
         h.pending -= 1;
         this.release(h, reason);
       },
@@ -478,6 +507,19 @@ export class SqsConsumer {
     this.deletes.add(h);
   }
 
+  /**
+   * A handled message whose batches were all accepted only awaits their confirmation: it frees its
+   * room (and its body), so that receiving is not held back by how long confirmation takes. It is
+   * still held: its visibility is extended until it is deleted or released.
+   */
+  private stopCounting(h: Held): void {
+    if (h.awaiting || h.phase !== 'active' || !h.handled || h.unaccepted > 0 || h.pending === 0) return;
+    h.awaiting = true;
+    h.message = { ...h.message, body: '' };
+    this.awaiting += 1;
+    wakeAll(this.roomWaiters);
+  }
+
   /** Gives the message up: visibility 0, so it is received again at once. */
   private release(h: Held, reason: Error): void {
     if (h.phase !== 'active') return;
@@ -490,6 +532,8 @@ export class SqsConsumer {
 
   private finish(h: Held): void {
     h.phase = 'done';
+    if (h.awaiting) this.awaiting -= 1;
+    h.awaiting = false;
     if (this.held.delete(h)) {
       wakeAll(this.roomWaiters);
       wakeAll(this.doneWaiters);
