@@ -450,8 +450,9 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.equal(h.output.events.length, 20);
     const extensions = () =>
       entriesOf('ChangeMessageVisibilityBatch').filter((e) => e.VisibilityTimeout! > 0);
+    // Three rounds of extensions: past the first visibility timeout of every message.
     await waitUntil(
-      () => extensions().length >= 20,
+      () => extensions().length >= 60,
       5_000,
       'visibility extensions of the unconfirmed messages',
     );
