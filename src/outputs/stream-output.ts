@@ -46,13 +46,15 @@ export function connectionFields(defaults: { connections: number; recycleAfterSe
       .max(1024 * 1024 * 1024)
       .default(16 * 1024 * 1024)
       .describe(
-        'Bytes already flushed that each connection keeps and sends again if it breaks: a flush only means the kernel took them, and what sat in socket buffers when the receiver failed would be lost. Bounds the duplicates after a failure. Each connection copies them into a buffer of this size (at most 1 GiB), filled as it sends; 0 keeps nothing.',
+        'Bytes already flushed that each connection keeps and sends again if it breaks: a flush only means the kernel took them, and what sat in socket buffers when the receiver failed would be lost. Bounds the duplicates after a failure. Events are acknowledged at their source (SQS delete, checkpoint) only once their bytes left this window (or the receiver closed cleanly after reading them). Each connection copies them into a buffer of this size (at most 1 GiB), filled as it sends; 0 keeps nothing (and confirms on flush).',
       ),
     resend_window_seconds: z
       .number()
       .positive()
       .default(30)
-      .describe('Flushed data older than this is taken as received and not sent again after a break.'),
+      .describe(
+        'Flushed data older than this is taken as received and not sent again after a break: older than this before the last flush, or this old while nothing waits to be written. Its events are then acknowledged at their source.',
+      ),
   };
 }
 
