@@ -1,6 +1,7 @@
 import type { AwsClients } from '../src/aws/clients.js';
 import { configSchema } from '../src/config/schema.js';
 import type { Output } from '../src/outputs/output.js';
+import { systemClock } from '../src/runtime/clock.js';
 import { Delivery } from '../src/runtime/delivery.js';
 import { boundHeapGrowth } from '../src/runtime/memory.js';
 import { workerContext, type WorkerContext } from '../src/services/service.js';
@@ -58,6 +59,7 @@ export function benchPipeline(options: {
           state,
           logger,
           metrics,
+          clock: systemClock,
           ackMessages: true,
           signal: abort.signal,
           delivery,

@@ -10,6 +10,8 @@ export const ErrorCodes = {
   STATE_UNREADABLE: 'STATE_UNREADABLE',
   STATE_WRITE_FAILED: 'STATE_WRITE_FAILED',
   AWS_CALL_FAILED: 'AWS_CALL_FAILED',
+  /** AWS asked us to slow down (a throttling error after the SDK's own retries). */
+  AWS_THROTTLED: 'AWS_THROTTLED',
   QUEUE_NOT_FOUND: 'QUEUE_NOT_FOUND',
   LOG_GROUP_NOT_FOUND: 'LOG_GROUP_NOT_FOUND',
   OBJECT_UNREADABLE: 'OBJECT_UNREADABLE',
@@ -20,6 +22,7 @@ export const ErrorCodes = {
   OUTPUT_STOPPED: 'OUTPUT_STOPPED',
   TLS_MATERIAL: 'TLS_MATERIAL',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  STATUS_UNAVAILABLE: 'STATUS_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -250,6 +250,7 @@ inputs:
         visibility_timeout_seconds: ${visibility}
         regions: ${r}
       metrics-all:
+        start_time: ${names.startTime.toISOString()}
         period_in_seconds: 60
         delay_seconds: 0
         request_period_in_seconds: 600

@@ -389,7 +389,7 @@ function seedMetrics(
       Dimensions: [{ Name: 'QueueName', Value: 'orders' }],
     },
   ];
-  // Minutes T-8 … T-2: inside the first window the demo configuration reads (see demo config).
+  // Minutes T-8 … T-2: after the demo configuration's start_time, before its first window's end.
   const minute = Math.floor(now / 60_000) * 60_000;
   for (const metric of metrics) {
     const points = [];

@@ -689,9 +689,12 @@ export class FakeSqs {
     ]);
     const attributeNames = p.stringArray('MessageAttributeNames') ?? [];
     const deadline = Date.now() + wait * 1000;
+    // Like some SQS implementations, a long poll decides which FIFO groups are free when it starts:
+    // a group locked by a message in flight stays out of this poll even once that message is done.
+    const blocked = queue.fifo ? this.inFlightGroups(queue, Date.now()) : undefined;
     for (;;) {
       const now = Date.now();
-      const { taken, nextChange } = this.take(queue, max, visibility, now);
+      const { taken, nextChange } = this.take(queue, max, visibility, now, blocked);
       if (taken.length > 0) {
         return { Messages: taken.map((m) => this.render(queue, m, systemNames, attributeNames)) };
       }
@@ -706,11 +709,12 @@ export class FakeSqs {
     max: number,
     visibility: number,
     now: number,
+    blocked: ReadonlySet<string | undefined> = new Set(),
   ): { taken: Message[]; nextChange: number } {
     this.dropExpired(queue, now);
     const redrive = this.redrive(queue);
     const taken: Message[] = [];
-    const lockedGroups = new Set<string | undefined>();
+    const lockedGroups = new Set(blocked);
     let nextChange = Infinity;
     for (const m of queue.messages.values()) {
       if (m.visibleAt > now) {
@@ -734,6 +738,13 @@ export class FakeSqs {
       if (taken.length >= max) break;
     }
     return { taken, nextChange };
+  }
+
+  /** FIFO groups with a message in flight (received, not yet deleted or visible again). */
+  private inFlightGroups(queue: Queue, now: number): Set<string | undefined> {
+    const groups = new Set<string | undefined>();
+    for (const m of queue.messages.values()) if (m.visibleAt > now) groups.add(m.groupId);
+    return groups;
   }
 
   private moveToDlq(source: Queue, m: Message, target: Queue, now: number): void {

@@ -64,6 +64,18 @@ export interface QueuePlan {
   /** As configured: may hold `<account_id>`. */
   queueName: string;
   feed: RuleFeed | S3Feed;
+  /** The service's max_receive_count: receives before SQS moves a message to the dead-letter queue; 0 = none. */
+  maxReceiveCount: number;
+}
+
+/** SQS queue names: at most 80 characters. */
+const QUEUE_NAME_MAX = 80;
+
+/** `<queue>-dlq` (FIFO: `<queue>-dlq.fifo`, a FIFO queue's dead-letter queue is FIFO too), bounded to 80. */
+export function deadLetterQueueName(queueName: string): string {
+  const suffix = queueName.endsWith('.fifo') ? '.fifo' : '';
+  const stem = queueName.slice(0, queueName.length - suffix.length);
+  return `${boundedName(`${stem}-dlq`, QUEUE_NAME_MAX - suffix.length)}${suffix}`;
 }
 
 /** EventBridge rule names and target ids: at most 64 of [.-_A-Za-z0-9]. */
@@ -97,14 +109,20 @@ const ruleFeed = (ruleName: string, pattern: EventPattern, description: string):
 export function planAutoSetup(input: Pick<AwsInputConfig, 'id' | 'services'>): QueuePlan[] {
   const s = input.services;
   const plans: QueuePlan[] = [];
-  const add = (service: string, regions: readonly string[], queueName: string, feed: QueuePlan['feed']) => {
-    for (const region of regions) plans.push({ service, region, queueName, feed });
+  const add = (
+    service: string,
+    config: { regions: readonly string[]; max_receive_count: number },
+    queueName: string,
+    feed: QueuePlan['feed'],
+  ) => {
+    for (const region of config.regions)
+      plans.push({ service, region, queueName, feed, maxReceiveCount: config.max_receive_count });
   };
   const events = s['service-events-all'];
   if (events) {
     add(
       'service-events-all',
-      events.regions,
+      events,
       events.cloudwatch_sqs_queue_name,
       ruleFeed(
         serviceEventsRuleName(input.id),
@@ -117,7 +135,7 @@ export function planAutoSetup(input: Pick<AwsInputConfig, 'id' | 'services'>): Q
   if (hub) {
     add(
       'sqs-cloudwatch-consumer',
-      hub.regions,
+      hub,
       hub.cloudwatch_sqs_queue_name,
       ruleFeed(
         securityHubRuleName(input.id),
@@ -128,7 +146,7 @@ export function planAutoSetup(input: Pick<AwsInputConfig, 'id' | 'services'>): Q
   }
   const audit = s['audit-events-all'];
   if (audit?.types.includes('audits_s3') && audit.audit_sqs_queue_name) {
-    add('audit-events-all', audit.regions, audit.audit_sqs_queue_name, {
+    add('audit-events-all', audit, audit.audit_sqs_queue_name, {
       kind: 's3',
       content: 'CloudTrail trail files',
     });
@@ -136,11 +154,11 @@ export function planAutoSetup(input: Pick<AwsInputConfig, 'id' | 'services'>): Q
   const ncwl = s['non-cloudwatch-logs'];
   if (ncwl) {
     const queues = nonCloudwatchLogsQueues(ncwl, input.id);
-    add('non-cloudwatch-logs', ncwl.regions, queues.vpcflowlogs, {
+    add('non-cloudwatch-logs', ncwl, queues.vpcflowlogs, {
       kind: 's3',
       content: 'VPC Flow Logs files',
     });
-    add('non-cloudwatch-logs', ncwl.regions, queues.cloudfront, {
+    add('non-cloudwatch-logs', ncwl, queues.cloudfront, {
       kind: 's3',
       content: 'CloudFront log files',
     });

@@ -19,7 +19,14 @@ import {
 import type { AwsInputConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
-import { boundedName, partitionOf, planAutoSetup, type QueuePlan, type RuleFeed } from './auto-setup-plan.js';
+import {
+  boundedName,
+  deadLetterQueueName,
+  partitionOf,
+  planAutoSetup,
+  type QueuePlan,
+  type RuleFeed,
+} from './auto-setup-plan.js';
 import type { AwsClients } from './clients.js';
 
 /**
@@ -33,7 +40,12 @@ import type { AwsClients } from './clients.js';
  */
 
 export type SetupResource =
-  'SQS queue' | 'SQS queue policy' | 'EventBridge rule' | 'EventBridge target' | 'S3 notification';
+  | 'SQS queue'
+  | 'SQS dead-letter queue'
+  | 'SQS queue policy'
+  | 'EventBridge rule'
+  | 'EventBridge target'
+  | 'S3 notification';
 
 /**
  * created/updated: changed by this run; unchanged: already as needed; kept: exists but differs
@@ -164,23 +176,20 @@ class QueueSetup {
     const name = await this.queueName();
     const fifo = name.endsWith('.fifo');
     const sqs = this.options.aws.sqs(this.region);
-    const getUrl = async (): Promise<string | undefined> => {
-      try {
-        return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }), this.http)).QueueUrl;
-      } catch (err) {
-        if (err instanceof QueueDoesNotExist || (err as Error).name === 'QueueDoesNotExist') return undefined;
-        throw err;
-      }
-    };
+    const getUrl = (): Promise<string | undefined> => this.queueUrl(name);
     // Looked up first, so queues made by hand need no sqs:CreateQueue permission.
     const found = await this.call('SQS queue', name, 'sqs:GetQueueUrl', getUrl);
+    // A new queue gets its dead-letter queue first, so a message that can never be processed stops cycling.
+    const redrive = found === undefined ? await this.ensureDeadLetterQueue(name, fifo) : {};
     const { url, outcome } =
       found !== undefined
         ? { url: found, outcome: 'existed' as const }
-        : await this.call('SQS queue', name, 'sqs:CreateQueue', () => this.createQueue(name, fifo, getUrl));
+        : await this.call('SQS queue', name, 'sqs:CreateQueue', () =>
+            this.createQueue(name, { ...fifoAttributes(fifo), ...redrive }, getUrl),
+          );
     if (!url) return this.fail('SQS queue', name, 'sqs:GetQueueUrl', new Error('no QueueUrl in the answer'));
     const queueUrl = url;
-    const names: QueueAttributeName[] = ['QueueArn', 'Policy'];
+    const names: QueueAttributeName[] = ['QueueArn', 'Policy', 'RedrivePolicy'];
     if (fifo) names.push('ContentBasedDeduplication');
     const attributes = await this.call(
       'SQS queue',
@@ -221,17 +230,90 @@ class QueueSetup {
     } else {
       this.record('SQS queue', name, 'unchanged', `SQS queue ${this.where(name)} exists`);
     }
+    if (outcome !== 'created' && this.plan.maxReceiveCount > 0) this.reportRedrive(name, attributes);
     return { name, url: queueUrl, arn, fifo, attributes };
+  }
+
+  /** An existing queue's redrive policy is never changed: only said, when there is none. */
+  private reportRedrive(name: string, attributes: Record<string, string>): void {
+    const dlq = deadLetterQueueName(name);
+    if (attributes.RedrivePolicy)
+      this.record(
+        'SQS dead-letter queue',
+        dlq,
+        'unchanged',
+        `SQS queue ${this.where(name)} has a redrive policy`,
+      );
+    else
+      this.record(
+        'SQS dead-letter queue',
+        dlq,
+        'kept',
+        `SQS queue ${this.where(name)} exists without a redrive policy (auto_setup would move a message to ${dlq} after ${this.plan.maxReceiveCount} receives); left as it is`,
+      );
+  }
+
+  /** The queue's URL, or undefined when it does not exist. */
+  private async queueUrl(name: string): Promise<string | undefined> {
+    try {
+      const sqs = this.options.aws.sqs(this.region);
+      return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }), this.http)).QueueUrl;
+    } catch (err) {
+      if (err instanceof QueueDoesNotExist || (err as Error).name === 'QueueDoesNotExist') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The dead-letter queue of a queue about to be created, looked up or created (max_receive_count
+   * 0: none); gives the RedrivePolicy attribute pointing at it.
+   */
+  private async ensureDeadLetterQueue(
+    queueName: string,
+    fifo: boolean,
+  ): Promise<Partial<Record<QueueAttributeName, string>>> {
+    const maxReceiveCount = this.plan.maxReceiveCount;
+    if (maxReceiveCount === 0) return {};
+    const name = deadLetterQueueName(queueName);
+    const sqs = this.options.aws.sqs(this.region);
+    const getUrl = (): Promise<string | undefined> => this.queueUrl(name);
+    const found = await this.call('SQS dead-letter queue', name, 'sqs:GetQueueUrl', getUrl);
+    const { url, outcome } =
+      found !== undefined
+        ? { url: found, outcome: 'existed' as const }
+        : await this.call('SQS dead-letter queue', name, 'sqs:CreateQueue', () =>
+            this.createQueue(name, fifoAttributes(fifo), getUrl),
+          );
+    const arn = url
+      ? await this.call(
+          'SQS dead-letter queue',
+          name,
+          'sqs:GetQueueAttributes',
+          async () =>
+            (
+              await sqs.send(
+                new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+                this.http,
+              )
+            ).Attributes?.QueueArn,
+        )
+      : undefined;
+    if (!arn)
+      return this.fail('SQS dead-letter queue', name, 'sqs:GetQueueAttributes', new Error('no QueueArn'));
+    this.record(
+      'SQS dead-letter queue',
+      name,
+      outcome === 'created' ? 'created' : 'unchanged',
+      `${outcome === 'created' ? 'created' : 'using existing'} dead-letter queue ${this.where(name)} for ${queueName} (maxReceiveCount ${maxReceiveCount})`,
+    );
+    return { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount }) };
   }
 
   private async createQueue(
     name: string,
-    fifo: boolean,
+    wanted: Partial<Record<QueueAttributeName, string>>,
     getUrl: () => Promise<string | undefined>,
   ): Promise<{ url: string | undefined; outcome: 'created' | 'raced' }> {
-    const wanted: Partial<Record<QueueAttributeName, string>> = fifo
-      ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' }
-      : {};
     try {
       const created = await this.options.aws
         .sqs(this.region)
@@ -489,6 +571,10 @@ class QueueSetup {
   private push(step: SetupStep): void {
     this.report.steps.push(step);
   }
+}
+
+function fifoAttributes(fifo: boolean): Partial<Record<QueueAttributeName, string>> {
+  return fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' } : {};
 }
 
 // ---- policies -------------------------------------------------------------------------------------

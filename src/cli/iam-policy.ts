@@ -1,8 +1,10 @@
 import {
   AUTO_SETUP_EVENTS_ACTIONS,
   AUTO_SETUP_SQS_ACTIONS,
+  deadLetterQueueName,
   partitionOf,
   planAutoSetup,
+  type QueuePlan,
 } from '../aws/auto-setup-plan.js';
 import { PREDEFINED_SERVICES, type CollectorConfig, type LogsConfig } from '../config/schema.js';
 
@@ -12,8 +14,8 @@ import { PREDEFINED_SERVICES, type CollectorConfig, type LogsConfig } from '../c
  *
  * - SQS batch calls (DeleteMessageBatch, ChangeMessageVisibilityBatch) are authorised by
  *   sqs:DeleteMessage and sqs:ChangeMessageVisibility; the batch names are not IAM actions.
- * - Workers only call GetQueueUrl on a queue (never GetQueueAttributes) and only FilterLogEvents
- *   on a log group (never DescribeLogGroups), so neither is granted for reading.
+ * - Workers call GetQueueUrl and GetQueueAttributes (the queue depth for /metrics) on a queue, and
+ *   only FilterLogEvents on a log group (never DescribeLogGroups, so it is not granted for reading).
  * - LookupEvents, ListMetrics and GetMetricData have no resource-level permissions (`*`); S3
  *   buckets are not in the configuration, so GetObject is on every object.
  * - The account in ARNs is the one of the assumed role when a role is configured (the
@@ -50,13 +52,18 @@ export function iamPolicy(config: Pick<CollectorConfig, 'inputs'>): IamPolicyDoc
   };
 
   const plans = planAutoSetup(input);
-  const queueArns = plans.map(
-    (p) =>
-      `arn:${partitionOf(p.region)}:sqs:${p.region}:${account}:${p.queueName.replaceAll('<account_id>', account)}`,
-  );
+  const queueArn = (p: QueuePlan, name: string): string =>
+    `arn:${partitionOf(p.region)}:sqs:${p.region}:${account}:${name.replaceAll('<account_id>', account)}`;
+  const queueArns = plans.map((p) => queueArn(p, p.queueName));
   add(
     'ReadQueues',
-    ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+    [
+      'sqs:GetQueueUrl',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:ChangeMessageVisibility',
+    ],
     queueArns,
   );
   add(
@@ -88,7 +95,10 @@ export function iamPolicy(config: Pick<CollectorConfig, 'inputs'>): IamPolicyDoc
   add('AssumeRoles', ['sts:AssumeRole'], roles);
 
   if (input.auto_setup) {
-    add('AutoSetupQueues', AUTO_SETUP_SQS_ACTIONS, queueArns);
+    const deadLetterArns = plans
+      .filter((p) => p.maxReceiveCount > 0)
+      .map((p) => queueArn(p, deadLetterQueueName(p.queueName)));
+    add('AutoSetupQueues', AUTO_SETUP_SQS_ACTIONS, [...queueArns, ...deadLetterArns]);
     add(
       'AutoSetupRules',
       AUTO_SETUP_EVENTS_ACTIONS,

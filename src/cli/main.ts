@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { configJsonSchema, configReferenceMarkdown } from '../config/json-schema.js';
 import { loadConfig } from '../config/loader.js';
-import { CollectorError, describeError } from '../errors.js';
+import { CollectorError, ErrorCodes, describeError } from '../errors.js';
 import { iamPolicy } from './iam-policy.js';
+import { runTop } from './top.js';
 import { Collector } from '../runtime/collector.js';
 import { boundHeapGrowth } from '../runtime/memory.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger, logProcessWarnings } from '../telemetry/logger.js';
 import { scrub } from '../telemetry/secrets.js';
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad invocation or configuration. */
@@ -58,6 +59,18 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('top')
+    .description(
+      'Live view of a running collector (reads its /status): a row per worker and per output, refreshed each second; q quits.',
+    )
+    .option('--url <url>', 'the collector status server, e.g. http://127.0.0.1:9464')
+    .option('-c, --config <file>', 'or the configuration file: globals.status_address and status_port')
+    .option('--once', 'print one snapshot (rates over one second) and exit, for scripts')
+    .action(async (opts: { url?: string; config?: string; once?: boolean }) => {
+      await runTop({ url: statusUrl(opts), once: opts.once === true, intervalMs: 1_000 });
+    });
+
+  program
     .command('print-schema')
     .description('Print the JSON Schema of the configuration file.')
     .action(() => {
@@ -92,9 +105,31 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** The status server `top` reads: --url, or the configuration's status_address and status_port. */
+function statusUrl(opts: { url?: string; config?: string }): string {
+  if (opts.url) return opts.url;
+  if (!opts.config) throw new CollectorError(ErrorCodes.CONFIG_INVALID, 'top needs --url or --config');
+  const { status_address: address, status_port: port } = loadConfig(opts.config).config.globals;
+  if (port === undefined)
+    throw new CollectorError(
+      ErrorCodes.CONFIG_INVALID,
+      `${opts.config}: globals.status_port is not set, so the collector serves no status for top`,
+    );
+  const host =
+    address === '0.0.0.0'
+      ? '127.0.0.1'
+      : address === '::'
+        ? '[::1]'
+        : address.includes(':')
+          ? `[${address}]`
+          : address;
+  return `http://${host}:${port}`;
+}
+
 async function run(configFile: string): Promise<void> {
   const loaded = loadConfig(configFile);
   const logger = createLogger({ debug: loaded.config.globals.debug });
+  logProcessWarnings(logger);
   for (const path of loaded.inlineSecrets)
     logger.warn(
       { key: path },

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { closest } from 'fastest-levenshtein';
-import { parseDocument } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import { z } from 'zod';
 import { CollectorError, ErrorCodes } from '../errors.js';
 import { registerSecret } from '../telemetry/secrets.js';
@@ -64,15 +64,9 @@ export function parseConfigText(
   options: { env?: NodeJS.ProcessEnv; dir?: string } = {},
 ): { config?: CollectorConfig; problems: ConfigProblem[]; inlineSecrets: string[] } {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      problems: doc.errors.map((e) => ({
-        path: `line ${e.linePos?.[0]?.line ?? '?'}`,
-        message: e.message.split('\n')[0] ?? e.message,
-      })),
-      inlineSecrets: [],
-    };
-  }
+  const syntaxError = doc.errors[0];
+  if (syntaxError)
+    return { problems: [yamlSyntaxProblem(syntaxError, doc.errors.length, text)], inlineSecrets: [] };
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object') {
     return {
@@ -100,6 +94,39 @@ export function parseConfigText(
   return { config: deepFreeze(result.data), problems, inlineSecrets };
 }
 
+/** What usually causes each YAML error, since its own message quotes the file (and so its secrets). */
+const YAML_HINTS: Partial<Record<YAMLError['code'], string>> = {
+  BAD_INDENT: 'check the indentation of this line against the lines above it',
+  TAB_AS_INDENT: 'indent with spaces, not tabs',
+  DUPLICATE_KEY: 'this key appears twice in the same mapping',
+  MISSING_CHAR: 'a closing quote or bracket is missing',
+  BAD_SCALAR_START: 'a value cannot start with this character; quote it',
+  MULTILINE_IMPLICIT_KEY: 'a key must fit on one line; check for a missing ":" or quote',
+  BLOCK_AS_IMPLICIT_KEY: 'a key must fit on one line; check for a missing ":" or quote',
+  BLOCK_IN_FLOW: 'inside { } or [ ] write the whole mapping or list on one line',
+  UNEXPECTED_TOKEN: 'a stray character, or a bracket or quote opened or closed without its pair',
+};
+
+/**
+ * One problem for the first YAML error: the rest usually cascade from it (one per later token). Its
+ * place and code only, never its message, which quotes the source — and the file holds secrets that
+ * are registered for scrubbing only once it parsed.
+ */
+function yamlSyntaxProblem(error: YAMLError, count: number, text: string): ConfigProblem {
+  const at = error.linePos?.[0];
+  const line = at ? text.split(/\r?\n/)[at.line - 1] : undefined;
+  // `{ token: ${X} }` is the usual cause: unquoted, `{` opens a nested flow mapping.
+  const hint =
+    line !== undefined && /[{[][^'"]*\$\{/.test(line)
+      ? 'a ${...} reference inside { } or [ ] must be quoted: key: "${VAR}"'
+      : (YAML_HINTS[error.code] ?? 'not valid YAML');
+  const more = count > 1 ? ` (${count - 1} more error(s) after it, probably caused by this one)` : '';
+  return {
+    path: at ? `line ${at.line}, column ${at.col}` : '(YAML)',
+    message: `YAML syntax error ${error.code}: ${hint}${more}`,
+  };
+}
+
 interface InterpolationContext {
   env: NodeJS.ProcessEnv;
   dir: string;
@@ -108,6 +135,23 @@ interface InterpolationContext {
 }
 
 const REFERENCE = /\$\{(?:file:([^}]+)|([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?)\}/g;
+
+/** A secret (key, token, certificate) is small; the cap keeps `${file:/dev/zero}` from filling memory. */
+const MAX_SECRET_FILE_BYTES = 1024 * 1024;
+
+/** The file's text, or undefined when it is larger than the cap (read in bounded steps: devices have no size). */
+function readSecretFile(filePath: string): string | undefined {
+  const fd = openSync(filePath, 'r');
+  try {
+    const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+    let length = 0;
+    for (let n = 1; n > 0 && length < buffer.length; length += n)
+      n = readSync(fd, buffer, length, buffer.length - length, null);
+    return length > MAX_SECRET_FILE_BYTES ? undefined : buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * `${VAR}`, `${VAR:-default}` and `${file:/path}` in any string value. A value that is exactly
@@ -126,7 +170,15 @@ function interpolate(value: unknown, path: (string | number)[], ctx: Interpolati
         if (file !== undefined) {
           const filePath = resolve(ctx.dir, file.trim());
           try {
-            return readFileSync(filePath, 'utf8').replace(/\r?\n$/, '');
+            const secret = readSecretFile(filePath);
+            if (secret === undefined) {
+              ctx.problems.push({
+                path: formatPath(path),
+                message: `secret file ${filePath} is larger than ${MAX_SECRET_FILE_BYTES} bytes`,
+              });
+              return '';
+            }
+            return secret.replace(/\r?\n$/, '');
           } catch (err) {
             ctx.problems.push({
               path: formatPath(path),

@@ -35,8 +35,17 @@ const regexField = (description: string) =>
 const startTimeField = isoDateTimeSchema
   .optional()
   .describe(
-    'ISO-8601 date-time to start collecting from on the first run (CloudTrail API: at most 90 days back).',
+    'ISO-8601 date-time to start reading from on the first run. Without it, the first run starts at the first pull; that start is saved at once, so restarts neither skip nor move it.',
   );
+
+/**
+ * `auto_event_type` on a service whose events all go to one table: the reference configuration
+ * lists it, so `false` is accepted; `true` would do nothing, so it is refused, saying why.
+ */
+const noAutoEventTypeField = (why: string) =>
+  autoEventTypeField
+    .refine((v) => !v, { message: `has no effect here: ${why}; remove it or set it to false` })
+    .describe(`Accepted as false only (listed by the reference configuration): ${why}.`);
 
 /** Options of every SQS-fed service (our additions to Devo's fields; all optional). */
 const sqsFields = {
@@ -55,6 +64,15 @@ const sqsFields = {
     .default(120)
     .describe(
       'Visibility timeout set on received messages; extended while a message is being delivered, so slow outputs cause no redelivery.',
+    ),
+  max_receive_count: z
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(5)
+    .describe(
+      "Receives after which SQS moves a message that could not be processed to the queue's dead-letter queue (SQS maxReceiveCount; as Elastic's sqs.max_receive_count). Used by auto_setup when it creates a queue: it creates `<queue>-dlq` (FIFO: `<queue>-dlq.fifo`) and the redrive policy too. 0: no dead-letter queue.",
     ),
 };
 
@@ -102,7 +120,9 @@ const securityHubSchema = z
       .string()
       .min(1)
       .describe('SQS queue fed by the Security Hub EventBridge rule (required).'),
-    auto_event_type: autoEventTypeField,
+    auto_event_type: noAutoEventTypeField(
+      'every finding goes to cloud.aws.securityhub.findings (use tag with {region}/{account_id} to split)',
+    ),
     ...sqsFields,
   })
   .describe('Security Hub findings (EventBridge → SQS); one Devo event per finding.');
@@ -123,7 +143,9 @@ const auditEventsSchema = z
     auto_event_type: autoEventTypeField.describe(
       'Tag each event cloud.aws.cloudtrail.<service>, the service being the first label of eventSource (ec2.amazonaws.com → ec2).',
     ),
-    start_time: startTimeField,
+    start_time: startTimeField.describe(
+      'audits_api only (refused with audits_s3 alone): ISO-8601 date-time to start reading from on the first run, at most 90 days back. Without it, the first run starts at the first pull; that start is saved at once, so restarts neither skip nor move it.',
+    ),
     drop_event_names: z
       .array(z.string().min(1))
       .default([])
@@ -143,7 +165,7 @@ const auditEventsSchema = z
       .max(86_400)
       .default(300)
       .describe(
-        'audits_api: how far behind now each LookupEvents window ends. CloudTrail makes events available about 5 minutes (at most about 15) after they happen; an event that becomes available after its window was read is not read.',
+        'audits_api: how far behind now each LookupEvents window ends. CloudTrail makes events available about 5 minutes (at most about 15) after they happen; an event that becomes available after its window was read is not read. The first events arrive settle_delay_seconds after the start (5 minutes by default), at the next pull.',
       ),
     use_region_and_account_id_from_event: z
       .boolean()
@@ -162,6 +184,21 @@ const auditEventsSchema = z
         code: 'custom',
         path: ['audit_sqs_queue_name'],
         message: 'required when types includes audits_s3',
+      });
+    }
+    if (!types.includes('audits_api') && service.start_time !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['start_time'],
+        message:
+          'only used by audits_api (CloudTrail LookupEvents): audits_s3 reads trail files as they are announced; remove it or add audits_api to types',
+      });
+    }
+    if (!types.includes('audits_s3') && service.audit_sqs_queue_name !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audit_sqs_queue_name'],
+        message: 'only used by audits_s3: add audits_s3 to types, or remove it',
       });
     }
     return { ...service, types };
@@ -191,12 +228,15 @@ const metricsSchema = z
       .array(z.string().min(1))
       .optional()
       .describe('Only these metric namespaces (default: every namespace).'),
+    start_time: startTimeField,
     delay_seconds: z
       .number()
       .int()
       .min(0)
       .default(300)
-      .describe('How far behind now a window ends, so late datapoints are in before a window is read.'),
+      .describe(
+        'How far behind now a window ends, so late datapoints are in before a window is read. The first datapoints arrive one period_in_seconds plus delay_seconds after the start (6 minutes by default), at the next pull.',
+      ),
   })
   .describe('All CloudWatch metrics, every namespace (ListMetrics + GetMetricData).');
 
@@ -217,7 +257,7 @@ const logsSchema = z
       .max(86_400)
       .default(60)
       .describe(
-        'How far behind now each FilterLogEvents window ends. Raise it for sources that deliver late (VPC Flow Logs to CloudWatch Logs can lag 10 minutes): an event ingested after its window was read is not read.',
+        'How far behind now each FilterLogEvents window ends. Raise it for sources that deliver late (VPC Flow Logs to CloudWatch Logs can lag 10 minutes): an event ingested after its window was read is not read. The first events arrive settle_delay_seconds after the start (1 minute by default), at the next pull.',
       ),
   })
   .describe(
@@ -245,7 +285,9 @@ const nonCloudwatchLogsSchema = z
       .min(1)
       .optional()
       .describe('Same as cloudfront_sqs_queue_name (the name the reference document also uses).'),
-    auto_event_type: autoEventTypeField,
+    auto_event_type: noAutoEventTypeField(
+      'VPC Flow Logs go to cloud.aws.vpc.flowlogs and CloudFront logs to cloud.aws.cloudfront',
+    ),
     ...sqsFields,
     ...s3ObjectFields,
   })
@@ -398,12 +440,17 @@ const globalsSchema = z
       .union([z.string(), z.number()])
       .transform(String)
       .optional()
-      .describe('Collector id (informative).'),
-    name: z.string().optional().describe('Collector name (informative, shown in logs).'),
+      .describe('Collector id (informative, as in Devo configuration files; not used).'),
+    name: z
+      .string()
+      .optional()
+      .describe('Collector name (informative, as in Devo configuration files; not used).'),
     persistence: z
       .discriminatedUnion('type', [filesystemPersistence, redisPersistence])
       .default({ type: 'filesystem', config: { directory_name: 'state' } })
-      .describe('Where checkpoints are kept: filesystem (default, ./state) or redis (several replicas).'),
+      .describe(
+        'Where checkpoints are kept: filesystem (default, ./state) or redis. One collector per configuration: several replicas would each pull every CloudTrail API, metrics and CloudWatch Logs window.',
+      ),
     shutdown_grace_seconds: z
       .number()
       .min(0)
@@ -431,9 +478,18 @@ const globalsSchema = z
       .min(0)
       .max(65535)
       .optional()
-      .describe('Serve /healthz and /metrics (Prometheus) on 127.0.0.1 at this port.'),
+      .describe(
+        'Serve /healthz, /readyz, /status (JSON, read by `top`) and /metrics (Prometheus) at this port, on globals.status_address.',
+      ),
+    status_address: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe(
+        'Address the status server listens on: 127.0.0.1 (default, this machine only), or 0.0.0.0 / a pod IP to be probed and scraped from elsewhere.',
+      ),
   })
-  .default({} as never)
+  .prefault({})
   .describe('Collector-wide settings.');
 
 const outputSchemas = Object.entries(outputDefinitions).map(([type, def]) =>

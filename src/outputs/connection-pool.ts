@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../errors.js';
+import type { OutputHealth } from '../telemetry/health.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { backoffDelay, sleep } from '../runtime/backoff.js';
 import { backoffOptions, type BackoffConfig } from './backoff.js';
 import { ResendWindow, type Confirmation } from './resend-window.js';
@@ -34,6 +36,10 @@ export interface ConnectionPoolOptions {
   /** How long a graceful close may wait for the peer to close its side. */
   closeTimeoutMs: number;
   logger: Logger;
+  /** Told when the pool can carry data (a connection is open) and when it cannot. */
+  health?: OutputHealth;
+  /** Counts reconnections and bytes sent again after a break. */
+  metrics?: Metrics;
 }
 
 interface Job {
@@ -159,6 +165,8 @@ export class ConnectionPool {
   private async runSlot(): Promise<void> {
     const backoff = backoffOptions(this.options.reconnect);
     let attempt = 0;
+    // This slot's last connection broke (not recycled): the next one is a reconnection.
+    let lost = false;
     while (!this.stopped) {
       let socket: Socket;
       try {
@@ -174,6 +182,8 @@ export class ConnectionPool {
         return;
       }
       this.reportConnected();
+      if (lost) this.options.metrics?.outputReconnects.inc({ output: this.options.name });
+      lost = false;
       const conn = await this.serve(socket);
       if (this.stopped) return;
       if (conn.closing && !conn.error) {
@@ -182,6 +192,7 @@ export class ConnectionPool {
       }
       if (Date.now() - conn.openedAt >= HEALTHY_CONNECTION_MS) attempt = 0;
       this.reportBroken(conn);
+      lost = true;
       await sleep(backoffDelay(attempt++, backoff), this.abort.signal);
     }
   }
@@ -303,6 +314,10 @@ export class ConnectionPool {
       const resend: Job[] = conn.window
         .take(since)
         .map(({ data, confirm }) => ({ data, settle: undefined, confirm }));
+      const resentBytes = resend.reduce((n, job) => n + job.data.length, 0);
+      if (resentBytes > 0)
+        this.options.metrics?.outputResentBytes.inc({ output: this.options.name }, resentBytes);
+      if (this.connections.size === 0) this.options.health?.down();
       // concat, not unshift(...): a window of many small jobs would exceed the argument limit.
       this.queue = resend.concat(unflushed, this.queue);
       if (this.queue.length > 0) this.wakeIdle();
@@ -371,6 +386,7 @@ export class ConnectionPool {
 
   private reportConnected(): void {
     const { logger, name, target } = this.options;
+    this.options.health?.up();
     if (this.failures > 0) {
       const seconds = ((Date.now() - this.failingSince) / 1000).toFixed(1);
       logger.info(

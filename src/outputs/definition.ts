@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { OutputHealth } from '../telemetry/health.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Output } from './output.js';
@@ -15,6 +16,8 @@ export interface OutputContext {
   readonly hostname: string;
   /** Clock of rate-limited logs and health timestamps (tests); Date.now when absent. */
   readonly now?: () => number;
+  /** Where the output reports its connection state (see Output.tracksConnection); absent outside a collector. */
+  readonly health?: OutputHealth;
 }
 
 /** A kind of output: its `config` schema (zod, the single source of truth) and its factory. */

@@ -1,12 +1,4 @@
-import type { ErrorCode } from '../errors.js';
 import type { CollectorEvent } from '../runtime/batch.js';
-
-/**
- * Whether an output can deliver: not ok while its receiver refuses what it sends (e.g. HTTP 401),
- * with the error code, since when (epoch ms) and the receiver's status; for health endpoints.
- */
-export type OutputHealth =
-  { ok: true } | { ok: false; code: ErrorCode; since: number; status?: number | undefined };
 
 /**
  * What write() resolves with. `confirmed`, from outputs whose acceptance does not yet prove the
@@ -37,9 +29,12 @@ export interface Accepted {
  */
 export interface Output {
   readonly name: string;
+  /**
+   * True when the output reports its connection state itself (ctx.health: up when it can carry
+   * data); otherwise it counts as connected once start() resolved.
+   */
+  readonly tracksConnection?: boolean;
   start(): Promise<void>;
   write(events: readonly CollectorEvent[]): Promise<Accepted | void>;
   stop(): Promise<void>;
-  /** Outputs that can be refused by their receiver say whether they are; absent means always ok. */
-  health?(): OutputHealth;
 }

@@ -100,6 +100,7 @@ const CLOSE_TIMEOUT_MS = 5_000;
  * connection pool; the write resolves when it was flushed to the kernel.
  */
 export class SyslogStreamOutput implements Output {
+  readonly tracksConnection = true;
   private readonly encoder: SyslogEncoder;
   private readonly pool: ConnectionPool;
   private readonly target: string;
@@ -125,6 +126,8 @@ export class SyslogStreamOutput implements Output {
       resendWindowMs: c.resend_window_seconds * 1000,
       closeTimeoutMs: CLOSE_TIMEOUT_MS,
       logger: ctx.logger,
+      health: ctx.health,
+      metrics: ctx.metrics,
     });
   }
 

@@ -14,8 +14,11 @@ import { FileStateStore } from '../state/file-store.js';
 import { RedisStateStore } from '../state/redis-store.js';
 import type { StateStore } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
+import { Health, type WorkerHealth } from '../telemetry/health.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { startStatusServer, type StatusServer } from '../telemetry/status-server.js';
+import { systemClock } from './clock.js';
+import type { Batch } from './batch.js';
 import { Delivery } from './delivery.js';
 import { runWorker } from './scheduler.js';
 
@@ -28,6 +31,7 @@ interface RunningWorker {
   region: string;
   periodMs: number;
   retries: number;
+  health: WorkerHealth;
 }
 
 export interface CollectorOptions {
@@ -42,6 +46,7 @@ export interface CollectorOptions {
  */
 export class Collector {
   readonly metrics = new Metrics();
+  readonly health = new Health();
   readonly delivery: Delivery;
   readonly outputs: Output[];
   readonly state: StateStore;
@@ -63,6 +68,7 @@ export class Collector {
     // Every worker's AWS calls listen to this signal while under way: more than Node's default of
     // 10 listeners is normal (services × regions × concurrent calls), not a leak.
     setMaxListeners(0, this.abort.signal);
+    this.metrics.track(this.health);
     const g = this.config.globals;
     this.state = createStateStore(this.config, options.cwd ?? process.cwd());
     const host = hostname();
@@ -75,6 +81,7 @@ export class Collector {
         logger: this.logger,
         metrics: this.metrics,
         hostname: host,
+        health: this.health.output(name),
       });
     });
     this.delivery = new Delivery(
@@ -100,27 +107,49 @@ export class Collector {
       if (!serviceConfig) continue;
       const def = definitionFor(serviceName);
       for (const region of serviceConfig.regions) {
-        const ctx = workerContext(
+        const healths: WorkerHealth[] = [];
+        const base = workerContext(
           {
             inputId: input.id,
             aws: this.aws,
             state: this.state,
-            logger: this.logger.child({ service: serviceName, region }),
+            logger: this.logger,
             metrics: this.metrics,
             ackMessages: input.ack_messages,
             signal: this.abort.signal,
+            clock: systemClock,
             delivery: this.delivery,
           },
           serviceName,
           region,
         );
+        // An acknowledged batch is progress for the stuck check, though the pull goes on.
+        const ctx = {
+          ...base,
+          deliver: (batch: Batch) =>
+            base.deliver({
+              ...batch,
+              ack: async () => {
+                await batch.ack();
+                for (const h of healths) h.acknowledged();
+              },
+            }),
+        };
+        const periodMs = serviceConfig.request_period_in_seconds * 1000;
         for (const worker of def.createWorkers(serviceConfig as never, ctx)) {
+          const health = this.health.worker(
+            { service: serviceName, region, task: worker.name },
+            periodMs,
+            () => worker.position?.() ?? {},
+          );
+          healths.push(health);
           this.workers.push({
             worker,
             service: serviceName,
             region,
-            periodMs: serviceConfig.request_period_in_seconds * 1000,
+            periodMs,
             retries: serviceConfig.pull_retries,
+            health,
           });
         }
       }
@@ -133,10 +162,17 @@ export class Collector {
 
   /** Starts outputs (fails fast on bad certificates), then every worker. */
   async start(): Promise<void> {
-    for (const output of this.outputs) await output.start();
-    const port = this.config.globals.status_port;
-    if (port !== undefined)
-      this.status = await startStatusServer(port, this.metrics, () => this.delivery.inFlight);
+    const g = this.config.globals;
+    if (g.status_port !== undefined)
+      this.status = await startStatusServer(g.status_address, g.status_port, {
+        metrics: this.metrics,
+        health: this.health,
+        inFlight: () => this.delivery.inFlight,
+      });
+    for (const [i, output] of this.outputs.entries()) {
+      await output.start();
+      if (!output.tracksConnection) this.health.outputHealth[i]!.up();
+    }
     const input = this.config.inputs.aws;
     // Never throws: what could not be set up is logged, and those workers retry like any other.
     if (input.enabled && input.auto_setup) {
@@ -156,6 +192,8 @@ export class Collector {
         this.logger,
         this.metrics,
         { service: w.service, region: w.region },
+        systemClock,
+        w.health,
       ).catch((err: unknown) =>
         this.logger.error({ worker: w.worker.name, err }, `worker stopped: ${describeError(err)}`),
       ),
@@ -178,6 +216,7 @@ export class Collector {
       { inFlight: this.delivery.inFlight, graceMs },
       'stopping: no new pulls; delivering what is in flight',
     );
+    this.health.shutdown();
     this.abort.abort();
     // Nothing new is admitted: a pull waiting for room releases its batch at once instead of
     // holding shutdown for the whole grace period.

@@ -24,6 +24,8 @@ interface Unconfirmed {
   readonly source: string;
   readonly labels: DeliveryLabels;
   readonly events: number;
+  /** Events per tag, for the per-tag delivered counter. */
+  readonly perTag: ReadonlyMap<string, number>;
   readonly ack: Batch['ack'];
   readonly release: Batch['release'];
 }
@@ -152,7 +154,10 @@ export class Delivery {
       this.give(events, bytes);
       return;
     }
-    const done: Unconfirmed = { source, labels, events, ack, release };
+    // Counted per tag once a batch, not once an event: a label lookup per event costs too much.
+    const perTag = new Map<string, number>();
+    for (const e of batch.events) perTag.set(e.tag, (perTag.get(e.tag) ?? 0) + (e.lines ?? 1));
+    const done: Unconfirmed = { source, labels, events, perTag, ack, release };
     if (confirmations.length > 0) {
       // Taken before the window is given back, so the waiters admitted next see it.
       const waiting = this.confirm(done, confirmations);
@@ -187,6 +192,7 @@ export class Delivery {
     try {
       await batch.ack();
       this.metrics.eventsDelivered.inc(batch.labels, batch.events);
+      for (const [tag, n] of batch.perTag) this.metrics.tagEventsDelivered.inc({ tag }, n);
     } catch (err) {
       this.metrics.errors.inc({ ...batch.labels, code: (err as { code?: string }).code ?? 'ACK_FAILED' });
       this.logger.error(

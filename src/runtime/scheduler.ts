@@ -1,8 +1,10 @@
 import { describeError } from '../errors.js';
 import type { ServiceWorker } from '../services/service.js';
+import { WorkerHealth } from '../telemetry/health.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { systemClock, type Clock } from './clock.js';
 
 export interface WorkerSchedule {
   periodMs: number;
@@ -23,17 +25,26 @@ export async function runWorker(
   logger: Logger,
   metrics: Metrics,
   labels: { service: string; region: string },
+  clock: Clock = systemClock,
+  health = new WorkerHealth({ ...labels, task: worker.name }, schedule.periodMs, () => clock.now()),
 ): Promise<void> {
+  health.start();
   while (!signal.aborted) {
-    const started = Date.now();
+    const started = clock.now();
+    const timer = metrics.pullDuration.startTimer(health.labels);
+    health.pullStarted();
+    let failure: string | undefined;
+    let succeeded = false;
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
         await worker.pull();
+        succeeded = true;
         break;
       } catch (err) {
         if (signal.aborted) break;
         const code = (err as { code?: unknown }).code;
-        metrics.errors.inc({ ...labels, code: typeof code === 'string' ? code : 'PULL_FAILED' });
+        failure = typeof code === 'string' ? code : 'PULL_FAILED';
+        metrics.errors.inc({ ...labels, code: failure });
         if (attempt >= schedule.retries) {
           logger.error(
             { worker: worker.name, err, attempts: attempt + 1 },
@@ -46,9 +57,12 @@ export async function runWorker(
           { worker: worker.name, err, attempt: attempt + 1, retryInMs: delay },
           `pull failed, retrying: ${describeError(err)}`,
         );
-        await sleep(delay, signal);
+        await clock.sleep(delay, signal);
       }
     }
-    await sleep(Math.max(0, schedule.periodMs - (Date.now() - started)), signal);
+    // A pull cut short by shutdown is no success.
+    health.pullFinished(succeeded ? undefined : (failure ?? 'SHUTTING_DOWN'));
+    timer({ outcome: succeeded ? 'success' : 'failure' });
+    await clock.sleep(Math.max(0, schedule.periodMs - (clock.now() - started)), signal);
   }
 }

@@ -1,8 +1,10 @@
 import type { z } from 'zod';
 import type { AwsClients } from '../aws/clients.js';
 import type { Batch } from '../runtime/batch.js';
+import type { Clock } from '../runtime/clock.js';
 import type { Delivery } from '../runtime/delivery.js';
 import type { StateStore } from '../state/store.js';
+import type { WorkerPosition } from '../telemetry/health.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
@@ -19,6 +21,8 @@ export interface WorkerContext {
   readonly metrics: Metrics;
   /** inputs.aws.ack_messages: when false, SQS messages are never deleted (dry runs). */
   readonly ackMessages: boolean;
+  /** Time, injected so windows and settle delays are tested on a simulated clock. */
+  readonly clock: Clock;
   /** Aborted when the collector shuts down: stop pulling, return promptly. */
   readonly signal: AbortSignal;
   /**
@@ -44,6 +48,8 @@ export function workerContext(
   const { delivery, ...rest } = shared;
   return {
     ...rest,
+    // Bound once here, so a worker's own log fields never repeat them.
+    logger: shared.logger.child({ service: serviceName, region }),
     serviceName,
     region,
     deliver: (batch) => delivery.admit(batch, { service: serviceName, region }),
@@ -61,6 +67,8 @@ export interface ServiceWorker {
   pull(): Promise<void>;
   /** After the last pull returned, at shutdown: release what is held (e.g. SQS messages). Safe twice. */
   stop(): Promise<void>;
+  /** How far behind the worker is (read when /metrics or /status is asked); {} when it does not know. */
+  position?(): WorkerPosition;
 }
 
 /**

@@ -12,7 +12,7 @@ export interface RedisStoreOptions {
   key_prefix: string;
 }
 
-/** State shared by several replicas. A SET is atomic, so readers see the previous or the new value. */
+/** State kept in Redis. A SET is atomic, so readers see the previous or the new value. */
 export class RedisStateStore implements StateStore {
   private readonly redis: Redis;
   private closed = false;

@@ -67,6 +67,20 @@ function serializeError(err: unknown): Record<string, unknown> {
   return out;
 }
 
+/**
+ * Node's own warnings (MaxListeners, the AWS SDK's Node version notice) become log records: the
+ * default printer writes plain text to stderr, which breaks a JSON-lines log. Replaces it.
+ */
+export function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: unknown }) =>
+    logger.warn(
+      { event: 'process_warning', warning: warning.name, ...(warning.code ? { code: warning.code } : {}) },
+      warning.message,
+    ),
+  );
+}
+
 /** A logger that writes nowhere, for tests and library use. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });

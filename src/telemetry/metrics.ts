@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Health } from './health.js';
 
 /**
  * Process metrics (prom-client). Labels never carry secrets: service, region, output, tag, code.
@@ -17,6 +18,12 @@ export class Metrics {
     'collector_events_delivered_total',
     'Events accepted by every output',
     ['service', 'region'],
+  );
+  /** Events every output accepted, per Devo tag (tags are table names, never secrets). */
+  readonly tagEventsDelivered = this.counter(
+    'collector_tag_events_delivered_total',
+    'Events accepted by every output, per Devo tag',
+    ['tag'],
   );
   /** Inputs that were not of the expected shape but were still delivered as-is. */
   readonly malformed = this.counter('collector_malformed_total', 'Malformed inputs delivered as-is', [
@@ -51,6 +58,94 @@ export class Metrics {
     'Events admitted but not yet acknowledged',
   );
   readonly inFlightBytes = this.gauge('collector_in_flight_bytes', 'Bytes admitted but not yet acknowledged');
+  /** 1 while a pull worker's latest checkpoint could not be saved (it pulls on from memory), else 0. */
+  readonly stateUnsaved = new Gauge({
+    name: 'collector_state_unsaved',
+    help: 'Pull workers whose latest checkpoint could not be saved (1) or is saved (0)',
+    labelNames: ['service', 'region'] as const,
+    registers: [this.registry],
+  });
+  readonly outputReconnects = this.counter(
+    'collector_output_reconnects_total',
+    'Connections opened again after one was lost',
+    ['output'],
+  );
+  readonly outputResentBytes = this.counter(
+    'collector_output_resent_bytes_total',
+    'Bytes sent again after a connection broke (possible duplicates downstream)',
+    ['output'],
+  );
+  readonly pullDuration = new Histogram({
+    name: 'collector_pull_duration_seconds',
+    help: 'Duration of pulls (one pull reads everything new, until caught up)',
+    labelNames: ['service', 'region', 'task', 'outcome'],
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+  private health: Health | undefined;
+
+  constructor() {
+    // Derived from the health model when scraped, so they are current at every scrape.
+    const workerGauge = (
+      name: string,
+      help: string,
+      value: (w: Health['workerHealth'][number]) => number | undefined,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['service', 'region', 'task'],
+        registers: [this.registry],
+        collect(this: Gauge<'service' | 'region' | 'task'>) {
+          this.reset();
+          for (const w of health()?.workerHealth ?? []) {
+            const v = value(w);
+            if (v !== undefined) this.set({ ...w.labels }, v);
+          }
+        },
+      });
+    const health = () => this.health;
+    workerGauge(
+      'collector_lag_seconds',
+      'How far the delivered data is behind now: pull services from their checkpoint, SQS services from the oldest message held',
+      (w) => w.lagSeconds(),
+    );
+    workerGauge(
+      'collector_queue_messages',
+      'Messages waiting in the queue (SQS ApproximateNumberOfMessages, sampled each period)',
+      (w) => w.queueMessages(),
+    );
+    workerGauge(
+      'collector_last_successful_pull_timestamp_seconds',
+      'When the worker last made progress (Unix time): a pull succeeded, or a batch it read was acknowledged (an SQS pull goes on while messages keep coming)',
+      (w) => (w.lastSuccessAt === undefined ? undefined : w.lastSuccessAt / 1000),
+    );
+    workerGauge(
+      'collector_pull_period_seconds',
+      'The configured request_period_in_seconds',
+      (w) => w.periodMs / 1000,
+    );
+    new Gauge({
+      name: 'collector_output_connected',
+      help: 'Whether the output can carry data now (1) or not (0)',
+      labelNames: ['output'],
+      registers: [this.registry],
+      collect(this: Gauge<'output'>) {
+        this.reset();
+        for (const o of health()?.outputHealth ?? []) this.set({ output: o.name }, o.connected ? 1 : 0);
+      },
+    });
+    workerGauge(
+      'collector_worker_stuck',
+      'Work pending and nothing moved for 3 periods (1) or not (0)',
+      (w) => (w.stuck ? 1 : 0),
+    );
+  }
+
+  /** The health model the per-worker gauges are read from. */
+  track(health: Health): void {
+    this.health = health;
+  }
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });

@@ -16,11 +16,19 @@ export function forgetSecret(value: string | undefined | null): void {
   if (typeof value === 'string') secrets.delete(value);
 }
 
+/**
+ * Text on its way out of the process (log fields and messages, error lines): registered secrets
+ * replaced, and control bytes escaped — C0 but tab and newline, DEL, C1 (0x9b is an 8-bit CSI) —
+ * because such text may come from data (an object, a message body) and must not drive a terminal.
+ */
 export function scrub(text: string): string {
   let out = text;
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
-  return out;
+  return out.replace(CONTROL_BYTES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+// eslint-disable-next-line no-control-regex -- matching control bytes is the point
+const CONTROL_BYTES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /** Deep copy of a log record with every registered secret replaced. */
 export function scrubDeep(value: unknown, depth = 0): unknown {

@@ -1,5 +1,6 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Health, HealthReport, OutputStatus, WorkerStatus } from './health.js';
 import type { Metrics } from './metrics.js';
 
 export interface StatusServer {
@@ -7,18 +8,42 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
-/** /healthz (JSON: in-flight window) and /metrics (Prometheus text) on 127.0.0.1. */
+export interface StatusSources {
+  metrics: Metrics;
+  health: Health;
+  inFlight: () => { events: number; bytes: number; batches: number };
+}
+
+/** /status: the health report with counters, which `top` turns into rates. */
+export interface StatusSnapshot extends HealthReport {
+  /** Epoch ms the snapshot was taken. */
+  time: number;
+  inFlight: { events: number; bytes: number; batches: number };
+  workers: (WorkerStatus & { events: number; errors: number })[];
+  outputs: (OutputStatus & { events: number; bytes: number })[];
+}
+
+/**
+ * /healthz (alive, no worker stuck), /readyz (outputs connected once, workers started, not
+ * shutting down) — JSON with per-worker detail, 200 or 503 — /status (JSON for `top`) and
+ * /metrics (Prometheus text), on `address:port`.
+ */
 export async function startStatusServer(
+  address: string,
   port: number,
-  metrics: Metrics,
-  inFlight: () => { events: number; bytes: number; batches: number },
+  sources: StatusSources,
 ): Promise<StatusServer> {
+  const { metrics, health } = sources;
   const server = createServer((req, res) => {
-    if (req.url === '/healthz') {
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: 'ok', inFlight: inFlight() }));
-    } else if (req.url === '/metrics') {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz') sendReport(res, health.live(), sources);
+    else if (path === '/readyz') sendReport(res, health.ready(), sources);
+    else if (path === '/status') {
+      snapshot(sources).then(
+        (s) => sendJson(res, 200, s),
+        () => res.writeHead(500).end(),
+      );
+    } else if (path === '/metrics') {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
         () => res.writeHead(500).end(),
@@ -27,9 +52,7 @@ export async function startStatusServer(
       res.writeHead(404).end();
     }
   });
-  await new Promise<void>((resolve, reject) =>
-    server.once('error', reject).listen(port, '127.0.0.1', resolve),
-  );
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, address, resolve));
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>
@@ -40,4 +63,34 @@ export async function startStatusServer(
         server.closeAllConnections();
       }),
   };
+}
+
+function sendReport(res: ServerResponse, report: HealthReport, sources: StatusSources): void {
+  sendJson(res, report.ok ? 200 : 503, { ...report, inFlight: sources.inFlight() });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+async function snapshot({ metrics, health, inFlight }: StatusSources): Promise<StatusSnapshot> {
+  const report = health.ready();
+  const workers = await Promise.all(
+    report.workers.map(async (w) => {
+      const where = { service: w.service, region: w.region };
+      return {
+        ...w,
+        events: await metrics.total('collector_events_delivered_total', where),
+        errors: await metrics.total('collector_errors_total', where),
+      };
+    }),
+  );
+  const outputs = await Promise.all(
+    report.outputs.map(async (o) => ({
+      ...o,
+      events: await metrics.total('collector_output_events_total', { output: o.name }),
+      bytes: await metrics.total('collector_output_bytes_total', { output: o.name }),
+    })),
+  );
+  return { ...report, time: Date.now(), inFlight: inFlight(), workers, outputs };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DescribeRuleCommand, ListTargetsByRuleCommand, PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import { PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { startFakeAws, type FakeAws } from '../../sandbox/fake-aws/index.js';
 import { runAutoSetup, type AutoSetupReport, type SetupStep } from '../../src/aws/auto-setup.js';
 import { AwsClients } from '../../src/aws/clients.js';
@@ -143,22 +143,28 @@ describe('auto_setup against the fake AWS', () => {
         (s) => `${s.service} ${s.region} ${s.resource} ${s.name}`,
       );
       assert.deepEqual(created.sort(), [
+        `audit-events-all ${EU} SQS dead-letter queue devo-trails-dlq`,
         `audit-events-all ${EU} SQS queue devo-trails`,
         `audit-events-all ${EU} SQS queue policy devo-trails`,
+        `non-cloudwatch-logs ${EU} SQS dead-letter queue devo-ncwl-cfl-t1-dlq`,
+        `non-cloudwatch-logs ${EU} SQS dead-letter queue devo-ncwl-vpcfl-t1-dlq`,
         `non-cloudwatch-logs ${EU} SQS queue devo-ncwl-cfl-t1`,
         `non-cloudwatch-logs ${EU} SQS queue devo-ncwl-vpcfl-t1`,
         `non-cloudwatch-logs ${EU} SQS queue policy devo-ncwl-cfl-t1`,
         `non-cloudwatch-logs ${EU} SQS queue policy devo-ncwl-vpcfl-t1`,
         `service-events-all ${EU} EventBridge rule devo-service-events-t1`,
         `service-events-all ${EU} EventBridge target devo-service-events-t1 → ${eventsQueue}`,
+        `service-events-all ${EU} SQS dead-letter queue devo-events-${ACCOUNT}-dlq.fifo`,
         `service-events-all ${EU} SQS queue ${eventsQueue}`,
         `service-events-all ${EU} SQS queue policy ${eventsQueue}`,
         `service-events-all ${US} EventBridge rule devo-service-events-t1`,
         `service-events-all ${US} EventBridge target devo-service-events-t1 → ${eventsQueue}`,
+        `service-events-all ${US} SQS dead-letter queue devo-events-${ACCOUNT}-dlq.fifo`,
         `service-events-all ${US} SQS queue ${eventsQueue}`,
         `service-events-all ${US} SQS queue policy ${eventsQueue}`,
         `sqs-cloudwatch-consumer ${EU} EventBridge rule devo-securityhub-findings-t1`,
         `sqs-cloudwatch-consumer ${EU} EventBridge target devo-securityhub-findings-t1 → devo-securityhub`,
+        `sqs-cloudwatch-consumer ${EU} SQS dead-letter queue devo-securityhub-dlq`,
         `sqs-cloudwatch-consumer ${EU} SQS queue devo-securityhub`,
         `sqs-cloudwatch-consumer ${EU} SQS queue policy devo-securityhub`,
       ]);
@@ -166,6 +172,11 @@ describe('auto_setup against the fake AWS', () => {
       const fifo = await queueAttributes(aws, EU, eventsQueue);
       assert.equal(fifo.FifoQueue, 'true');
       assert.equal(fifo.ContentBasedDeduplication, 'true');
+      assert.deepEqual(JSON.parse(fifo.RedrivePolicy!), {
+        deadLetterTargetArn: `arn:aws:sqs:${EU}:${ACCOUNT}:devo-events-${ACCOUNT}-dlq.fifo`,
+        maxReceiveCount: 5,
+      });
+      assert.equal((await queueAttributes(aws, EU, `devo-events-${ACCOUNT}-dlq.fifo`)).FifoQueue, 'true');
       const policy = JSON.parse(fifo.Policy!) as { Statement: Record<string, unknown>[] };
       assert.deepEqual(policy.Statement, [
         {
@@ -207,7 +218,7 @@ describe('auto_setup against the fake AWS', () => {
 
     test('logs what was created, and the exact bucket notification still to set for S3-fed queues', () => {
       const created = firstLog.filter((l) => l.status === 'created');
-      assert.equal(created.length, 18);
+      assert.equal(created.length, 24);
       assert.ok(created.every((l) => l.level === 'info' && String(l.msg).startsWith('auto_setup: ')));
       const manual = firstLog.filter((l) => l.status === 'manual');
       assert.deepEqual(manual.map((l) => l.name).sort(), [
@@ -221,7 +232,7 @@ describe('auto_setup against the fake AWS', () => {
       assert.match(vpc, /put-bucket-notification-configuration --bucket <bucket>/);
       const summary = firstLog.at(-1)!;
       assert.equal(summary.msg, 'auto_setup done for 6 queue(s)');
-      assert.equal(summary.created, 18);
+      assert.equal(summary.created, 24);
     });
 
     test('EventBridge events reach the created queues, each service getting only its own', () => {
@@ -285,6 +296,44 @@ describe('auto_setup against the fake AWS', () => {
     });
   });
 
+  test('a created queue gets a dead-letter queue after max_receive_count receives; 0: none', async () => {
+    const aws = newClients();
+    const config = parse(
+      `      sqs-cloudwatch-consumer:\n        cloudwatch_sqs_queue_name: poison\n        max_receive_count: 2\n        regions: [${EU}]\n`,
+      '',
+      't6',
+    );
+    const report = await runAutoSetup({ input: config.inputs.aws, aws, logger: capturingLogger().logger });
+    assert.deepEqual(byStatus(report, 'failed'), []);
+    assert.deepEqual(JSON.parse((await queueAttributes(aws, EU, 'poison')).RedrivePolicy!), {
+      deadLetterTargetArn: `arn:aws:sqs:${EU}:${ACCOUNT}:poison-dlq`,
+      maxReceiveCount: 2,
+    });
+    // A message never deleted (undeliverable): SQS moves it on the receive after the second.
+    fake.sqs.send(EU, 'poison', 'cannot be delivered');
+    const sqs = aws.sqs(EU);
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'poison' }));
+    const receives: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 0 }));
+      receives.push(out.Messages?.length ?? 0);
+    }
+    assert.deepEqual(receives, [1, 1, 0]);
+    assert.deepEqual(
+      fake.sqs.messages(EU, 'poison-dlq').map((m) => m.body),
+      ['cannot be delivered'],
+    );
+
+    const none = parse(
+      `      sqs-cloudwatch-consumer:\n        cloudwatch_sqs_queue_name: no-dlq\n        max_receive_count: 0\n        regions: [${EU}]\n`,
+      '',
+      't7',
+    );
+    await runAutoSetup({ input: none.inputs.aws, aws, logger: capturingLogger().logger });
+    assert.equal((await queueAttributes(aws, EU, 'no-dlq')).RedrivePolicy, undefined);
+    assert.equal(fake.sqs.queueArn(EU, 'no-dlq-dlq'), undefined);
+  });
+
   test('existing structures are kept as they are; only this collector statement is added to a queue policy', async () => {
     const aws = newClients();
     const queue = 'user-made.fifo';
@@ -315,6 +364,7 @@ describe('auto_setup against the fake AWS', () => {
       report.steps.map((s) => `${s.resource}: ${s.status}`),
       [
         'SQS queue: kept',
+        'SQS dead-letter queue: kept',
         'EventBridge rule: kept',
         'SQS queue policy: updated',
         'EventBridge target: created',
@@ -325,8 +375,9 @@ describe('auto_setup against the fake AWS', () => {
       String(kept[0]!.msg),
       /user-made\.fifo \(us-east-1\) exists with ContentBasedDeduplication=false/,
     );
+    assert.match(String(kept[1]!.msg), /without a redrive policy .*user-made-dlq\.fifo after 5 receives/);
     assert.match(
-      String(kept[1]!.msg),
+      String(kept[2]!.msg),
       /exists with pattern \{"source":\["aws\.guardduty"\]\}; left as it is/,
     );
     assert.ok(kept.every((l) => l.level === 'warn'));
@@ -353,7 +404,12 @@ describe('auto_setup against the fake AWS', () => {
     const report = await runAutoSetup({ input: config.inputs.aws, aws, logger });
     assert.deepEqual(
       report.steps.map((s) => `${s.resource}: ${s.status}`),
-      ['SQS queue: unchanged', 'EventBridge rule: created', 'SQS queue policy: failed'],
+      [
+        'SQS queue: unchanged',
+        'SQS dead-letter queue: kept',
+        'EventBridge rule: created',
+        'SQS queue policy: failed',
+      ],
     );
     assert.deepEqual(report.incomplete, [{ service: 'sqs-cloudwatch-consumer', region: EU }]);
     assert.match(

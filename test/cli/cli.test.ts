@@ -72,6 +72,21 @@ inputs:
     assert.doesNotMatch(err, /super-secret-inline-value/);
   });
 
+  test('a YAML syntax error stops validate and run with its line and column, no value from the file', async () => {
+    const secret = 'yaml-inline-secret-value-42';
+    const file = join(tmp.dir, 'broken.yaml');
+    writeFileSync(
+      file,
+      `globals: {}\n}\ninputs:\n  aws:\n    credentials:\n      access_key: AKIAINLINE\n      access_secret: ${secret}\n`,
+    );
+    for (const command of ['validate', 'run']) {
+      const run = runCli([command, '--config', file]);
+      assert.equal(await run.exited, 2);
+      assert.match(run.stderr(), /1 problem\):\n {2}- line 2, column 1: YAML syntax error UNEXPECTED_TOKEN/);
+      assert.doesNotMatch(run.stdout() + run.stderr(), new RegExp(`${secret}|AKIAINLINE`));
+    }
+  });
+
   test('print-schema prints a JSON Schema', async () => {
     const run = runCli(['print-schema']);
     assert.equal(await run.exited, 0);
@@ -149,6 +164,51 @@ inputs:
     assert.ok(Date.now() - t0 < 5_000 + 2_000, `exited within the grace period (${Date.now() - t0} ms)`);
     assert.match(run.stderr(), /"msg":"stopped"/);
     assert.doesNotMatch(run.stderr(), /e2e-secret-value-42/);
+  });
+
+  test("Node's warnings are JSON log records: stderr and stdout hold only JSON lines", async () => {
+    const config = join(tmp.dir, 'warnings.yaml');
+    writeFileSync(
+      config,
+      `globals:
+  persistence: { type: filesystem, config: { directory_name: ${join(tmp.dir, 'state-warnings')} } }
+outputs:
+  local: { type: console }
+inputs:
+  aws:
+    id: warn
+    endpoint: ${fake.endpoint}
+    credentials: { access_key: AKIAE2ETESTKEY, access_secret: "\${E2E_SECRET}" }
+    services:
+      metrics-all: { regions: [us-east-1] }
+`,
+    );
+    // A warning on demand, whatever Node version runs the tests (the SDK's notice is Node 20's only).
+    const preload = join(tmp.dir, 'warn-on-usr2.cjs');
+    writeFileSync(
+      preload,
+      `process.on('SIGUSR2', () => process.emitWarning('too many listeners', 'MaxListenersExceededWarning'));\n`,
+    );
+    const run = runCli(['run', '--config', config], {
+      env: {
+        E2E_SECRET: 'e2e-secret-value-42',
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`,
+      },
+    });
+    try {
+      await run.waitForLog('"msg":"started ');
+      run.child.kill('SIGUSR2');
+      await run.waitForLog('"warning":"MaxListenersExceededWarning"');
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    assert.equal(await run.exited, 0, run.stderr());
+    const lines = (run.stderr() + run.stdout()).split('\n').filter((l) => l !== '');
+    for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), line);
+    const warnings = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.event === 'process_warning');
+    assert.ok(warnings.some((w) => w.warning === 'MaxListenersExceededWarning' && w.level === 'warn'));
   });
 
   test('SIGTERM waits for in-flight events; a second signal exits at once, deleting nothing undelivered', async () => {

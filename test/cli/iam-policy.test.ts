@@ -51,7 +51,13 @@ describe('iam-policy', () => {
       {
         Sid: 'ReadQueues',
         Effect: 'Allow',
-        Action: ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+        Action: [
+          'sqs:GetQueueUrl',
+          'sqs:GetQueueAttributes',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+        ],
         Resource: [
           'arn:aws-cn:sqs:cn-north-1:222222222222:cf',
           'arn:aws-cn:sqs:cn-north-1:222222222222:devo-ncwl-vpcfl-c1',
@@ -152,9 +158,13 @@ describe('iam-policy', () => {
       Sid: 'AutoSetupQueues',
       Effect: 'Allow',
       Action: ['sqs:GetQueueUrl', 'sqs:CreateQueue', 'sqs:GetQueueAttributes', 'sqs:SetQueueAttributes'],
-      Resource: statement(Statement, 'ReadQueues')!.Resource,
+      // The queues read, and the dead-letter queue auto_setup creates beside each (max_receive_count 5).
+      Resource: [
+        ...statement(Statement, 'ReadQueues')!.Resource,
+        ...statement(Statement, 'ReadQueues')!.Resource.map((arn) => arn.replace(/(\.fifo)?$/, '-dlq$1')),
+      ].sort(),
     });
-    assert.equal(statement(Statement, 'AutoSetupQueues')!.Resource.length, 4);
+    assert.equal(statement(Statement, 'AutoSetupQueues')!.Resource.length, 8);
     assert.deepEqual(statement(Statement, 'AutoSetupRules'), {
       Sid: 'AutoSetupRules',
       Effect: 'Allow',

@@ -150,6 +150,19 @@ inputs:
     }
   });
 
+  test('a secret file over 1 MiB (or an endless device) is one problem naming the key, read in bounded memory', () => {
+    const text = minimal('      metrics-all: { regions: [us-east-1] }').replace(
+      'id: abc',
+      'id: abc\n    credentials: { access_key: AKIAINLINE, access_secret: "${file:/dev/zero}" }',
+    );
+    assert.deepEqual(parseConfigText(text, { env: {} }).problems, [
+      {
+        path: 'inputs.aws.credentials.access_secret',
+        message: 'secret file /dev/zero is larger than 1048576 bytes',
+      },
+    ]);
+  });
+
   test('a ${...} reference keeps its text where a number would change it: secrets, leading zeros', () => {
     const text = minimal(
       '      metrics-all: { regions: [us-east-1] }',
@@ -208,6 +221,51 @@ inputs:
     ]);
   });
 
+  test('keys a service would ignore are refused, naming the key: start_time and the queue on the wrong audit type, auto_event_type where every event has one table', () => {
+    const problemsOf = (services: string) => parseConfigText(minimal(services), { env: {} }).problems;
+    assert.deepEqual(
+      problemsOf(
+        `      audit-events-all:\n        types: [audits_s3]\n        audit_sqs_queue_name: q\n        start_time: '2026-01-01T00:00:00Z'\n        regions: [us-east-1]`,
+      ).map((p) => p.path),
+      ['inputs.aws.services.audit-events-all.start_time'],
+    );
+    assert.deepEqual(
+      problemsOf(
+        `      audit-events-all:\n        types: [audits_api]\n        audit_sqs_queue_name: q\n        regions: [us-east-1]`,
+      ).map((p) => p.path),
+      ['inputs.aws.services.audit-events-all.audit_sqs_queue_name'],
+    );
+    assert.deepEqual(
+      problemsOf(
+        `      sqs-cloudwatch-consumer:\n        cloudwatch_sqs_queue_name: q\n        auto_event_type: true\n        regions: [us-east-1]\n      non-cloudwatch-logs:\n        auto_event_type: true\n        regions: [us-east-1]`,
+      ).map((p) => [p.path, /has no effect here/.test(p.message)]),
+      [
+        ['inputs.aws.services.sqs-cloudwatch-consumer.auto_event_type', true],
+        ['inputs.aws.services.non-cloudwatch-logs.auto_event_type', true],
+      ],
+    );
+    // As the reference lists them: false is accepted, and so is start_time when audits_api is read.
+    assert.deepEqual(
+      problemsOf(
+        `      sqs-cloudwatch-consumer:\n        cloudwatch_sqs_queue_name: q\n        auto_event_type: false\n        regions: [us-east-1]\n      audit-events-all:\n        types: [audits_api, audits_s3]\n        audit_sqs_queue_name: q\n        start_time: '2026-01-01T00:00:00Z'\n        regions: [us-east-1]`,
+      ),
+      [],
+    );
+  });
+
+  test('without globals, every globals default applies', () => {
+    const { config, problems } = parseConfigText(
+      'outputs:\n  out:\n    type: console\ninputs:\n  aws:\n    id: a\n    services:\n      metrics-all:\n        regions: [us-east-1]\n',
+      { env: {} },
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config?.globals.persistence, {
+      type: 'filesystem',
+      config: { directory_name: 'state' },
+    });
+    assert.equal(config?.globals.max_in_flight_events, 200_000);
+  });
+
   test('YAML syntax errors and unreadable files are clear errors', () => {
     const { problems } = parseConfigText('globals: [unclosed');
     assert.equal(problems.length, 1);
@@ -217,6 +275,23 @@ inputs:
       (e: unknown) =>
         isCollectorError(e, 'CONFIG_UNREADABLE') && /\/nonexistent\/collector\.yaml/.test(e.message),
     );
+  });
+
+  test('a YAML syntax error is one problem with line, column and hint, never a value from the file', () => {
+    const secret = 'yaml-inline-secret-value-42';
+    const stray = parseConfigText(
+      `globals: {}\n}\ninputs:\n  aws:\n    credentials:\n      access_key: AKIAINLINE\n      access_secret: ${secret}\n`,
+    ).problems;
+    assert.equal(stray.length, 1);
+    assert.equal(stray[0]!.path, 'line 2, column 1');
+    assert.match(stray[0]!.message, /^YAML syntax error UNEXPECTED_TOKEN: /);
+    const flow = parseConfigText(
+      `inputs:\n  aws:\n    credentials: { access_key: \${AK}, access_secret: \${SK} }\n    services: { token: ${secret} }\n`,
+    ).problems;
+    assert.equal(flow.length, 1);
+    assert.equal(flow[0]!.path, 'line 3, column 33');
+    assert.match(flow[0]!.message, /must be quoted: key: "\$\{VAR\}"/);
+    assert.doesNotMatch(JSON.stringify([stray, flow]), new RegExp(`${secret}|AKIAINLINE`));
   });
 
   test('the JSON Schema and the configuration reference come from the same schema', () => {

@@ -1,6 +1,7 @@
 import { CollectorError, ErrorCodes } from '../../src/errors.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { singleMessages, type CollectorEvent } from '../../src/runtime/batch.js';
+import { systemClock } from '../../src/runtime/clock.js';
 import { Delivery } from '../../src/runtime/delivery.js';
 import type { Accepted, Output } from '../../src/outputs/output.js';
 import { workerContext, type WorkerContext } from '../../src/services/service.js';
@@ -55,6 +56,8 @@ export interface Harness {
   output: CaptureOutput;
   delivery: Delivery;
   state: StateStore;
+  /** The folder of `state`. */
+  readonly stateDir: string;
   metrics: Metrics;
   abort: AbortController;
   /** A WorkerContext for one service × region, wired to the real Delivery. */
@@ -101,6 +104,7 @@ export function createHarness(options: {
     output,
     delivery,
     state,
+    stateDir: dir,
     metrics,
     abort,
     context: (serviceName, region, extra = {}) => ({
@@ -113,6 +117,7 @@ export function createHarness(options: {
           metrics,
           ackMessages: true,
           signal: abort.signal,
+          clock: systemClock,
           delivery,
         },
         serviceName,
@@ -155,8 +160,13 @@ export function busiestWindow(times: number[], windowMs: number): number {
 }
 
 /** A logger whose JSON lines the test can read. */
-export function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+export function capturingLogger(): {
+  logger: Logger;
+  lines: () => Record<string, unknown>[];
+  /** The lines as written, for what parsing would hide (a key written twice). */
+  raw: () => string[];
+} {
   const raw: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
-  return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>), raw: () => raw };
 }

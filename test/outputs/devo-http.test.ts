@@ -6,6 +6,7 @@ import type { TestPki } from '../../sandbox/certs.js';
 import { isCollectorError } from '../../src/errors.js';
 import { definition, retryAfterMs } from '../../src/outputs/devo-http/index.js';
 import type { CollectorEvent } from '../../src/runtime/batch.js';
+import { Health } from '../../src/telemetry/health.js';
 import { FakeDevo } from '../helpers/fake-devo-http.js';
 import { waitUntil } from '../helpers/wait.js';
 import { testContext, withTestPki } from './helpers.js';
@@ -31,8 +32,9 @@ function httpOutput(port: number, overrides: Record<string, unknown> = {}) {
   });
   const { ctx, logs } = testContext('devo_http', dir);
   const clock = { now: 1_000_000 };
-  const timed = { ...ctx, now: () => clock.now };
-  return { output: definition.create(config, timed), ctx: timed, logs, clock };
+  const health = new Health(() => clock.now).output('devo_http');
+  const timed = { ...ctx, now: () => clock.now, health };
+  return { output: definition.create(config, timed), ctx: timed, logs, clock, health };
 }
 
 function events(tag: string, n: number, prefix = 'e'): CollectorEvent[] {
@@ -126,7 +128,7 @@ describe('devo_http output', () => {
       const devo = await new FakeDevo().start(pki);
       let refusing = true;
       devo.answer = () => ({ status: refusing ? status : 200 });
-      const { output, logs, ctx, clock } = httpOutput(devo.port);
+      const { output, logs, ctx, clock, health } = httpOutput(devo.port);
       const outcomes: string[] = [];
       try {
         const writes = ['a', 'b', 'c'].map((tag) =>
@@ -137,11 +139,8 @@ describe('devo_http output', () => {
         );
         await waitUntil(() => devo.requests.length >= 12, 5_000, 'a dozen refused requests');
         assert.deepEqual(outcomes, [], 'no write settles while refused');
-        const health = output.health!();
-        assert.ok(!health.ok);
-        assert.equal(health.code, 'OUTPUT_REJECTED');
-        assert.equal(health.status, status);
-        assert.equal(health.since, clock.now);
+        assert.deepEqual(health.blocked, { code: 'OUTPUT_REJECTED', since: clock.now });
+        assert.equal(health.connected, false);
         assert.equal(await ctx.metrics.total('collector_output_refused', { output: 'devo_http' }), 1);
         const errors = logs.filter((l) => l.level === 'error');
         assert.equal(errors.length, 1, 'said once, not per retry');
@@ -160,12 +159,13 @@ describe('devo_http output', () => {
         const reminders = logs.filter((l) => l.level === 'error');
         assert.equal(reminders.length, 2);
         assert.equal(reminders[1]!.refusedForSeconds, 60);
-        assert.equal(output.health!().ok, false);
+        assert.equal(health.blocked?.code, 'OUTPUT_REJECTED');
 
         refusing = false;
         await Promise.all(writes);
         assert.deepEqual(outcomes, ['resolved', 'resolved', 'resolved']);
-        assert.deepEqual(output.health!(), { ok: true });
+        assert.equal(health.blocked, undefined);
+        assert.equal(health.connected, true);
         assert.equal(await ctx.metrics.total('collector_output_refused', { output: 'devo_http' }), 0);
         const delivered = devo.accepted.flatMap((r) => r.body.split('\n').filter(Boolean));
         assert.equal(delivered.length, 6);

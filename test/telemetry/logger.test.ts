@@ -37,3 +37,16 @@ test('without debug, debug lines are dropped', () => {
   logger.info('shown');
   assert.equal(lines.length, 1);
 });
+
+test('control bytes from data are escaped in fields, messages and errors: C0, DEL, C1', () => {
+  const lines: string[] = [];
+  const logger = createLogger({ destination: { write: (l: string) => void lines.push(l) } });
+  const garbage = 'a\u001b[2Jb\u0000c\u007fd\u009b31me\rf\tg';
+  logger.warn({ line: garbage, err: new Error(`bad row ${garbage}`) }, `skipped ${garbage}`);
+  const record = JSON.parse(lines[0]!) as { line: string; msg: string; err: { message: string } };
+  const escaped = 'a\\u001b[2Jb\\u0000c\\u007fd\\u009b31me\\u000df\tg';
+  assert.equal(record.line, escaped);
+  assert.equal(record.msg, `skipped ${escaped}`);
+  assert.equal(record.err.message, `bad row ${escaped}`);
+  assert.doesNotMatch(lines[0]!, /[\u007f-\u009f]/);
+});

@@ -9,7 +9,7 @@ import { registerSecret } from '../../telemetry/secrets.js';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import { backoffOptions, backoffSchema } from '../backoff.js';
 import type { OutputContext, OutputDefinition } from '../definition.js';
-import type { Output, OutputHealth } from '../output.js';
+import type { Output } from '../output.js';
 import { escapeLineBreaks } from '../syslog-line.js';
 import { loadTlsMaterial, resolveConfigFile } from '../tls-material.js';
 
@@ -169,13 +169,6 @@ export class DevoHttpOutput implements Output {
     ctx.metrics.outputRefused.set({ output: ctx.name }, 0);
   }
 
-  /** Whether requests are being refused (a configuration problem), since when and with which status. */
-  health(): OutputHealth {
-    const refusal = this.refusal;
-    if (!refusal) return { ok: true };
-    return { ok: false, code: ErrorCodes.OUTPUT_REJECTED, since: refusal.since, status: refusal.status };
-  }
-
   get name(): string {
     return this.ctx.name;
   }
@@ -305,6 +298,7 @@ export class DevoHttpOutput implements Output {
         if (answer instanceof CollectorError) throw answer;
         if (!(answer instanceof Error) && answer.status >= 200 && answer.status < 300) {
           this.recovered();
+          this.ctx.health?.up();
           this.ctx.metrics.outputEvents.inc({ output: this.name }, count);
           this.ctx.metrics.outputBytes.inc({ output: this.name }, bytes);
           return;
@@ -389,6 +383,7 @@ export class DevoHttpOutput implements Output {
       : this.refusal!;
     this.refusal = refusal;
     this.ctx.metrics.outputRefused.set({ output: this.name }, 1);
+    this.ctx.health?.block(ErrorCodes.OUTPUT_REJECTED);
     refusal.attempts++;
     if (now - refusal.loggedAt >= REFUSAL_LOG_INTERVAL_MS) {
       refusal.loggedAt = now;
@@ -410,6 +405,7 @@ export class DevoHttpOutput implements Output {
   }
 
   private retryNotice(answer: Answer | Error, tag: string, delay: number): void {
+    this.ctx.health?.down();
     const reason = answer instanceof Error ? answer.message : `HTTP ${answer.status}`;
     const message = `output ${this.name}: request to ${this.base.origin} for tag ${tag} failed (${reason}); retrying in ${(delay / 1000).toFixed(1)} s`;
     // The first failure after a success is worth a warning; the retries that follow are not.

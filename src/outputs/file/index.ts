@@ -11,7 +11,9 @@ const schema = z
     path: z
       .string()
       .min(1)
-      .describe('File to append JSON lines {"tag","message"} to; relative to the configuration file.'),
+      .describe(
+        'File to append JSON lines {"tag","message"} to; relative to the configuration file. Created readable by its owner only (0600).',
+      ),
   })
   .describe('Appends each event as a JSON line to a local file.');
 
@@ -23,7 +25,8 @@ export const definition: OutputDefinition<typeof schema> = {
       ctx,
       async () => {
         await mkdir(dirname(path), { recursive: true });
-        const stream = createWriteStream(path, { flags: 'a' });
+        // Owner-only, like the state: the file holds the events themselves.
+        const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
         await new Promise<void>((ok, fail) => stream.once('open', () => ok()).once('error', fail));
         return stream;
       },

@@ -3,7 +3,7 @@ import type { ServiceWorker, WorkerContext } from '../service.js';
 import { CloudTrailApiWorker, type CloudTrailApiOptions } from './worker.js';
 
 export { CloudTrailApiWorker, type CloudTrailApiOptions } from './worker.js';
-export type { TimeCheckpoint } from './time-cursor.js';
+export type { TimeCheckpoint } from '../shared/time-cursor.js';
 
 /**
  * The `audits_api` way of `audit-events-all`: CloudTrail LookupEvents for one region. The

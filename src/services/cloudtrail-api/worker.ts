@@ -4,12 +4,20 @@ import type { AuditEventsConfig } from '../../config/schema.js';
 import { describeError, ErrorCodes, isCollectorError } from '../../errors.js';
 import { compactCloudTrailEvent, type CloudTrailRecord } from '../../formats/cloudtrail.js';
 import type { Batch, CollectorEvent } from '../../runtime/batch.js';
-import { CheckpointSequencer } from '../../runtime/checkpoints.js';
+import type { CheckpointSequencer } from '../../runtime/checkpoints.js';
 import { stateKey } from '../../state/store.js';
 import { createTagger, TAG_CLOUDWATCH_EVENTS, type Tagger } from '../../tagging/tags.js';
+import { ProgressReporter } from '../../telemetry/progress.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../service.js';
 import { LOOKUP_EVENTS_PER_SECOND, lookupEventsApi, type LookupEventsApi } from './lookup.js';
-import { DeliveredBefore, isTimeCheckpoint, TimeCursor, type TimeCheckpoint } from './time-cursor.js';
+import {
+  DeliveredBefore,
+  TimeCursor,
+  timeCheckpointSpec,
+  type TimeCheckpoint,
+} from '../shared/time-cursor.js';
+import { WindowCursor } from '../shared/time-window.js';
 
 export interface CloudTrailApiOptions {
   /**
@@ -18,8 +26,6 @@ export interface CloudTrailApiOptions {
    * typical delivery time).
    */
   settleDelayMs?: number;
-  /** Clock, for tests. */
-  now?: () => number;
 }
 
 const DAY_MS = 86_400_000;
@@ -33,7 +39,6 @@ const MIN_WINDOW_MS = 1_000;
 const MAX_WINDOW_MS = 30 * DAY_MS;
 const INITIAL_WINDOW_MS = 5 * 60_000;
 const BATCH_EVENTS = 500;
-const PROGRESS_EVERY_MS = 10_000;
 
 interface TimedEvent {
   time: number;
@@ -50,7 +55,7 @@ interface Held {
 
 /**
  * CloudTrail through the API (`audit-events-all`, `types: [audits_api]`). Each pull reads
- * [checkpoint, now − settle delay] with LookupEvents. AWS returns a query's events newest first,
+ * [checkpoint, now − settle delay] (the shared WindowCursor) with LookupEvents. AWS returns a query's events newest first,
  * but a checkpoint can only move forward over events delivered oldest first, so the range is
  * walked in sub-windows, oldest first: each sub-window is read whole, sorted oldest first, and
  * delivered in batches whose checkpoints are event positions (time + ids at that time). The
@@ -58,9 +63,7 @@ interface Held {
  */
 export class CloudTrailApiWorker implements ServiceWorker {
   readonly name: string;
-  private readonly key: string;
-  private readonly settleDelayMs: number;
-  private readonly now: () => number;
+  private readonly window: WindowCursor<TimeCheckpoint>;
   private readonly drop: ReadonlySet<string>;
   private readonly sizer = new WindowSizer();
 
@@ -70,10 +73,16 @@ export class CloudTrailApiWorker implements ServiceWorker {
     options: CloudTrailApiOptions = {},
   ) {
     this.name = `${ctx.serviceName}:audits_api/${ctx.region}`;
-    // The S3 way of the same service keeps no checkpoint, but keep the keys apart anyway.
-    this.key = stateKey(ctx.inputId, ctx.serviceName, ctx.region, 'audits_api');
-    this.settleDelayMs = options.settleDelayMs ?? config.settle_delay_seconds * 1000;
-    this.now = options.now ?? Date.now;
+    this.window = new WindowCursor(ctx, {
+      ...timeCheckpointSpec,
+      worker: this.name,
+      // The S3 way of the same service keeps no checkpoint, but keep the keys apart anyway.
+      key: stateKey(ctx.inputId, ctx.serviceName, ctx.region, 'audits_api'),
+      startTime: config.start_time,
+      settleMs: options.settleDelayMs ?? config.settle_delay_seconds * 1000,
+      // LookupEvents times are whole seconds.
+      alignMs: 1000,
+    });
     this.drop = new Set(config.drop_event_names);
   }
 
@@ -88,11 +97,12 @@ export class CloudTrailApiWorker implements ServiceWorker {
       (attempt, delayMs) =>
         ctx.logger.warn({ worker: this.name, attempt, delayMs }, 'LookupEvents throttled, backing off'),
     );
-    const start = await this.startPosition();
-    const end = Math.floor((this.now() - this.settleDelayMs) / 1000) * 1000 - 1;
+    const start = this.inHistory(await this.window.resume());
+    // Inclusive end, in whole seconds.
+    const end = this.window.end() - 1;
     if (start.from > end) return;
 
-    const seq = new CheckpointSequencer<TimeCheckpoint>((cp) => ctx.state.set(this.key, cp));
+    const seq = this.window.sequencer();
     const tagger = createTagger({
       rule: 'audit-events',
       defaultTag: TAG_CLOUDWATCH_EVENTS,
@@ -115,35 +125,25 @@ export class CloudTrailApiWorker implements ServiceWorker {
     }
   }
 
+  position(): WorkerPosition {
+    return this.window.position();
+  }
+
   async stop(): Promise<void> {}
 
-  /** The saved position, or the first run's start (start_time or one period back), clamped to 90 days. */
-  private async startPosition(): Promise<TimeCheckpoint> {
-    const saved = await this.ctx.state.get(this.key);
-    let start: TimeCheckpoint;
-    if (isTimeCheckpoint(saved)) {
-      start = saved;
-    } else {
-      const from = this.config.start_time
-        ? Date.parse(this.config.start_time)
-        : this.now() - this.config.request_period_in_seconds * 1000;
-      start = { from, seen: [] };
-    }
-    const oldest = Math.ceil((this.now() - HISTORY_MS) / 1000) * 1000;
-    if (start.from < oldest) {
-      this.ctx.logger.warn(
-        {
-          worker: this.name,
-          requested: new Date(start.from).toISOString(),
-          from: new Date(oldest).toISOString(),
-        },
-        isTimeCheckpoint(saved)
-          ? 'the saved position is older than the 90 days LookupEvents keeps: events before the new start are no longer available'
-          : 'start_time is older than the 90 days LookupEvents keeps: starting 90 days back',
-      );
-      start = { from: oldest, seen: [] };
-    }
-    return start;
+  /** `start`, or 90 days back when it is older than LookupEvents keeps. */
+  private inHistory(start: TimeCheckpoint): TimeCheckpoint {
+    const oldest = Math.ceil((this.ctx.clock.now() - HISTORY_MS) / 1000) * 1000;
+    if (start.from >= oldest) return start;
+    this.ctx.logger.warn(
+      {
+        worker: this.name,
+        requested: new Date(start.from).toISOString(),
+        from: new Date(oldest).toISOString(),
+      },
+      'the start position is older than the 90 days LookupEvents keeps: events before the new start are no longer available',
+    );
+    return { from: oldest, seen: [] };
   }
 }
 
@@ -175,8 +175,7 @@ class Run {
   private readonly before: DeliveredBefore;
   private readonly cursor: TimeCursor;
   private readonly held: Held[] = [];
-  private readonly startedAt = Date.now();
-  private lastProgress = Date.now();
+  private readonly reporter: ProgressReporter;
   private delivered = 0;
   private stopped = false;
 
@@ -187,6 +186,13 @@ class Run {
   ) {
     this.before = new DeliveredBefore(start);
     this.cursor = new TimeCursor(start);
+    this.reporter = new ProgressReporter({
+      logger: w.ctx.logger,
+      what: `CloudTrail backfill in ${w.ctx.region}`,
+      fields: { worker: w.name },
+      from: start.from,
+      to: end + 1,
+    });
   }
 
   async walk(): Promise<void> {
@@ -314,35 +320,17 @@ class Run {
   }
 
   /**
-   * A backfill reports how far it got, at most every PROGRESS_EVERY_MS: the share of the time
-   * range read (delivered, held, and `readingMs` of the window being read), events so far, and an
-   * estimate of the time left.
+   * A backfill reports how far it got: the time range read (delivered, held, and `readingMs` of
+   * the window being read) and the events so far.
    */
   private progress(readingMs: number, reading: number): void {
-    const now = Date.now();
-    if (now - this.lastProgress < PROGRESS_EVERY_MS) return;
-    this.lastProgress = now;
-    const { ctx } = this.w;
-    const span = this.end + 1 - this.start.from;
     let covered = this.cursor.position - this.start.from + readingMs;
     let events = this.delivered + reading;
     for (const h of this.held) {
       covered += h.to + 1 - h.from;
       events += h.events.length;
     }
-    const done = Math.min(1, Math.max(0, covered / span));
-    const etaSeconds = done > 0 ? Math.round(((now - this.startedAt) * (1 - done)) / done / 1000) : undefined;
-    ctx.logger.info(
-      {
-        worker: this.w.name,
-        percent: Math.round(done * 1000) / 10,
-        events,
-        position: new Date(this.cursor.position).toISOString(),
-        etaSeconds,
-      },
-      `CloudTrail backfill in ${ctx.region}: ${(done * 100).toFixed(1)}% of the time range, ${events} events so far` +
-        (etaSeconds === undefined ? '' : `, about ${etaSeconds} s left`),
-    );
+    this.reporter.update(covered, this.cursor.position, events);
   }
 }
 

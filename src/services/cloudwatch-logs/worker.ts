@@ -7,16 +7,17 @@ import { paceAttempts, rateLimiter, retryThrottled, type RateLimiter } from '../
 import type { LogsConfig } from '../../config/schema.js';
 import { CollectorError, ErrorCodes } from '../../errors.js';
 import type { Batch, CollectorEvent } from '../../runtime/batch.js';
-import { CheckpointSequencer } from '../../runtime/checkpoints.js';
 import { stateKey } from '../../state/store.js';
 import { createTagger, TAG_CLOUDWATCH_LOGS } from '../../tagging/tags.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
+import type { ServiceWorker, WorkerContext } from '../service.js';
 import {
+  timeCheckpointSpec,
   DeliveredBefore,
-  isTimeCheckpoint,
   TimeCursor,
   type TimeCheckpoint,
-} from '../cloudtrail-api/time-cursor.js';
-import type { ServiceWorker, WorkerContext } from '../service.js';
+} from '../shared/time-cursor.js';
+import { WindowCursor } from '../shared/time-window.js';
 
 export interface LogsWorkerOptions {
   /**
@@ -24,8 +25,6 @@ export interface LogsWorkerOptions {
    * timestamp, and a time is not read again once passed (default 60 s).
    */
   settleDelayMs?: number;
-  /** Clock, for tests. */
-  now?: () => number;
 }
 
 /** FilterLogEvents allows 5 requests a second per account and region. */
@@ -33,15 +32,13 @@ export const FILTER_LOG_EVENTS_PER_SECOND = 5;
 
 /**
  * One CloudWatch Logs group (`types: [logs]`, `log_group`): FilterLogEvents over every stream of
- * the group, from the checkpoint to now − settle delay. AWS returns the events of a query sorted by
+ * the group, from the checkpoint to now − settle delay (the shared WindowCursor). AWS returns the events of a query sorted by
  * timestamp (FilterLogEvents API reference), so each page is delivered as it comes, checkpointed
  * at its last event's timestamp plus the ids of the events at that timestamp.
  */
 export class LogsWorker implements ServiceWorker {
   readonly name: string;
-  private readonly key: string;
-  private readonly settleDelayMs: number;
-  private readonly now: () => number;
+  private readonly window: WindowCursor<TimeCheckpoint>;
 
   constructor(
     private readonly config: LogsConfig,
@@ -49,23 +46,21 @@ export class LogsWorker implements ServiceWorker {
     options: LogsWorkerOptions = {},
   ) {
     this.name = `${ctx.serviceName}/${ctx.region}`;
-    this.key = stateKey(ctx.inputId, ctx.serviceName, ctx.region, config.log_group);
-    this.settleDelayMs = options.settleDelayMs ?? config.settle_delay_seconds * 1000;
-    this.now = options.now ?? Date.now;
+    this.window = new WindowCursor(ctx, {
+      ...timeCheckpointSpec,
+      worker: this.name,
+      key: stateKey(ctx.inputId, ctx.serviceName, ctx.region, config.log_group),
+      startTime: config.start_time,
+      settleMs: options.settleDelayMs ?? config.settle_delay_seconds * 1000,
+      alignMs: 1,
+    });
   }
 
   async pull(): Promise<void> {
     const { ctx, config } = this;
-    const saved = await ctx.state.get(this.key);
-    const start: TimeCheckpoint = isTimeCheckpoint(saved)
-      ? saved
-      : {
-          from: config.start_time
-            ? Date.parse(config.start_time)
-            : this.now() - config.request_period_in_seconds * 1000,
-          seen: [],
-        };
-    const end = this.now() - this.settleDelayMs;
+    const start = await this.window.resume();
+    // FilterLogEvents' endTime is inclusive.
+    const end = this.window.end() - 1;
     if (start.from > end) return;
 
     const accountId = await ctx.aws.accountId();
@@ -82,7 +77,7 @@ export class LogsWorker implements ServiceWorker {
     }).tagFor({});
     const before = new DeliveredBefore(start);
     const cursor = new TimeCursor(start);
-    const seq = new CheckpointSequencer<TimeCheckpoint>((cp) => ctx.state.set(this.key, cp));
+    const seq = this.window.sequencer();
     let stopped = false;
     const deliver = async (batch: Batch): Promise<void> => {
       if (await seq.deliver(batch, ctx)) stopped = true;
@@ -110,6 +105,10 @@ export class LogsWorker implements ServiceWorker {
     } finally {
       await seq.settled();
     }
+  }
+
+  position(): WorkerPosition {
+    return this.window.position();
   }
 
   async stop(): Promise<void> {}

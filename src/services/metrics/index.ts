@@ -2,7 +2,7 @@ import { predefinedServiceSchemas } from '../../config/schema.js';
 import type { ServiceDefinition } from '../service.js';
 import { MetricsWorker } from './worker.js';
 
-export { MetricsWorker, type MetricsCheckpoint, type MetricsWorkerOptions } from './worker.js';
+export { MetricsWorker, type MetricsCheckpoint } from './worker.js';
 
 const schema = predefinedServiceSchemas['metrics-all'];
 

@@ -9,10 +9,12 @@ import { retryThrottled } from '../../aws/rate-limiter.js';
 import type { MetricsConfig } from '../../config/schema.js';
 import { CollectorError, ErrorCodes } from '../../errors.js';
 import type { Batch, CollectorEvent } from '../../runtime/batch.js';
-import { CheckpointSequencer } from '../../runtime/checkpoints.js';
 import { stateKey } from '../../state/store.js';
 import { createTagger, TAG_CLOUDWATCH_METRICS } from '../../tagging/tags.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
+import { ProgressReporter } from '../../telemetry/progress.js';
 import type { ServiceWorker, WorkerContext } from '../service.js';
+import { WindowCursor } from '../shared/time-window.js';
 import {
   buildQueries,
   datapointMessage,
@@ -32,11 +34,6 @@ export interface MetricsCheckpoint {
   after?: string;
 }
 
-export interface MetricsWorkerOptions {
-  /** Clock, for tests. */
-  now?: () => number;
-}
-
 /** Events of one GetMetricData call (one batch) stay near this: the time range a call covers is cut to fit. */
 const EVENTS_PER_CALL = 20_000;
 /** And under GetMetricData's 100,800 datapoints a response, so a call rarely needs a second page. */
@@ -45,33 +42,41 @@ const DATAPOINTS_PER_CALL = 100_000;
 /**
  * CloudWatch metrics (`metrics-all`). Each pull lists the recently active metrics (every namespace
  * or the configured ones) and reads the period-aligned windows [checkpoint, now − delay_seconds)
+ * (the shared WindowCursor)
  * with GetMetricData, every statistic of a metric in the same call (see queries.ts for the call
  * count). A window is checkpointed metric group by metric group, so a restart resumes within it.
  */
 export class MetricsWorker implements ServiceWorker {
   readonly name: string;
-  private readonly key: string;
-  private readonly now: () => number;
+  private readonly window: WindowCursor<MetricsCheckpoint>;
   private readonly periodMs: number;
   private readonly labels: { service: string; region: string };
 
   constructor(
     private readonly config: MetricsConfig,
     private readonly ctx: WorkerContext,
-    options: MetricsWorkerOptions = {},
   ) {
     this.name = `${ctx.serviceName}/${ctx.region}`;
-    this.key = stateKey(ctx.inputId, ctx.serviceName, ctx.region);
-    this.now = options.now ?? Date.now;
-    this.periodMs = config.period_in_seconds * 1000;
+    const periodMs = config.period_in_seconds * 1000;
+    this.periodMs = periodMs;
     this.labels = { service: ctx.serviceName, region: ctx.region };
+    this.window = new WindowCursor<MetricsCheckpoint>(ctx, {
+      worker: this.name,
+      key: stateKey(ctx.inputId, ctx.serviceName, ctx.region),
+      startTime: config.start_time,
+      settleMs: config.delay_seconds * 1000,
+      alignMs: periodMs,
+      // The first whole period at or after the start: no datapoint stamped before it.
+      initial: (from) => ({ next: Math.ceil(from / periodMs) * periodMs }),
+      parse: (saved) => this.parseCheckpoint(saved),
+      fromOf: (cp) => cp.next,
+    });
   }
 
   async pull(): Promise<void> {
     const { ctx, config, periodMs } = this;
-    const end = Math.floor((this.now() - config.delay_seconds * 1000) / periodMs) * periodMs;
-    const saved = await ctx.state.get<MetricsCheckpoint>(this.key);
-    let cp = this.resumePoint(saved, end);
+    let cp = this.inRetention(await this.window.resume());
+    const end = this.window.end();
     if (cp.next >= end && cp.end === undefined) return;
 
     const accountId = await ctx.aws.accountId();
@@ -86,7 +91,7 @@ export class MetricsWorker implements ServiceWorker {
         Math.floor(DATAPOINTS_PER_CALL / (perCall * config.statistics.length)),
       ),
     );
-    const seq = new CheckpointSequencer<MetricsCheckpoint>((c) => ctx.state.set(this.key, c));
+    const seq = this.window.sequencer();
     const tag = createTagger({
       rule: 'fixed',
       eventType: 'metrics',
@@ -99,6 +104,15 @@ export class MetricsWorker implements ServiceWorker {
     let calls = 0;
     let datapoints = 0;
     let stopped = false;
+    const startedFrom = cp.next;
+    const progress = new ProgressReporter({
+      logger: ctx.logger,
+      what: `CloudWatch metrics catching up in ${ctx.region}`,
+      fields: { worker: this.name },
+      from: startedFrom,
+      to: end,
+      clock: () => ctx.clock.now(),
+    });
     const deliver = async (batch: Batch): Promise<void> => {
       if (await seq.deliver(batch, ctx)) stopped = true;
     };
@@ -128,6 +142,8 @@ export class MetricsWorker implements ServiceWorker {
             ? { next: to }
             : { next: from, end: to, after: group.at(-1)!.key };
           await deliver(seq.batch(events, this.source(from), next));
+          const reached = last ? to : from;
+          progress.update(reached - startedFrom, reached, datapoints);
         }
         cp = { next: to };
       }
@@ -148,6 +164,10 @@ export class MetricsWorker implements ServiceWorker {
     );
   }
 
+  position(): WorkerPosition {
+    return this.window.position();
+  }
+
   async stop(): Promise<void> {}
 
   private source(from: number): string {
@@ -155,35 +175,36 @@ export class MetricsWorker implements ServiceWorker {
   }
 
   /**
-   * The saved position, re-aligned to the period (floored: a changed period repeats a little
-   * rather than skips), and no older than CloudWatch keeps datapoints of this period. First run:
-   * one request period back.
+   * A saved position, re-aligned to the period (floored: a changed period repeats a little
+   * rather than skips); undefined when the value is not a metrics checkpoint.
    */
-  private resumePoint(saved: MetricsCheckpoint | undefined, end: number): MetricsCheckpoint {
+  private parseCheckpoint(value: unknown): MetricsCheckpoint | undefined {
+    const saved = value as Partial<MetricsCheckpoint> | undefined;
+    if (typeof saved !== 'object' || saved === null) return undefined;
+    if (typeof saved.next !== 'number' || !Number.isFinite(saved.next)) return undefined;
     const { periodMs } = this;
-    const aligned = (t: number) => Math.floor(t / periodMs) * periodMs;
-    let cp: MetricsCheckpoint;
-    if (saved && typeof saved.next === 'number' && Number.isFinite(saved.next)) {
-      const inWindow =
-        typeof saved.end === 'number' &&
-        typeof saved.after === 'string' &&
-        saved.next % periodMs === 0 &&
-        saved.end % periodMs === 0;
-      cp = inWindow
-        ? { next: saved.next, end: saved.end!, after: saved.after! }
-        : { next: aligned(saved.next) };
-    } else {
-      cp = { next: end - Math.ceil((this.config.request_period_in_seconds * 1000) / periodMs) * periodMs };
-    }
-    const oldest = aligned(this.now() - retentionMs(this.config.period_in_seconds)) + periodMs;
-    if (cp.next < oldest) {
-      this.ctx.logger.warn(
-        { worker: this.name, saved: new Date(cp.next).toISOString(), from: new Date(oldest).toISOString() },
-        `CloudWatch keeps ${this.config.period_in_seconds} s datapoints for a limited time: resuming from the oldest still available`,
-      );
-      cp = { next: oldest };
-    }
-    return cp;
+    const inWindow =
+      typeof saved.end === 'number' &&
+      typeof saved.after === 'string' &&
+      saved.next % periodMs === 0 &&
+      saved.end % periodMs === 0;
+    return inWindow
+      ? { next: saved.next, end: saved.end!, after: saved.after! }
+      : { next: Math.floor(saved.next / periodMs) * periodMs };
+  }
+
+  /** `cp`, or the oldest period CloudWatch still keeps datapoints of this period for. */
+  private inRetention(cp: MetricsCheckpoint): MetricsCheckpoint {
+    const { periodMs } = this;
+    const oldest =
+      Math.floor((this.ctx.clock.now() - retentionMs(this.config.period_in_seconds)) / periodMs) * periodMs +
+      periodMs;
+    if (cp.next >= oldest) return cp;
+    this.ctx.logger.warn(
+      { worker: this.name, saved: new Date(cp.next).toISOString(), from: new Date(oldest).toISOString() },
+      `CloudWatch keeps ${this.config.period_in_seconds} s datapoints for a limited time: resuming from the oldest still available`,
+    );
+    return { next: oldest };
   }
 
   private async listMetrics(client: CloudWatchClient): Promise<MetricRef[]> {

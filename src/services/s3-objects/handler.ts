@@ -2,10 +2,11 @@ import { describeError } from '../../errors.js';
 import { isAwsRegion } from '../../config/regions.js';
 import { parseS3Notification, type S3ObjectRef } from '../../formats/notifications.js';
 import type { WorkerContext } from '../service.js';
-import type { MessageDisposition, MessageHandler, ReceivedMessage } from '../sqs/consumer.js';
+import type { MessageDisposition, MessageHandler, MessageSink, ReceivedMessage } from '../sqs/consumer.js';
 import type { ObjectFormat } from './formats.js';
 import { ObjectUnreadableError, readObject, type BatchLimits } from './object-reader.js';
 import type { Budget } from './budget.js';
+import { DeliveredObjects } from './delivered-objects.js';
 
 export interface S3ObjectHandlerOptions {
   ctx: WorkerContext;
@@ -14,6 +15,8 @@ export interface S3ObjectHandlerOptions {
   objects: Budget;
   limits: BatchLimits;
   stallTimeoutMs?: number;
+  /** Objects of each message already delivered in this process (default: a new, bounded memory). */
+  delivered?: DeliveredObjects;
 }
 
 /**
@@ -38,6 +41,7 @@ export interface S3ObjectHandlerOptions {
  */
 export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageHandler {
   const { ctx, format, objects, limits } = options;
+  const delivered = options.delivered ?? new DeliveredObjects();
   const labels = { service: ctx.serviceName, region: ctx.region };
   const where = (m: ReceivedMessage): string =>
     `message ${m.messageId} of SQS queue ${m.queueName} (${m.region})`;
@@ -49,6 +53,7 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     signal: AbortSignal,
   ): Promise<void> => {
     const release = await objects.acquire(1, signal);
+    const tracked = trackDelivery(sink, () => delivered.add(m.messageId, ref));
     let result;
     try {
       result = await readObject({
@@ -57,7 +62,7 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
         s3: ctx.aws.s3(isAwsRegion(ref.region) ? ref.region : m.region),
         ref,
         format,
-        sink,
+        sink: tracked.sink,
         signal,
         limits,
         ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
@@ -65,12 +70,20 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     } finally {
       release();
     }
+    // Read to its end (or to a proven corruption): once its batches are acknowledged it is done.
+    tracked.readToEnd();
     if (result.dropped > 0)
       ctx.metrics.filtered.inc({ ...labels, reason: 'drop_event_names' }, result.dropped);
     if (result.malformed > 0)
       ctx.metrics.malformed.inc({ ...labels, kind: `${format.name}_row` }, result.malformed);
     // `objectKey`, not `key`: the logger redacts fields named key (secrets).
-    const place = { bucket: ref.bucket, objectKey: ref.key, region: ref.region, messageId: m.messageId };
+    // `bucketRegion`: the worker's logger already carries its own `region`.
+    const place = {
+      bucket: ref.bucket,
+      objectKey: ref.key,
+      bucketRegion: ref.region,
+      messageId: m.messageId,
+    };
     if (result.corrupt) {
       const details = result.corrupt.details;
       ctx.metrics.errors.inc({ ...labels, code: result.corrupt.code });
@@ -99,7 +112,6 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
         {
           messageId: message.messageId,
           queue: message.queueName,
-          region: message.region,
           reason: notification.reason,
         },
         `${where(message)} is not an S3 notification (${notification.reason}); deleting it, it can never be processed`,
@@ -114,19 +126,31 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     if (notification.skipped > 0) {
       ctx.metrics.filtered.inc({ ...labels, reason: 's3_event_not_object_created' }, notification.skipped);
     }
-    const wanted = notification.objects.filter((ref) => format.accepts(ref.key));
-    const skipped = notification.objects.length - wanted.length;
+    const accepted = notification.objects.filter((ref) => format.accepts(ref.key));
+    const skipped = notification.objects.length - accepted.length;
     if (skipped > 0) {
       ctx.metrics.filtered.inc({ ...labels, reason: 'object_key_filter' }, skipped);
       ctx.logger.debug(
         {
           messageId: message.messageId,
-          objectKeys: notification.objects.filter((r) => !wanted.includes(r)).map((r) => r.key),
+          objectKeys: notification.objects.filter((r) => !accepted.includes(r)).map((r) => r.key),
         },
         `${where(message)}: ${skipped} object(s) skipped by the key filter`,
       );
     }
-    if (wanted.length === 0) return 'delete';
+    const wanted = accepted.filter((ref) => !delivered.has(message.messageId, ref));
+    if (wanted.length < accepted.length) {
+      ctx.logger.info(
+        {
+          event: 's3_objects_already_delivered',
+          messageId: message.messageId,
+          receiveCount: message.receiveCount,
+          objectKeys: accepted.filter((r) => !wanted.includes(r)).map((r) => r.key),
+        },
+        `${where(message)}: ${accepted.length - wanted.length} object(s) already delivered on an earlier receive are not read again`,
+      );
+    }
+    if (wanted.length === 0) return done(message);
 
     // Once one object fails the message will be read again whole: stop the others early.
     const giveUp = new AbortController();
@@ -142,9 +166,14 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     return settle(message, outcomes);
   };
 
+  function done(message: ReceivedMessage): MessageDisposition {
+    delivered.forget(message.messageId);
+    return 'delete';
+  }
+
   function settle(message: ReceivedMessage, outcomes: PromiseSettledResult<void>[]): MessageDisposition {
     const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
-    if (failures.length === 0) return 'delete';
+    if (failures.length === 0) return done(message);
     const unreadable = failures.filter((f): f is ObjectUnreadableError => f instanceof ObjectUnreadableError);
     // Anything else is the sink's rejection (the message was given up) or shutdown: the consumer
     // already releases the message, so let it know.
@@ -168,4 +197,34 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     }
     return 'retry';
   }
+}
+
+/**
+ * Wraps one object's sink: `onDelivered` runs once the object was read to its end and every batch
+ * emitted from it was acknowledged (in whichever order the two happen).
+ */
+function trackDelivery(
+  sink: MessageSink,
+  onDelivered: () => void,
+): { sink: MessageSink; readToEnd: () => void } {
+  let unacknowledged = 0;
+  let read = false;
+  const check = (): void => {
+    if (read && unacknowledged === 0) onDelivered();
+  };
+  return {
+    sink: {
+      emit: (events) => {
+        unacknowledged += 1;
+        return sink.emit(events, () => {
+          unacknowledged -= 1;
+          check();
+        });
+      },
+    },
+    readToEnd: () => {
+      read = true;
+      check();
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { shuttingDownError } from '../../errors.js';
 import { batchBytes, type Batch } from '../../runtime/batch.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../service.js';
 import { SqsConsumer } from '../sqs/consumer.js';
 import { Budget } from './budget.js';
@@ -64,6 +65,10 @@ export class S3ObjectsWorker implements ServiceWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.consumer?.stop();
+  }
+
+  position(): WorkerPosition {
+    return this.consumer?.position() ?? {};
   }
 
   private start(): Promise<SqsConsumer> {

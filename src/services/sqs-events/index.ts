@@ -5,6 +5,7 @@ import {
 } from '../../config/schema.js';
 import { TAG_CLOUDWATCH_EVENTS, TAG_SECURITYHUB_FINDINGS, type TaggerOptions } from '../../tagging/tags.js';
 import { workerTagger } from '../s3-objects/tagger.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../service.js';
 import { SqsConsumer, type MessageHandler } from '../sqs/consumer.js';
 import { eventBridgeEvent, securityHubFindings, type ConvertedMessage, type EventTags } from './events.js';
@@ -65,6 +66,10 @@ class SqsEventsWorker implements ServiceWorker {
     await this.consumer?.stop();
   }
 
+  position(): WorkerPosition {
+    return this.consumer?.position() ?? {};
+  }
+
   private async createConsumer(): Promise<SqsConsumer> {
     const { ctx, options } = this;
     const tagger = await workerTagger(ctx, options.tagging);
@@ -78,7 +83,7 @@ class SqsEventsWorker implements ServiceWorker {
       if (malformed) {
         ctx.metrics.malformed.inc({ ...labels, kind: malformed });
         ctx.logger.warn(
-          { messageId: message.messageId, queue: message.queueName, region: message.region, kind: malformed },
+          { messageId: message.messageId, queue: message.queueName, kind: malformed },
           `message ${message.messageId} of SQS queue ${message.queueName} (${message.region}) is not ${options.expected} (${malformed}); delivered as-is to ${tags.fallback}`,
         );
       }

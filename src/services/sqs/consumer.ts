@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   GetQueueUrlCommand,
   QueueDoesNotExist,
   ReceiveMessageCommand,
@@ -10,9 +11,11 @@ import {
   type MessageSystemAttributeName,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { isThrottling } from '../../aws/rate-limiter.js';
 import { CollectorError, ErrorCodes, describeError, shuttingDownError } from '../../errors.js';
 import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import type { Batch, CollectorEvent } from '../../runtime/batch.js';
+import type { WorkerPosition } from '../../telemetry/health.js';
 import type { WorkerContext } from '../service.js';
 import { EntryBatcher } from './entry-batcher.js';
 
@@ -33,9 +36,10 @@ export interface MessageSink {
    * Hands events produced from this message to delivery as one batch (backpressure: waits while
    * the in-flight window is full). The message is deleted only after every emitted batch was
    * acknowledged by every output. Rejects when the message was already given up (one of its
-   * batches was released), so a handler reading a large object can stop early.
+   * batches was released), so a handler reading a large object can stop early. `delivered` is
+   * called once this batch is acknowledged by every output.
    */
-  emit(events: CollectorEvent[]): Promise<void>;
+  emit(events: CollectorEvent[], delivered?: () => void): Promise<void>;
 }
 
 /**
@@ -71,13 +75,14 @@ export interface SqsConsumerOptions {
 /** SQS batch APIs take at most 10 entries. */
 const SQS_BATCH_MAX = 10;
 /**
- * The system attributes asked for: the receive count (redeliveries) and, on FIFO queues, the
- * group (ordering). Not `All`: every attribute more is serialised by SQS and parsed by the SDK for
+ * The system attributes asked for: the receive count (redeliveries), on FIFO queues the group
+ * (ordering), and when it was sent (the consumer's lag). Not `All`: every attribute more is serialised by SQS and parsed by the SDK for
  * each message.
  */
 export const RECEIVED_ATTRIBUTES: readonly MessageSystemAttributeName[] = [
   'ApproximateReceiveCount',
   'MessageGroupId',
+  'SentTimestamp',
 ];
 const DELETE_ATTEMPTS = 5;
 const DELETE_BACKOFF = { baseMs: 200, maxMs: 5_000 };
@@ -150,6 +155,8 @@ export class SqsConsumer {
   private queueName: string;
   private extensionTimer: NodeJS.Timeout | undefined;
   private dryRunLogged = false;
+  /** ApproximateNumberOfMessages at the start of the last pull. */
+  private queueMessages: number | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -187,6 +194,7 @@ export class SqsConsumer {
   async pull(): Promise<void> {
     if (this.signal.aborted) return;
     const queueUrl = await this.resolveQueueUrl();
+    await this.sampleDepth(queueUrl);
     const pullAbort = new AbortController();
     const signal = AbortSignal.any([this.signal, pullAbort.signal]);
     // Every receiver may wait on it for room at once.
@@ -204,6 +212,37 @@ export class SqsConsumer {
     await untilAborted(Promise.allSettled(handling), this.signal);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
+  }
+
+  /** Lag from the oldest message held (SentTimestamp); none held: nothing is behind. */
+  position(): WorkerPosition {
+    let oldest: number | undefined;
+    for (const h of this.held) {
+      const sent = Number(h.message.attributes.SentTimestamp);
+      if (Number.isFinite(sent) && (oldest === undefined || sent < oldest)) oldest = sent;
+    }
+    return { behindSince: oldest ?? Date.now(), queueMessages: this.queueMessages };
+  }
+
+  /** The queue depth for /metrics, once a period. A failure here only leaves the last figure. */
+  private async sampleDepth(queueUrl: string): Promise<void> {
+    try {
+      const out = await this.batches.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        }),
+        { abortSignal: this.signal },
+      );
+      const depth = Number(out.Attributes?.ApproximateNumberOfMessages);
+      if (Number.isFinite(depth)) this.queueMessages = depth;
+    } catch (err) {
+      if (this.signal.aborted) return;
+      this.ctx.logger.debug(
+        { queue: this.queueName, region: this.ctx.region, err },
+        `cannot read the depth of ${this.where()}: ${describeError(err)}`,
+      );
+    }
   }
 
   /**
@@ -299,7 +338,7 @@ export class SqsConsumer {
             new ReceiveMessageCommand({
               QueueUrl: queueUrl,
               MaxNumberOfMessages: room,
-              WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
+              WaitTimeSeconds: this.pollSeconds(),
               VisibilityTimeout: this.options.visibilityTimeoutSeconds,
               MessageSystemAttributeNames: [...RECEIVED_ATTRIBUTES],
             }),
@@ -328,6 +367,16 @@ export class SqsConsumer {
       if (!this.fifo || this.held.size === 0) return;
       await untilAborted(new Promise<void>((resolve) => this.doneWaiters.push(resolve)), signal);
     }
+  }
+
+  /**
+   * Long polls, except on a FIFO queue while we hold messages of it: those lock their groups, and
+   * SQS may decide which groups a long poll can return when it starts, so a long poll would sit
+   * out its whole wait while our messages finish. A short poll returns at once; after an empty
+   * one the receiver waits for one of our messages to be done (see receive()).
+   */
+  private pollSeconds(): number {
+    return this.fifo && this.held.size > 0 ? 0 : (this.options.waitTimeSeconds ?? 20);
   }
 
   /**
@@ -404,7 +453,7 @@ export class SqsConsumer {
       this.release(h, shuttingDownError());
       return false;
     }
-    const sink: MessageSink = { emit: (events) => this.emit(h, events) };
+    const sink: MessageSink = { emit: (events, delivered) => this.emit(h, events, delivered) };
     let disposition: MessageDisposition;
     try {
       disposition = await this.handler(h.message, sink, this.signal);
@@ -434,7 +483,7 @@ export class SqsConsumer {
         code: typeof code === 'string' ? code : 'HANDLER_FAILED',
       });
       this.ctx.logger.error(
-        { messageId: h.message.messageId, queue: this.queueName, region: this.ctx.region, err },
+        { messageId: h.message.messageId, queue: this.queueName, err },
         `message ${h.message.messageId} of ${this.where()} could not be processed, releasing it for retry: ${describeError(err)}`,
       );
       this.release(h, err instanceof Error ? err : new Error(String(err)));
@@ -450,9 +499,12 @@ export class SqsConsumer {
     return h.releasedBy === undefined;
   }
 
-  private async emit(h: Held, events: CollectorEvent[]): Promise<void> {
+  private async emit(h: Held, events: CollectorEvent[], delivered?: () => void): Promise<void> {
     if (h.releasedBy) throw h.releasedBy;
-    if (events.length === 0) return;
+    if (events.length === 0) {
+      delivered?.();
+      return;
+    }
     h.pending += 1;
     h.unaccepted += 1;
     let settled = false;
@@ -474,6 +526,7 @@ export class SqsConsumer {
         settled = true;
         accept();
         h.pending -= 1;
+        delivered?.();
         this.settle(h);
       },
       release: async (reason) => {
@@ -496,7 +549,7 @@ export class SqsConsumer {
       if (!this.dryRunLogged) {
         this.dryRunLogged = true;
         this.ctx.logger.warn(
-          { queue: this.queueName, region: this.ctx.region },
+          { queue: this.queueName },
           `ack_messages is false (dry run): messages of ${this.where()} are never deleted; they become visible again after the visibility timeout`,
         );
       }
@@ -547,7 +600,7 @@ export class SqsConsumer {
   private async sendDeletes(batch: Held[]): Promise<void> {
     let todo = batch;
     for (let attempt = 0; todo.length > 0; attempt++) {
-      const failures = await this.batchCall(
+      const { failures, throttled } = await this.batchCall(
         'DeleteMessageBatch',
         todo,
         (entries) =>
@@ -558,21 +611,21 @@ export class SqsConsumer {
       todo = [...failures.keys()];
       if (todo.length === 0) return;
       const reasons = [...failures].map(([h, why]) => `${h.message.messageId}: ${why}`).join('; ');
+      // Throttling is named: it says "slow down", not that the messages or their handles are bad.
+      const failure = throttled
+        ? { event: 'sqs_delete_throttled', code: ErrorCodes.AWS_THROTTLED }
+        : { event: 'sqs_delete_failed', code: ErrorCodes.AWS_CALL_FAILED };
       if (attempt + 1 >= DELETE_ATTEMPTS) {
-        this.ctx.metrics.errors.inc({ ...this.labels, code: ErrorCodes.AWS_CALL_FAILED }, todo.length);
+        this.ctx.metrics.errors.inc({ ...this.labels, code: failure.code }, todo.length);
         this.ctx.logger.error(
-          {
-            queue: this.queueName,
-            region: this.ctx.region,
-            messageIds: todo.map((h) => h.message.messageId),
-          },
+          { ...failure, queue: this.queueName, messageIds: todo.map((h) => h.message.messageId) },
           `${this.where()}: deleting ${todo.length} delivered message(s) failed ${DELETE_ATTEMPTS} times; they will be delivered again when their visibility expires (${reasons})`,
         );
         for (const h of todo) this.finish(h);
         return;
       }
       this.ctx.logger.warn(
-        { queue: this.queueName, region: this.ctx.region, attempt: attempt + 1 },
+        { ...failure, queue: this.queueName, attempt: attempt + 1 },
         `${this.where()}: deleting ${todo.length} message(s) failed, retrying (${reasons})`,
       );
       // Not tied to the shutdown signal: a delivered message should still be deleted while stopping.
@@ -581,7 +634,7 @@ export class SqsConsumer {
   }
 
   private async sendReleases(batch: Held[]): Promise<void> {
-    const failures = await this.batchCall(
+    const { failures } = await this.batchCall(
       'ChangeMessageVisibilityBatch',
       batch,
       (entries) =>
@@ -594,7 +647,7 @@ export class SqsConsumer {
     if (failures.size > 0) {
       // Harmless beyond the delay: the message becomes visible when its current timeout expires.
       this.ctx.logger.warn(
-        { queue: this.queueName, region: this.ctx.region },
+        { queue: this.queueName },
         `${this.where()}: releasing ${failures.size} message(s) failed; they become visible when their timeout expires (${[
           ...failures,
         ]
@@ -606,7 +659,7 @@ export class SqsConsumer {
 
   /**
    * One SQS batch call over up to 10 messages; returns the messages that failed, with why
-   * (every message when the whole call failed).
+   * (every message when the whole call failed), and whether the call was throttled.
    */
   private async batchCall<E extends object>(
     operation: string,
@@ -615,7 +668,7 @@ export class SqsConsumer {
       entries: (E & { Id: string; ReceiptHandle: string })[],
     ) => Promise<{ Failed?: BatchResultErrorEntry[] | undefined }>,
     extra: () => E,
-  ): Promise<Map<Held, string>> {
+  ): Promise<{ failures: Map<Held, string>; throttled: boolean }> {
     const failures = new Map<Held, string>();
     try {
       const out = await call(
@@ -632,8 +685,9 @@ export class SqsConsumer {
     } catch (err) {
       const why = `${operation} failed: ${describeError(err)}`;
       for (const h of batch) failures.set(h, why);
+      return { failures, throttled: isThrottling(err) };
     }
-    return failures;
+    return { failures, throttled: false };
   }
 
   // ---- visibility -------------------------------------------------------------------------------
@@ -668,7 +722,7 @@ export class SqsConsumer {
           new ChangeMessageVisibilityBatchCommand({ QueueUrl: batch[0]!.queueUrl, Entries: entries }),
         ),
       () => ({ VisibilityTimeout: this.options.visibilityTimeoutSeconds }),
-    ).then((failures) => {
+    ).then(({ failures }) => {
       const lost: string[] = [];
       for (const h of batch) {
         h.extension = undefined;
@@ -680,7 +734,7 @@ export class SqsConsumer {
       if (lost.length > 0) {
         // Tried again at the next tick while the message is still held.
         this.ctx.logger.warn(
-          { queue: this.queueName, region: this.ctx.region },
+          { queue: this.queueName },
           `${this.where()}: extending the visibility of ${lost.length} message(s) failed (${lost.join('; ')})`,
         );
       }

@@ -5,10 +5,11 @@ import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
 import { predefinedServiceSchemas, type AuditEventsConfig } from '../../../src/config/schema.js';
 import type { CollectorEvent } from '../../../src/runtime/batch.js';
 import { createCloudTrailApiWorker } from '../../../src/services/cloudtrail-api/index.js';
-import type { TimeCheckpoint } from '../../../src/services/cloudtrail-api/time-cursor.js';
+import type { TimeCheckpoint } from '../../../src/services/shared/time-cursor.js';
 import { stateKey } from '../../../src/state/store.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { createHarness, failAfterWrites, busiestWindow } from '../../helpers/harness.js';
+import { clockAt } from '../../helpers/clock.js';
 
 const SERVICE = 'audit-events-all';
 const MINUTE = 60_000;
@@ -71,10 +72,11 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
         auto_event_type: true,
         drop_event_names: ['DescribeInstances'],
       });
-      const worker = createCloudTrailApiWorker(cfg, h.context(SERVICE, region), {
-        settleDelayMs: MINUTE,
-        now: () => now,
-      });
+      const worker = createCloudTrailApiWorker(
+        cfg,
+        h.context(SERVICE, region, { clock: clockAt(() => now) }),
+        { settleDelayMs: MINUTE },
+      );
       await worker.pull();
 
       const expected = seeded.filter((e) => e.name !== 'DescribeInstances');
@@ -108,10 +110,11 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
       await worker.pull();
       assert.equal(h.output.events.length, expected.length);
       const fresh = seed(fake, region, 4, now - 30_000, now - 28_000);
-      const later = createCloudTrailApiWorker(cfg, h.context(SERVICE, region), {
-        settleDelayMs: MINUTE,
-        now: () => now + 45_000,
-      });
+      const later = createCloudTrailApiWorker(
+        cfg,
+        h.context(SERVICE, region, { clock: clockAt(() => now + 45_000) }),
+        { settleDelayMs: MINUTE },
+      );
       await later.pull();
       assert.deepEqual(
         new Set(eventIds(h.output.events.slice(expected.length))),
@@ -139,10 +142,11 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
       ]);
       const checkpoint: TimeCheckpoint = { from: t, seen: [ids[0]!, ids[1]!] };
       await h.state.set(stateKey('test', SERVICE, region, 'audits_api'), checkpoint);
-      const worker = createCloudTrailApiWorker(config(), h.context(SERVICE, region), {
-        settleDelayMs: MINUTE,
-        now: () => now,
-      });
+      const worker = createCloudTrailApiWorker(
+        config(),
+        h.context(SERVICE, region, { clock: clockAt(() => now) }),
+        { settleDelayMs: MINUTE },
+      );
       await worker.pull();
       assert.deepEqual(new Set(eventIds(h.output.events)), new Set([ids[2], ids[3], ids[5]]));
       assert.equal(h.output.events[0]!.tag, 'cloud.aws.cloudwatch.events', 'the default tag');
@@ -159,9 +163,8 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
       const seeded = seed(fake, region, 160, now - 40 * MINUTE, now - 3 * MINUTE);
       const cfg = config({ start_time: new Date(now - 45 * MINUTE).toISOString() });
       const restore = failAfterWrites(h, 1);
-      await createCloudTrailApiWorker(cfg, h.context(SERVICE, region), {
+      await createCloudTrailApiWorker(cfg, h.context(SERVICE, region, { clock: clockAt(() => now) }), {
         settleDelayMs: MINUTE,
-        now: () => now,
       }).pull();
       const first = h.output.events.length;
       assert.ok(first > 0 && first < seeded.length, `the first worker got part of the stream (${first})`);
@@ -169,9 +172,8 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
       assert.ok(saved && saved.from > now - 45 * MINUTE, 'the delivered part is checkpointed');
 
       restore();
-      await createCloudTrailApiWorker(cfg, h.context(SERVICE, region), {
+      await createCloudTrailApiWorker(cfg, h.context(SERVICE, region, { clock: clockAt(() => now) }), {
         settleDelayMs: MINUTE,
-        now: () => now,
       }).pull();
       const got = eventIds(h.output.events);
       assert.equal(got.length, seeded.length, 'no duplicate');
@@ -194,9 +196,8 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
       const now = Date.now();
       const seeded = seed(fake, region, 120, now - 20 * MINUTE, now - 3 * MINUTE);
       const cfg = config({ start_time: new Date(now - 25 * MINUTE).toISOString() });
-      await createCloudTrailApiWorker(cfg, h.context(SERVICE, region), {
+      await createCloudTrailApiWorker(cfg, h.context(SERVICE, region, { clock: clockAt(() => now) }), {
         settleDelayMs: MINUTE,
-        now: () => now,
       }).pull();
       const got = eventIds(h.output.events);
       assert.equal(got.length, seeded.length);
@@ -229,9 +230,8 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
       const cfg = config({ start_time: new Date(now - 25 * MINUTE).toISOString() });
       // Two inputs reading the same account and region, at the same time.
       const workers = ['a', 'b'].map((inputId) =>
-        createCloudTrailApiWorker(cfg, h.context(SERVICE, region, { inputId }), {
+        createCloudTrailApiWorker(cfg, h.context(SERVICE, region, { inputId, clock: clockAt(() => now) }), {
           settleDelayMs: MINUTE,
-          now: () => now,
         }),
       );
       await Promise.all(workers.map((w) => w.pull()));
@@ -268,12 +268,11 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
     try {
       const now = Date.now();
       const cfg = config({ start_time: new Date(now - 100 * 86_400_000).toISOString() });
-      await createCloudTrailApiWorker(cfg, h.context(SERVICE, region), {
+      await createCloudTrailApiWorker(cfg, h.context(SERVICE, region, { clock: clockAt(() => now) }), {
         settleDelayMs: MINUTE,
-        now: () => now,
       }).pull();
       assert.ok(
-        lines.some((l) => /start_time is older than the 90 days/.test(l)),
+        lines.some((l) => /older than the 90 days/.test(l)),
         lines.join(''),
       );
       const calls = fake.requestsFor({ service: 'cloudtrail', operation: 'LookupEvents', region });

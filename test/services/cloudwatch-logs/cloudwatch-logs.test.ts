@@ -3,10 +3,13 @@ import { after, before, describe, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
 import { logsSchema, type LogsConfig } from '../../../src/config/schema.js';
 import { ErrorCodes, isCollectorError } from '../../../src/errors.js';
-import type { TimeCheckpoint } from '../../../src/services/cloudtrail-api/time-cursor.js';
+import type { TimeCheckpoint } from '../../../src/services/shared/time-cursor.js';
 import { LogsWorker } from '../../../src/services/cloudwatch-logs/index.js';
+import { FileStateStore } from '../../../src/state/file-store.js';
 import { stateKey } from '../../../src/state/store.js';
+import { writeFileSync } from 'node:fs';
 import { createHarness, type Harness, failAfterWrites, busiestWindow } from '../../helpers/harness.js';
+import { clockAt } from '../../helpers/clock.js';
 
 const MINUTE = 60_000;
 
@@ -59,7 +62,7 @@ describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {
       const now = Date.now();
       const messages = seedLogs(fake, region, '/app/web', 25_000, now - 20 * MINUTE);
       const cfg = config('/app/web', { start_time: new Date(now - 30 * MINUTE).toISOString() });
-      await new LogsWorker(cfg, h.context('cwl_1', region), { now: () => now }).pull();
+      await new LogsWorker(cfg, h.context('cwl_1', region, { clock: clockAt(() => now) })).pull();
       const records = parse(h);
       assert.equal(records.length, 25_000);
       assert.equal(new Set(records.map((r) => r.eventId)).size, 25_000, 'no event twice');
@@ -86,7 +89,7 @@ describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {
       fake.logs.putEvents(region, '/app/web', 'stream-0', [
         { timestamp: now - 50_000, message: 'late line' },
       ]);
-      await new LogsWorker(cfg, h.context('cwl_1', region), { now: () => now + 20_000 }).pull();
+      await new LogsWorker(cfg, h.context('cwl_1', region, { clock: clockAt(() => now + 20_000) })).pull();
       assert.deepEqual(
         parse(h)
           .slice(25_000)
@@ -130,14 +133,14 @@ describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {
       });
 
       const restore = failAfterWrites(h, 1);
-      await new LogsWorker(cfg, h.context('cwl_2', region), { now: () => now }).pull();
+      await new LogsWorker(cfg, h.context('cwl_2', region, { clock: clockAt(() => now) })).pull();
       assert.equal(h.output.events.length, 10_000);
       const saved = await h.state.get<TimeCheckpoint>(stateKey('test', 'cwl_2', region, '/app/batch'));
       assert.equal(saved?.from, t);
       assert.equal(saved?.seen.length, 10, 'the ids delivered at the boundary timestamp are kept');
 
       restore();
-      await new LogsWorker(cfg, h.context('cwl_2', region), { now: () => now }).pull();
+      await new LogsWorker(cfg, h.context('cwl_2', region, { clock: clockAt(() => now) })).pull();
       const records = parse(h);
       assert.equal(records.length, 15_020, 'no duplicate');
       assert.equal(new Set(records.map((r) => r.eventId)).size, 15_020, 'no gap');
@@ -160,7 +163,7 @@ describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {
       const now = Date.now();
       seedLogs(fake, region, '/app/api', 30_000, now - 10 * MINUTE);
       const cfg = config('/app/api', { start_time: new Date(now - 15 * MINUTE).toISOString() });
-      await new LogsWorker(cfg, h.context('cwl_3', region), { now: () => now }).pull();
+      await new LogsWorker(cfg, h.context('cwl_3', region, { clock: clockAt(() => now) })).pull();
       const records = parse(h);
       assert.equal(records.length, 30_000);
       assert.equal(new Set(records.map((r) => r.eventId)).size, 30_000);
@@ -179,7 +182,7 @@ describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {
       const workers = Array.from({ length: 12 }, (_, i) => {
         seedLogs(fake, region, `/group/${i}`, 3, now - 5 * MINUTE);
         const cfg = config(`/group/${i}`, { start_time: new Date(now - 6 * MINUTE).toISOString() });
-        return new LogsWorker(cfg, h.context(`cwl_${i}`, region), { now: () => now });
+        return new LogsWorker(cfg, h.context(`cwl_${i}`, region, { clock: clockAt(() => now) }));
       });
       await Promise.all(workers.map((w) => w.pull()));
       assert.equal(h.output.events.length, 36);
@@ -196,21 +199,45 @@ describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {
     }
   });
 
+  test('a corrupt state file fails that worker every pull with STATE_UNREADABLE; it never starts over', async () => {
+    const region = 'sa-east-1';
+    const h = createHarness({ endpoint: fake.endpoint });
+    try {
+      const now = Date.now();
+      seedLogs(fake, region, '/corrupt', 5, now - 5 * MINUTE);
+      const key = stateKey('test', 'cwl_corrupt', region, '/corrupt');
+      writeFileSync((h.state as FileStateStore).fileFor(key), '{"value": {"t": 1');
+      const worker = new LogsWorker(
+        config('/corrupt', { start_time: new Date(now - 6 * MINUTE).toISOString() }),
+        h.context('cwl_corrupt', region, { clock: clockAt(() => now) }),
+      );
+      // The scheduler retries it every period (the other workers run on): the file can be mended in place.
+      for (let pull = 0; pull < 2; pull++)
+        await assert.rejects(worker.pull(), (err: unknown) =>
+          isCollectorError(err, ErrorCodes.STATE_UNREADABLE),
+        );
+      assert.equal(h.output.events.length, 0, 'nothing read from the start instead');
+      await h.state.set(key, { from: now - 6 * MINUTE, seen: [] } satisfies TimeCheckpoint);
+      await worker.pull();
+      assert.equal(h.output.events.length, 5);
+    } finally {
+      await h.close();
+    }
+  });
+
   test('a missing log group is LOG_GROUP_NOT_FOUND naming it and its region, for that worker only', async () => {
     const region = 'ca-central-1';
     const h = createHarness({ endpoint: fake.endpoint });
     try {
       const now = Date.now();
       seedLogs(fake, region, '/exists', 5, now - 5 * MINUTE);
-      const missing = new LogsWorker(config('/does/not/exist'), h.context('cwl_missing', region), {
-        now: () => now,
-      });
+      const missing = new LogsWorker(
+        config('/does/not/exist', { start_time: new Date(now - 6 * MINUTE).toISOString() }),
+        h.context('cwl_missing', region, { clock: clockAt(() => now) }),
+      );
       const present = new LogsWorker(
         config('/exists', { start_time: new Date(now - 6 * MINUTE).toISOString() }),
-        h.context('cwl_ok', region),
-        {
-          now: () => now,
-        },
+        h.context('cwl_ok', region, { clock: clockAt(() => now) }),
       );
       const [failed, ok] = await Promise.allSettled([missing.pull(), present.pull()]);
       assert.equal(ok.status, 'fulfilled');

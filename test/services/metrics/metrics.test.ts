@@ -10,6 +10,7 @@ import { predefinedServiceSchemas, type MetricsConfig } from '../../../src/confi
 import { MetricsWorker, type MetricsCheckpoint } from '../../../src/services/metrics/index.js';
 import { stateKey } from '../../../src/state/store.js';
 import { createHarness, type Harness, failAfterWrites } from '../../helpers/harness.js';
+import { clockAt } from '../../helpers/clock.js';
 
 const SERVICE = 'metrics-all';
 const MINUTE = 60_000;
@@ -26,11 +27,14 @@ interface MetricEvent {
   statistics: Record<string, number>;
 }
 
-function config(fields: Record<string, unknown> = {}): MetricsConfig {
+/** A config whose first pull at `now` reads one window: the last closed period (delay 120 s). */
+function config(fields: Record<string, unknown> = {}, now = Date.now() - 2 * MINUTE): MetricsConfig {
+  const firstWindow = Math.floor((now - 2 * MINUTE) / MINUTE) * MINUTE - MINUTE;
   return predefinedServiceSchemas[SERVICE].parse({
     regions: ['eu-west-1'],
     period_in_seconds: 60,
     delay_seconds: 120,
+    start_time: new Date(firstWindow).toISOString(),
     ...fields,
   });
 }
@@ -78,9 +82,10 @@ describe('CloudWatch metrics (metrics-all) against the fake AWS', () => {
     try {
       seedMetrics(fake, region, 1200);
       let clock = Date.now() - 2 * MINUTE;
-      const worker = new MetricsWorker(config({ statistics: ['Average'] }), h.context(SERVICE, region), {
-        now: () => clock,
-      });
+      const worker = new MetricsWorker(
+        config({ statistics: ['Average'] }, clock),
+        h.context(SERVICE, region, { clock: clockAt(() => clock) }),
+      );
       for (let window = 1; window <= 2; window++) {
         const since = Date.now();
         await worker.pull();
@@ -115,10 +120,10 @@ describe('CloudWatch metrics (metrics-all) against the fake AWS', () => {
     const h = createHarness({ endpoint: fake.endpoint });
     try {
       seedMetrics(fake, region, 1200);
+      const now = Date.now() - 2 * MINUTE;
       const worker = new MetricsWorker(
-        config({ tag: 'my.app.{region}.metrics' }),
-        h.context(SERVICE, region),
-        { now: () => Date.now() - 2 * MINUTE },
+        config({ tag: 'my.app.{region}.metrics' }, now),
+        h.context(SERVICE, region, { clock: clockAt(() => now) }),
       );
       await worker.pull();
       const calls = fake.requestsFor({ service: 'cloudwatch', operation: 'GetMetricData', region });
@@ -144,16 +149,16 @@ describe('CloudWatch metrics (metrics-all) against the fake AWS', () => {
     try {
       seedMetrics(fake, region, 1200);
       const now = Date.now() - 2 * MINUTE;
-      const cfg = config();
+      const cfg = config({}, now);
       const restore = failAfterWrites(h, 3);
-      await new MetricsWorker(cfg, h.context(SERVICE, region), { now: () => now }).pull();
+      await new MetricsWorker(cfg, h.context(SERVICE, region, { clock: clockAt(() => now) })).pull();
       assert.equal(h.output.events.length, 300, 'three groups of 100 metrics went through');
       const saved = await h.state.get<MetricsCheckpoint>(stateKey('test', SERVICE, region));
       assert.ok(saved?.after !== undefined && saved.end !== undefined, 'the checkpoint is inside the window');
 
       restore();
       const since = Date.now();
-      await new MetricsWorker(cfg, h.context(SERVICE, region), { now: () => now }).pull();
+      await new MetricsWorker(cfg, h.context(SERVICE, region, { clock: clockAt(() => now) })).pull();
       assert.equal(
         fake.requestsFor({ service: 'cloudwatch', operation: 'GetMetricData', region, since }).length,
         9,
@@ -176,9 +181,10 @@ describe('CloudWatch metrics (metrics-all) against the fake AWS', () => {
       const end = Math.floor((now - 2 * MINUTE) / MINUTE) * MINUTE;
       const from = end - 90 * MINUTE;
       await h.state.set(stateKey('test', SERVICE, region), { next: from } satisfies MetricsCheckpoint);
-      await new MetricsWorker(config({ statistics: ['Maximum'] }), h.context(SERVICE, region), {
-        now: () => now,
-      }).pull();
+      await new MetricsWorker(
+        config({ statistics: ['Maximum'] }),
+        h.context(SERVICE, region, { clock: clockAt(() => now) }),
+      ).pull();
       const events = parse(h);
       assert.equal(events.length, 600 * 90);
       assert.equal(new Set(datapointKeys(events)).size, 600 * 90, 'each period of each metric once');
@@ -200,12 +206,10 @@ describe('CloudWatch metrics (metrics-all) against the fake AWS', () => {
     );
     try {
       seedMetrics(fake, region, 1000);
+      const now = Date.now() - 2 * MINUTE;
       const worker = new MetricsWorker(
-        config({ namespaces: ['AWS/EC2', 'Custom/App'] }),
-        h.context(SERVICE, region),
-        {
-          now: () => Date.now() - 2 * MINUTE,
-        },
+        config({ namespaces: ['AWS/EC2', 'Custom/App'] }, now),
+        h.context(SERVICE, region, { clock: clockAt(() => now) }),
       );
       await worker.pull();
       const events = parse(h);

@@ -2,6 +2,7 @@ import { AwsClients } from '../../../src/aws/clients.js';
 import { predefinedServiceSchemas } from '../../../src/config/schema.js';
 import type { Output } from '../../../src/outputs/output.js';
 import { eventCount, type CollectorEvent } from '../../../src/runtime/batch.js';
+import { systemClock } from '../../../src/runtime/clock.js';
 import { Delivery } from '../../../src/runtime/delivery.js';
 import { createNonCloudwatchLogsWorkers } from '../../../src/services/s3-objects/index.js';
 import { workerContext } from '../../../src/services/service.js';
@@ -62,7 +63,17 @@ const config = predefinedServiceSchemas['non-cloudwatch-logs'].parse({
 const [worker] = createNonCloudwatchLogsWorkers(
   config,
   workerContext(
-    { inputId: 'memory', aws, state, logger, metrics, ackMessages: true, signal: abort.signal, delivery },
+    {
+      inputId: 'memory',
+      aws,
+      state,
+      logger,
+      metrics,
+      clock: systemClock,
+      ackMessages: true,
+      signal: abort.signal,
+      delivery,
+    },
     'non-cloudwatch-logs',
     REGION,
   ),

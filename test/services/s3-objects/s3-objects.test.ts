@@ -405,7 +405,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     assert.ok(line && typeof line.offset === 'number' && line.offset > 0);
   });
 
-  test('a missing object: the message is not deleted, is redelivered, and ends in the DLQ', async () => {
+  test('a missing object: the message is not deleted, is redelivered without re-sending the objects already delivered, and ends in the DLQ', async () => {
     harness();
     const queue = unique('ct');
     const dlq = unique('ct-dlq');
@@ -440,6 +440,13 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
       'moved to the dead-letter queue after maxReceiveCount',
     );
     assert.equal(fake.sqs.stats(REGION, queue).received, 2);
+    assert.equal(
+      h.output.events.length,
+      2,
+      'the object that was read is delivered once, not again on each receive of its message',
+    );
+    const again = log.lines().find((l) => l.event === 's3_objects_already_delivered');
+    assert.deepEqual(again?.objectKeys, [present]);
     assert.equal(await metric('collector_errors_total', { code: 'OBJECT_UNREADABLE' }), 2);
     const lines = log.lines().filter((l) => l.objectKey === missing && l.level === 'error');
     assert.equal(lines.length, 2);

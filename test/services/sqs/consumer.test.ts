@@ -101,7 +101,15 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.equal(first.queueName, queueName);
     assert.equal(first.region, REGION);
     assert.equal(first.receiveCount, 1);
-    assert.deepEqual(first.attributes, { ApproximateReceiveCount: '1' }, 'only the attributes asked for');
+    assert.deepEqual(
+      Object.keys(first.attributes).sort(),
+      ['ApproximateReceiveCount', 'SentTimestamp'],
+      'only the attributes asked for',
+    );
+    // The depth sampled when the pull began; nothing held any more, so nothing is behind.
+    const position = consumer.position();
+    assert.equal(position.queueMessages, 45);
+    assert.ok(Date.now() - position.behindSince! < 1_000);
     const deletes = requests('DeleteMessageBatch');
     assert.ok(deletes.every((r) => (r.params.Entries as unknown[]).length <= 10));
     assert.ok(deletes.length < 45, `deletions are grouped (${deletes.length} calls for 45 messages)`);
@@ -115,6 +123,7 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.deepEqual(receives[0]!.params.MessageSystemAttributeNames, [
       'ApproximateReceiveCount',
       'MessageGroupId',
+      'SentTimestamp',
     ]);
   });
 
@@ -248,6 +257,27 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
         `group ${g} in order`,
       );
     assert.ok(maxRunning > 1, 'different groups are handled in parallel');
+  });
+
+  test('FIFO: 300 messages in 4 groups drain in seconds with 20 s long polls, though SQS picks free groups when a poll starts', async () => {
+    const bodies = Array.from({ length: 300 }, (_, i) => `m${i}`);
+    const consumer = setup(bodies, echo, {
+      fifoGroups: (i) => `g${i % 4}`,
+      receivers: 4,
+      waitTimeSeconds: 20,
+    });
+    const started = Date.now();
+    const pull = consumer.pull();
+    await waitUntil(() => stats().deleted === 300, 10_000, 'the queue drained');
+    const seconds = (Date.now() - started) / 1000;
+    await consumer.stop();
+    await pull;
+    assert.ok(seconds < 10, `drained in ${seconds} s`);
+    assert.equal(h.output.events.length, 300, 'each message once');
+    // Short polls only while messages are held: the first and the last poll are long.
+    const waits = requests('ReceiveMessage').map((r) => Number(r.params.WaitTimeSeconds));
+    assert.equal(waits[0], 20);
+    assert.ok(waits.includes(0));
   });
 
   test('FIFO: after a failure the rest of the group is released unhandled and redelivered in order', async () => {
@@ -521,6 +551,21 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     // The message came back when its visibility expired; stop before it goes round again.
     h.abort.abort();
     await pulling;
+  });
+
+  test('a throttled DeleteMessageBatch is named as throttling; log lines carry region once', async () => {
+    const { logger, lines, raw } = capturingLogger();
+    const consumer = setup(['t1'], echo, { logger, receivers: 1 });
+    // The SDK's own 5 attempts, so the consumer's retry logs it.
+    fake.inject({ service: 'sqs', operation: 'DeleteMessageBatch', kind: 'throttle', times: 5 });
+    await consumer.pull();
+    const throttled = () => lines().find((l) => l.level === 'warn' && l.event === 'sqs_delete_throttled');
+    // The SDK's adaptive retries back off for seconds on throttling before the consumer sees it.
+    await waitUntil(() => throttled() !== undefined, 20_000, 'the throttling warning');
+    const warning = throttled();
+    assert.equal(warning?.code, ErrorCodes.AWS_THROTTLED);
+    assert.equal(warning?.region, REGION);
+    for (const line of raw()) assert.equal(line.split('"region":').length - 1, 1, line);
   });
 
   test('a failed DeleteMessageBatch is retried until the messages are deleted', async () => {

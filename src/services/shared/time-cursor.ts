@@ -69,3 +69,10 @@ export class TimeCursor {
     return { from: this.from, seen: [...this.seen] };
   }
 }
+
+/** The WindowSpec parts of services checkpointed with a TimeCheckpoint. */
+export const timeCheckpointSpec = {
+  initial: (from: number): TimeCheckpoint => ({ from, seen: [] }),
+  parse: (saved: unknown): TimeCheckpoint | undefined => (isTimeCheckpoint(saved) ? saved : undefined),
+  fromOf: (checkpoint: TimeCheckpoint): number => checkpoint.from,
+};

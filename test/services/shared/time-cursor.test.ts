@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  DeliveredBefore,
-  isTimeCheckpoint,
-  TimeCursor,
-} from '../../../src/services/cloudtrail-api/time-cursor.js';
+import { DeliveredBefore, isTimeCheckpoint, TimeCursor } from '../../../src/services/shared/time-cursor.js';
 
 describe('TimeCursor', () => {
   test('keeps the ids of the events at its timestamp, and moves past a fully read range', () => {
