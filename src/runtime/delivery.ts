@@ -136,7 +136,7 @@ export class Delivery {
 
   private async deliver(batch: Batch, labels: DeliveryLabels, events: number, bytes: number): Promise<void> {
     const { source, accepted, ack, release } = batch;
-    let confirmations: Promise<void>[] = [];
+    const confirmations: Promise<void>[] = [];
     try {
       // Every output settles before the batch is released: an output still writing holds the events,
       // so the window stays taken (bounded memory) and the source does not hand them out again yet.
