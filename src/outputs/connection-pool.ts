@@ -98,8 +98,8 @@ const HEALTHY_CONNECTION_MS = 10_000;
  * `send(data)` resolves once the bytes were flushed to the kernel (the socket's write callback
  * fired), with a promise of their confirmation (see Sent). When a connection breaks, its unflushed
  * buffers and its resend window go back to the head of the queue and are written again on the next
- * connection: duplicates are possible on failure, loss is not. Memory is what callers have queued plus, per connection, at most
- * `resendWindowBytes` of flushed data.
+ * connection: duplicates are possible on failure, loss is not. Memory is what callers have queued
+ * plus, per connection, at most `resendWindowBytes` of flushed data.
  */
 export class ConnectionPool {
   private queue: Job[] = [];

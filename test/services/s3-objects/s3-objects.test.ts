@@ -662,6 +662,40 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     assert.equal(most, 2);
   });
 
+  test('the byte budget is given back once the outputs accepted the events, before they confirm them', async () => {
+    harness();
+    const queue = unique('vpc');
+    const bucket = unique('logs');
+    fake.sqs.createQueue(REGION, queue);
+    fake.s3.createBucket(REGION, bucket);
+    fake.s3.putObject(bucket, 'big.log.gz', gz(vpcFlowFile(2_000)));
+    fake.sqs.send(REGION, queue, nativeNotification([{ bucket, key: 'big.log.gz', region: REGION }]));
+    h.output.holdConfirmations = true;
+    const worker = new S3ObjectsWorker(h.context(NCWL, REGION), {
+      name: 'budget',
+      queueName: queue,
+      receivers: 1,
+      visibilityTimeoutSeconds: 30,
+      maxObjectsInFlight: 1,
+      // A few batches of 50 rows: the object is many times larger.
+      maxBytesInFlight: 16 * 1024,
+      format: async () => vpcFlowLogsFormat('cloud.aws.vpc.flowlogs'),
+      limits: { maxEvents: 50, maxBytes: 1 << 20 },
+      waitTimeSeconds: 0,
+    });
+    workers.push(worker);
+    const pulled = worker.pull();
+    await waitUntil(
+      () => h.output.events.length === 2_000,
+      5_000,
+      'the whole object read, nothing confirmed',
+    );
+    await pulled;
+    assert.equal(fake.sqs.stats(REGION, queue).deleted, 0, 'not deleted before its events are confirmed');
+    h.output.confirmAll();
+    await waitUntil(() => fake.sqs.stats(REGION, queue).deleted === 1, 5_000, 'the deletion once confirmed');
+  });
+
   test('s3:TestEvent and bodies that are no notification are deleted and counted', async () => {
     harness();
     const queue = unique('ct');
