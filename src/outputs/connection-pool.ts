@@ -81,6 +81,18 @@ interface Connection {
   readonly closedPromise: Promise<void>;
 }
 
+/**
+ * A confirmation and its promise, made apart from send(): a closure made there would keep the
+ * written Buffer alive (V8 shares one context per scope) for as long as the bytes await confirmation.
+ */
+function confirmation(): { confirm: Confirmation; confirmed: Promise<void> } {
+  let confirm!: Confirmation;
+  const confirmed = new Promise<void>((resolve, reject) => (confirm = { resolve, reject }));
+  // Never flushed, it is never awaited: its write rejects instead.
+  confirmed.catch(() => undefined);
+  return { confirm, confirmed };
+}
+
 /** Fails a job that will not be sent again: its write, or its confirmation once flushed. */
 function reject(job: Job, err: Error): void {
   job.settle?.reject(err);
@@ -126,10 +138,7 @@ export class ConnectionPool {
   /** Resolves when `data` was flushed to the kernel on some connection; rejects OUTPUT_STOPPED on stop(). */
   send(data: Buffer): Promise<Sent> {
     if (this.stopped) return Promise.reject(this.stoppedError());
-    let confirm!: Confirmation;
-    const confirmed = new Promise<void>((resolve, reject) => (confirm = { resolve, reject }));
-    // Never flushed, it is never awaited: its write rejects instead.
-    confirmed.catch(() => undefined);
+    const { confirm, confirmed } = confirmation();
     return new Promise((resolve, reject) => {
       this.queue.push({ data, settle: { resolve: () => resolve({ confirmed }), reject }, confirm });
       this.wakeIdle();

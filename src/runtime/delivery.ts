@@ -158,18 +158,24 @@ export class Delivery {
     const perTag = new Map<string, number>();
     for (const e of batch.events) perTag.set(e.tag, (perTag.get(e.tag) ?? 0) + (e.lines ?? 1));
     const done: Unconfirmed = { source, labels, events, perTag, ack, release };
-    if (confirmations.length > 0) {
-      // Taken before the window is given back, so the waiters admitted next see it.
-      const waiting = this.confirm(done, confirmations);
-      this.unconfirmed.add(waiting);
-      void waiting.finally(() => {
-        this.unconfirmed.delete(waiting);
-        this.admitWaiters();
-      });
-    }
+    // Taken before the window is given back, so the waiters admitted next see it.
+    if (confirmations.length > 0) this.awaitConfirmation(done, confirmations);
     accepted?.();
     this.give(events, bytes);
     if (confirmations.length === 0) await this.acknowledge(done);
+  }
+
+  /**
+   * Tracks the batch until it is confirmed. Apart from deliver(): a closure made there would keep
+   * the batch's events alive (V8 shares one context per scope) until the confirmation.
+   */
+  private awaitConfirmation(batch: Unconfirmed, confirmations: Promise<void>[]): void {
+    const waiting = this.confirm(batch, confirmations);
+    this.unconfirmed.add(waiting);
+    void waiting.finally(() => {
+      this.unconfirmed.delete(waiting);
+      this.admitWaiters();
+    });
   }
 
   /** Acknowledges the batch once every output confirmed it; releases it if one gave it up. */

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CollectorError, ErrorCodes } from '../../src/errors.js';
 import type { CollectorEvent } from '../../src/runtime/batch.js';
 import { Delivery } from '../../src/runtime/delivery.js';
@@ -146,6 +148,36 @@ describe('Delivery', () => {
     out.confirmations[0]!.reject(new CollectorError(ErrorCodes.OUTPUT_STOPPED, 'stopped'));
     assert.equal(await batch.settled, 'released');
     assert.equal(await d.drain(1_000, 'confirmed'), true);
+  });
+
+  test('a batch awaiting confirmation no longer holds its events in memory', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const out = new ConfirmingOutput('o');
+    const d = new Delivery([out], { maxEvents: 100, maxBytes: 1e6 }, new Metrics(), silentLogger());
+    const outcome = { acked: false };
+    // Made in a function of its own, so that nothing here holds the events.
+    const admit = async (): Promise<WeakRef<object>> => {
+      const held = events(3);
+      await d.admit(
+        {
+          events: held,
+          source: 'test',
+          ack: async () => void (outcome.acked = true),
+          release: async () => undefined,
+        },
+        labels,
+      );
+      return new WeakRef(held);
+    };
+    const ref = await admit();
+    await tick();
+    assert.equal(d.inFlight.unconfirmed, 1);
+    gc();
+    assert.equal(ref.deref(), undefined, 'the events were freed at acceptance');
+    out.confirmations[0]!.resolve();
+    await d.drain(1_000, 'confirmed');
+    assert.equal(outcome.acked, true);
   });
 
   test('admissions wait while maxUnconfirmed batches await confirmation', async () => {
