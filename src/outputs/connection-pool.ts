@@ -35,6 +35,13 @@ export interface ConnectionPoolOptions {
   resendWindowMs: number;
   /** How long a graceful close may wait for the peer to close its side. */
   closeTimeoutMs: number;
+  /**
+   * A connection holding unconfirmed bytes with nothing to write for this long closes gracefully
+   * and reconnects at once: the receiver closing after reading everything confirms them now rather
+   * than after resendWindowMs (at low traffic, acknowledgements would otherwise wait that long).
+   * 0 = never. After such a close that the receiver did not confirm, none for resendWindowMs.
+   */
+  idleConfirmMs: number;
   logger: Logger;
   /** Told when the pool can carry data (a connection is open) and when it cannot. */
   health?: OutputHealth;
@@ -75,6 +82,10 @@ interface Connection {
   recycleDue: boolean;
   /** Ages the window out while nothing is waiting to be written (see resendWindowMs). */
   ageOut: NodeJS.Timeout | undefined;
+  /** Closes the connection to have its window confirmed once idle (see idleConfirmMs). */
+  idleClose: NodeJS.Timeout | undefined;
+  /** Closed by idleClose. */
+  closedIdle: boolean;
   error: Error | undefined;
   /** Resolves the slot's current wait (for work, drain or close). */
   wake: (() => void) | undefined;
@@ -124,6 +135,8 @@ export class ConnectionPool {
   private stopping: Promise<void> | undefined;
   private failures = 0;
   private failingSince = 0;
+  /** No idle close before this (epoch ms): the last one was not confirmed by the receiver. */
+  private idleClosesFrom = 0;
   private lastFailure = '';
 
   constructor(private readonly options: ConnectionPoolOptions) {}
@@ -219,6 +232,8 @@ export class ConnectionPool {
       peerEnded: false,
       recycleDue: false,
       ageOut: undefined,
+      idleClose: undefined,
+      closedIdle: false,
       error: undefined,
       wake: undefined,
       closedPromise: new Promise((resolve) => (markClosed = resolve)),
@@ -271,7 +286,26 @@ export class ConnectionPool {
     conn.window.add(job.data, now, job.confirm);
     job.confirm = undefined;
     conn.window.expire(now - this.options.resendWindowMs);
-    if (conn.inflight.length === 0) this.armAgeOut(conn);
+    if (conn.inflight.length > 0) return;
+    this.armAgeOut(conn);
+    this.armIdleClose(conn);
+  }
+
+  /** See idleConfirmMs: re-armed by every flush that leaves the connection with nothing in flight. */
+  private armIdleClose(conn: Connection): void {
+    const { idleConfirmMs } = this.options;
+    if (idleConfirmMs <= 0) return;
+    clearTimeout(conn.idleClose);
+    conn.idleClose = setTimeout(() => {
+      conn.idleClose = undefined;
+      const idle = conn.inflight.length === 0 && this.queue.length === 0;
+      if (conn.closed || conn.closing || !idle || conn.window.bytes === 0) return;
+      if (Date.now() < this.idleClosesFrom) return;
+      conn.closedIdle = true;
+      conn.recycleDue = true;
+      this.wake(conn);
+    }, idleConfirmMs);
+    conn.idleClose.unref();
   }
 
   /**
@@ -296,12 +330,15 @@ export class ConnectionPool {
   private onClose(conn: Connection): void {
     conn.closed = true;
     clearTimeout(conn.ageOut);
+    clearTimeout(conn.idleClose);
     this.connections.delete(conn);
     this.idle.delete(conn);
     const unflushed = conn.inflight.splice(0);
     // After our graceful close the peer's FIN says it read everything: the window is confirmed.
     const clean = conn.closing && conn.peerEnded && !conn.error;
     if (clean) conn.window.settle();
+    // A receiver that does not close when asked may not be reading: do not keep reconnecting to ask.
+    else if (conn.closedIdle) this.idleClosesFrom = Date.now() + this.options.resendWindowMs;
     if (this.stopped) {
       const err = this.stoppedError();
       for (const job of unflushed) reject(job, err);

@@ -93,6 +93,8 @@ const VERIFY_CODES = new Set([
 /** Warn this long before the client certificate expires. */
 const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
 const CLOSE_TIMEOUT_MS = 5_000;
+/** See ConnectionPoolOptions#idleConfirmMs: a reconnect at most about this often, only when idle. */
+const IDLE_CONFIRM_MS = 1_000;
 
 /**
  * Syslog over long-lived TCP or TLS connections: devo_platform (RFC 3164, newline framing,
@@ -125,6 +127,7 @@ export class SyslogStreamOutput implements Output {
       resendWindowBytes: c.resend_window_bytes,
       resendWindowMs: c.resend_window_seconds * 1000,
       closeTimeoutMs: CLOSE_TIMEOUT_MS,
+      idleConfirmMs: IDLE_CONFIRM_MS,
       logger: ctx.logger,
       health: ctx.health,
       metrics: ctx.metrics,

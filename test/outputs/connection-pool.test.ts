@@ -27,6 +27,7 @@ function poolTo(port: number | (() => number), options: Partial<ConnectionPoolOp
     resendWindowBytes: 1024 * 1024,
     resendWindowMs: 30_000,
     closeTimeoutMs: 1_000,
+    idleConfirmMs: 0,
     logger: silentLogger(),
     ...options,
   });
@@ -35,10 +36,12 @@ function poolTo(port: number | (() => number), options: Partial<ConnectionPoolOp
 /** A TCP server; `read` false accepts connections and never reads from them. */
 async function server(
   read: boolean,
-): Promise<{ port: number; received: () => number; close: () => Promise<void> }> {
+): Promise<{ port: number; received: () => number; connections: () => number; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
   let bytes = 0;
+  let connections = 0;
   const srv = createServer((socket) => {
+    connections++;
     sockets.add(socket);
     if (read) socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
     else socket.pause();
@@ -48,6 +51,7 @@ async function server(
   return {
     port: (srv.address() as AddressInfo).port,
     received: () => bytes,
+    connections: () => connections,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => srv.close(resolve));
@@ -125,6 +129,38 @@ describe('ConnectionPool', () => {
       assert.equal(state.state, 'resolved', 'aged out while the connection stayed healthy');
     } finally {
       t.mock.timers.reset();
+      await pool.stop();
+      await srv.close();
+    }
+  });
+
+  test('an idle connection holding unconfirmed bytes closes gracefully: the reading receiver confirms them by closing', async () => {
+    const srv = await server(true);
+    const pool = poolTo(srv.port, { idleConfirmMs: 50 });
+    try {
+      pool.start();
+      const first = track((await pool.send(Buffer.from('one\n'))).confirmed);
+      await waitUntil(() => first.state === 'resolved', 5_000, 'the confirmation by the close');
+      const second = track((await pool.send(Buffer.from('two\n'))).confirmed);
+      await waitUntil(() => second.state === 'resolved', 5_000, 'the next connection carrying on');
+      assert.equal(srv.received(), 8);
+    } finally {
+      await pool.stop();
+      await srv.close();
+    }
+  });
+
+  test('a receiver that never reads does not close when asked: nothing is confirmed, idle closes pause', async () => {
+    const srv = await server(false);
+    const pool = poolTo(srv.port, { idleConfirmMs: 20, closeTimeoutMs: 100, resendWindowMs: 60_000 });
+    try {
+      pool.start();
+      const state = track((await pool.send(Buffer.from('unread\n'))).confirmed);
+      await waitUntil(() => srv.connections() === 2, 5_000, 'the reconnection after the unanswered close');
+      await sleep(300);
+      assert.equal(state.state, 'pending', 're-sent, still owed');
+      assert.equal(srv.connections(), 2, 'no further idle close within the resend window');
+    } finally {
       await pool.stop();
       await srv.close();
     }

@@ -514,21 +514,26 @@ export class SqsConsumer {
       accepted = true;
       h.unaccepted -= 1;
     };
+    const ack = (): void => {
+      if (settled) return;
+      settled = true;
+      accept();
+      h.pending -= 1;
+      delivered?.();
+      this.settle(h);
+    };
     const batch: Batch = {
       events,
       source: h.source,
       accepted: () => {
+        // A FIFO group is locked while its message is in flight: waiting for confirmation (up to
+        // resend_window_seconds at low traffic) would deliver one message a group in that time.
+        // FIFO queues are acknowledged once accepted, as before confirmation existed.
+        if (this.fifo) return ack();
         accept();
         this.stopCounting(h);
       },
-      ack: async () => {
-        if (settled) return;
-        settled = true;
-        accept();
-        h.pending -= 1;
-        delivered?.();
-        this.settle(h);
-      },
+      ack: async () => ack(),
       release: async (reason) => {
         if (settled) return;
         settled = true;
