@@ -164,13 +164,15 @@ const globalsSchema = z
       .int()
       .min(1)
       .default(200_000)
-      .describe('Events admitted but not yet acknowledged, at most.'),
+      .describe(
+        'Events admitted but not yet accepted by every output, at most. Batches accepted and awaiting confirmation (see resend_window_seconds) hold no events; at most a tenth of this many wait at once.',
+      ),
     max_in_flight_bytes: z
       .number()
       .int()
       .min(1024)
       .default(256 * 1024 * 1024)
-      .describe('Bytes admitted but not yet acknowledged, at most (bounds memory).'),
+      .describe('Bytes admitted but not yet accepted by every output, at most (bounds memory).'),
     status_port: z
       .number()
       .int()

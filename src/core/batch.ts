@@ -1,8 +1,9 @@
 /**
  * What flows from services to outputs. A service yields batches; each batch carries what
- * acknowledges it (SQS receipt handles, a checkpoint to save). Delivery calls `ack()` only after
- * every output accepted every event of the batch, and `release()` when it gives the batch up
- * (an output failed for good, or shutdown), so the source can make it available again.
+ * acknowledges it (SQS receipt handles, a checkpoint to save). Delivery calls `accepted()` when
+ * every output accepted every event of the batch (its events are no longer needed), `ack()` once
+ * every output also confirmed them (see Accepted#confirmed), and `release()` when it gives the
+ * batch up (an output failed for good, or shutdown), so the source can make it available again.
  */
 export interface CollectorEvent {
   /** Devo tag (table) the event is delivered to, e.g. `cloud.aws.cloudwatch.events`. */
@@ -28,26 +29,38 @@ export interface Batch {
   readonly events: readonly CollectorEvent[];
   /** Human-readable origin for logs: service, region, queue or object. Never secrets. */
   readonly source: string;
-  /** Called once, after every output accepted the whole batch. */
-  ack(): Promise<void>;
-  /** Called once, instead of ack(), when delivery is given up. Must not throw. */
-  release(reason: Error): Promise<void>;
+  /*
+   * The three below are called detached (without `this`): delivery keeps only them, not the
+   * batch, while it waits for confirmation, so the events can be freed.
+   */
+  /** Called once, when every output accepted the whole batch: what it held in memory may be freed. */
+  readonly accepted?: () => void;
+  /** Called once, after every output accepted and confirmed the whole batch. */
+  readonly ack: () => Promise<void>;
+  /** Called once, instead of ack(), when delivery is given up (possibly after accepted()). Must not throw. */
+  readonly release: (reason: Error) => Promise<void>;
 }
 
 /**
- * A batch settled once: the first of ack() and release() runs `settle`'s, later calls do nothing.
- * Every wrapper of a batch (what an SQS message, a byte budget or the health check adds) builds on
- * this, so none needs its own guard.
+ * A batch settled once: the first of ack() and release() runs `settle`'s, later calls do nothing;
+ * accepted() runs once, and not after release(). Every wrapper of a batch (what an SQS message, a
+ * byte budget or the health check adds) builds on this, so none needs its own guard.
  */
 export function settleOnce(
   events: readonly CollectorEvent[],
   source: string,
-  settle: Pick<Batch, 'ack' | 'release'>,
+  settle: Pick<Batch, 'accepted' | 'ack' | 'release'>,
 ): Batch {
   let settled = false;
+  let accepted = false;
   return {
     events,
     source,
+    accepted: () => {
+      if (accepted || settled) return;
+      accepted = true;
+      settle.accepted?.();
+    },
     ack: async () => {
       if (settled) return;
       settled = true;

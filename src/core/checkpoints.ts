@@ -56,10 +56,22 @@ export class CheckpointSequencer<T> {
     return this.released;
   }
 
-  /** Waits until every batch handed out so far is acknowledged or released, and saved. Throws if a save failed. */
-  async settled(): Promise<void> {
-    while (this.pending.some((e) => e.state === 'pending')) {
-      await new Promise<void>((resolve) => this.settledWaiters.push(resolve));
+  /**
+   * Waits until every batch handed out so far is acknowledged or released, and saved. Throws if a
+   * save failed. Once `signal` aborts it waits only for the saves under way: at shutdown the
+   * remaining acknowledgements wait for the outputs to confirm or give up their events, which
+   * happens after the pulls ended (they still save their checkpoints then, in order).
+   */
+  async settled(signal?: AbortSignal): Promise<void> {
+    while (this.pending.some((e) => e.state === 'pending') && !signal?.aborted) {
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => resolve();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.settledWaiters.push(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
     }
     await this.saving;
     if (this.saveError !== undefined) throw this.saveError;

@@ -5,7 +5,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { backoffDelay, sleep } from '../core/backoff.js';
 import { backoffOptions, type BackoffConfig } from './backoff-schema.js';
-import { ResendWindow } from './resend-window.js';
+import { ResendWindow, type Confirmation } from './resend-window.js';
 
 export interface ConnectionPoolOptions {
   /** Output name, for logs and errors. */
@@ -28,10 +28,20 @@ export interface ConnectionPoolOptions {
    * socket buffers (ours and the receiver's) when a receiver died is otherwise lost.
    */
   resendWindowBytes: number;
-  /** Bytes flushed this long before the connection's last flush are assumed received and not sent again. */
+  /**
+   * Bytes flushed this long before the connection's last flush are assumed received and not sent
+   * again; so are bytes flushed this long ago on a connection with nothing waiting to be written.
+   */
   resendWindowMs: number;
   /** How long a graceful close may wait for the peer to close its side. */
   closeTimeoutMs: number;
+  /**
+   * A connection holding unconfirmed bytes with nothing to write for this long closes gracefully
+   * and reconnects at once: the receiver closing after reading everything confirms them now rather
+   * than after resendWindowMs (at low traffic, acknowledgements would otherwise wait that long).
+   * 0 = never. After such a close that the receiver did not confirm, none for resendWindowMs.
+   */
+  idleConfirmMs: number;
   logger: Logger;
   /** Told when the pool can carry data (a connection is open) and when it cannot. */
   health?: OutputHealth;
@@ -43,6 +53,18 @@ interface Job {
   readonly data: Buffer;
   /** The waiting write; cleared once settled, so a re-sent job never settles twice. */
   settle: { resolve(): void; reject(err: Error): void } | undefined;
+  /** Owed until the bytes leave a resend window (see Sent#confirmed), across re-sends. */
+  confirm: Confirmation | undefined;
+}
+
+/** What send() resolves with once the bytes were flushed. */
+export interface Sent {
+  /**
+   * Resolves when the resend window vouches for the bytes: they left it while the connection was
+   * healthy (evicted by newer bytes, or aged out after resendWindowMs), or the peer closed after
+   * reading to our end of stream. Rejects (OUTPUT_STOPPED) when the pool stopped before that.
+   */
+  readonly confirmed: Promise<void>;
 }
 
 interface Connection {
@@ -58,10 +80,34 @@ interface Connection {
   /** The peer closed its side (FIN): with `closing`, it has read everything we sent. */
   peerEnded: boolean;
   recycleDue: boolean;
+  /** Ages the window out while nothing is waiting to be written (see resendWindowMs). */
+  ageOut: NodeJS.Timeout | undefined;
+  /** Closes the connection to have its window confirmed once idle (see idleConfirmMs). */
+  idleClose: NodeJS.Timeout | undefined;
+  /** Closed by idleClose. */
+  closedIdle: boolean;
   error: Error | undefined;
   /** Resolves the slot's current wait (for work, drain or close). */
   wake: (() => void) | undefined;
   readonly closedPromise: Promise<void>;
+}
+
+/**
+ * A confirmation and its promise, made apart from send(): a closure made there would keep the
+ * written Buffer alive (V8 shares one context per scope) for as long as the bytes await confirmation.
+ */
+function confirmation(): { confirm: Confirmation; confirmed: Promise<void> } {
+  let confirm!: Confirmation;
+  const confirmed = new Promise<void>((resolve, reject) => (confirm = { resolve, reject }));
+  // Never flushed, it is never awaited: its write rejects instead.
+  confirmed.catch(() => undefined);
+  return { confirm, confirmed };
+}
+
+/** Fails a job that will not be sent again: its write, or its confirmation once flushed. */
+function reject(job: Job, err: Error): void {
+  job.settle?.reject(err);
+  job.confirm?.reject(err);
 }
 
 /** A connection that lived this long was healthy: its loss restarts the backoff from the beginning. */
@@ -73,10 +119,10 @@ const HEALTHY_CONNECTION_MS = 10_000;
  * delivery across breaks. Shared by devo_platform and syslog (TCP/TLS).
  *
  * `send(data)` resolves once the bytes were flushed to the kernel (the socket's write callback
- * fired). When a connection breaks, its unflushed buffers and its resend window go back to the
- * head of the queue and are written again on the next connection: duplicates are possible on
- * failure, loss is not. Memory is what callers have queued plus, per connection, at most
- * `resendWindowBytes` of flushed data.
+ * fired), with a promise of their confirmation (see Sent). When a connection breaks, its unflushed
+ * buffers and its resend window go back to the head of the queue and are written again on the next
+ * connection: duplicates are possible on failure, loss is not. Memory is what callers have queued
+ * plus, per connection, at most `resendWindowBytes` of flushed data.
  */
 export class ConnectionPool {
   private queue: Job[] = [];
@@ -89,6 +135,8 @@ export class ConnectionPool {
   private stopping: Promise<void> | undefined;
   private failures = 0;
   private failingSince = 0;
+  /** No idle close before this (epoch ms): the last one was not confirmed by the receiver. */
+  private idleClosesFrom = 0;
   private lastFailure = '';
 
   constructor(private readonly options: ConnectionPoolOptions) {}
@@ -101,10 +149,11 @@ export class ConnectionPool {
   }
 
   /** Resolves when `data` was flushed to the kernel on some connection; rejects OUTPUT_STOPPED on stop(). */
-  send(data: Buffer): Promise<void> {
+  send(data: Buffer): Promise<Sent> {
     if (this.stopped) return Promise.reject(this.stoppedError());
+    const { confirm, confirmed } = confirmation();
     return new Promise((resolve, reject) => {
-      this.queue.push({ data, settle: { resolve, reject } });
+      this.queue.push({ data, settle: { resolve: () => resolve({ confirmed }), reject }, confirm });
       this.wakeIdle();
     });
   }
@@ -130,7 +179,7 @@ export class ConnectionPool {
     this.stopped = true;
     this.abort.abort();
     const err = this.stoppedError();
-    for (const job of this.queue.splice(0)) job.settle?.reject(err);
+    for (const job of this.queue.splice(0)) reject(job, err);
     for (const conn of this.connections) this.wake(conn);
     await Promise.all(this.slots);
   }
@@ -182,6 +231,9 @@ export class ConnectionPool {
       closing: false,
       peerEnded: false,
       recycleDue: false,
+      ageOut: undefined,
+      idleClose: undefined,
+      closedIdle: false,
       error: undefined,
       wake: undefined,
       closedPromise: new Promise((resolve) => (markClosed = resolve)),
@@ -230,34 +282,84 @@ export class ConnectionPool {
     conn.inflight.splice(index, 1);
     job.settle?.resolve();
     job.settle = undefined;
-    conn.window.add(job.data, Date.now());
+    const now = Date.now();
+    conn.window.add(job.data, now, job.confirm);
+    job.confirm = undefined;
+    conn.window.expire(now - this.options.resendWindowMs);
+    if (conn.inflight.length > 0) return;
+    this.armAgeOut(conn);
+    this.armIdleClose(conn);
+  }
+
+  /** See idleConfirmMs: re-armed by every flush that leaves the connection with nothing in flight. */
+  private armIdleClose(conn: Connection): void {
+    const { idleConfirmMs } = this.options;
+    if (idleConfirmMs <= 0) return;
+    clearTimeout(conn.idleClose);
+    conn.idleClose = setTimeout(() => {
+      conn.idleClose = undefined;
+      const idle = conn.inflight.length === 0 && this.queue.length === 0;
+      if (conn.closed || conn.closing || !idle || conn.window.bytes === 0) return;
+      if (Date.now() < this.idleClosesFrom) return;
+      conn.closedIdle = true;
+      conn.recycleDue = true;
+      this.wake(conn);
+    }, idleConfirmMs);
+    conn.idleClose.unref();
+  }
+
+  /**
+   * While a connection has nothing waiting to be written, its window ages out by the clock, so
+   * that at low traffic what was sent is confirmed after resendWindowMs. Not while writes wait:
+   * the receiver may have stopped reading, and then only newer flushes age the window.
+   */
+  private armAgeOut(conn: Connection): void {
+    const oldest = conn.window.oldestFlushedAt;
+    if (conn.ageOut || conn.closed || oldest === undefined) return;
+    // Strictly older than the window, as on a flush (expire() keeps what is exactly that old).
+    const delay = Math.max(0, oldest + this.options.resendWindowMs + 1 - Date.now());
+    conn.ageOut = setTimeout(() => {
+      conn.ageOut = undefined;
+      if (conn.closed || conn.inflight.length > 0) return;
+      conn.window.expire(Date.now() - this.options.resendWindowMs);
+      this.armAgeOut(conn);
+    }, delay);
+    conn.ageOut.unref();
   }
 
   private onClose(conn: Connection): void {
     conn.closed = true;
+    clearTimeout(conn.ageOut);
+    clearTimeout(conn.idleClose);
     this.connections.delete(conn);
     this.idle.delete(conn);
     const unflushed = conn.inflight.splice(0);
+    // After our graceful close the peer's FIN says it read everything: the window is confirmed.
+    const clean = conn.closing && conn.peerEnded && !conn.error;
+    if (clean) conn.window.settle();
+    // A receiver that does not close when asked may not be reading: do not keep reconnecting to ask.
+    else if (conn.closedIdle) this.idleClosesFrom = Date.now() + this.options.resendWindowMs;
     if (this.stopped) {
       const err = this.stoppedError();
-      for (const job of unflushed) job.settle?.reject(err);
+      for (const job of unflushed) reject(job, err);
       const unconfirmed = conn.window.bytes;
-      if (!(conn.closing && conn.peerEnded && !conn.error) && unconfirmed > 0) {
-        // Already acknowledged upstream and never confirmed read: say so, it cannot be re-sent now.
+      if (unconfirmed > 0) {
+        // Given up unconfirmed: their batches are released to their sources, to be sent again later.
         const { logger, name, target } = this.options;
         logger.warn(
-          { output: name, target, bytes: unconfirmed },
-          `output ${name}: closed at shutdown without ${target} confirming it read the last ${unconfirmed} bytes sent; events in them may be missing there`,
+          { output: name, target, bytes: unconfirmed, code: ErrorCodes.OUTPUT_STOPPED },
+          `output ${name}: closed at shutdown without ${target} confirming it read the last ${unconfirmed} bytes sent; their events are released to their sources`,
         );
+        conn.window.settle(err);
       }
     } else {
-      // After our graceful close the peer's FIN says it read everything: nothing to re-send
-      // from the window. Otherwise re-send what may not have reached the receiver, oldest first.
-      const clean = conn.closing && conn.peerEnded && !conn.error;
-      // Aged from the connection's last flush, not from now: while a stalled receiver reads nothing,
-      // flushes stop and what fills the socket buffers must not age out before the break.
+      // Re-send what may not have reached the receiver, oldest first. Aged from the connection's
+      // last flush, not from now: while a stalled receiver reads nothing, flushes stop and what
+      // fills the socket buffers must not age out before the break.
       const since = conn.window.lastFlushedAt - this.options.resendWindowMs;
-      const resend: Job[] = clean ? [] : conn.window.take(since).map((data) => ({ data, settle: undefined }));
+      const resend: Job[] = conn.window
+        .take(since)
+        .map(({ data, confirm }) => ({ data, settle: undefined, confirm }));
       const resentBytes = resend.reduce((n, job) => n + job.data.length, 0);
       if (resentBytes > 0)
         this.options.metrics?.outputResentBytes.inc({ output: this.options.name }, resentBytes);
@@ -266,7 +368,6 @@ export class ConnectionPool {
       this.queue = resend.concat(unflushed, this.queue);
       if (this.queue.length > 0) this.wakeIdle();
     }
-    conn.window.clear();
     this.wake(conn);
   }
 

@@ -1,6 +1,16 @@
 import type { CollectorEvent } from '../core/batch.js';
 
 /**
+ * What write() resolves with. `confirmed`, from outputs whose acceptance does not yet prove the
+ * receiver has the events (stream outputs: flushed to the kernel), resolves once the output
+ * vouches for them and rejects (OUTPUT_STOPPED) when it gives them up unconfirmed at stop; absent,
+ * accepted is confirmed.
+ */
+export interface Accepted {
+  readonly confirmed?: Promise<void>;
+}
+
+/**
  * The one interface every output implements (devo_platform, devo_http, syslog, console, file).
  *
  * Contract:
@@ -11,6 +21,7 @@ import type { CollectorEvent } from '../core/batch.js';
  *   nothing is released to be received again: the output reports it through `health()`.
  *   It rejects (CollectorError OUTPUT_REJECTED / OUTPUT_STOPPED) only when the output cannot
  *   accept these events at all: an event the receiver can never take (HTTP 413 alone), or stopped.
+ *   Acknowledging at the source waits for `confirmed` too (see Accepted); memory does not.
  * - Several `write` calls may be outstanding at once; each resolves independently.
  * - `start()` prepares (validates certificates, opens connections lazily or eagerly).
  * - `stop()` finishes or abandons pending writes (they reject with OUTPUT_STOPPED) and closes.
@@ -24,6 +35,6 @@ export interface Output {
    */
   readonly tracksConnection?: boolean;
   start(): Promise<void>;
-  write(events: readonly CollectorEvent[]): Promise<void>;
+  write(events: readonly CollectorEvent[]): Promise<Accepted | void>;
   stop(): Promise<void>;
 }

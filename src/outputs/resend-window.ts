@@ -1,13 +1,31 @@
+/**
+ * The promise a write's bytes keep until the window vouches for them: resolved once they leave the
+ * window while their connection is healthy (evicted by newer bytes, aged out, or the peer closed
+ * cleanly after reading everything), rejected when they are given up unconfirmed (shutdown).
+ */
+export interface Confirmation {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** A write taken back from the window to be sent again, with its confirmation still owed. */
+export interface Resend {
+  readonly data: Buffer;
+  readonly confirm: Confirmation | undefined;
+}
+
 /** One flushed write kept in the ring: where it starts, its length and when it was flushed. */
 interface Entry {
   start: number;
   length: number;
   flushedAt: number;
+  confirm: Confirmation | undefined;
 }
 
 /**
  * The bytes a stream connection flushed lately (see ConnectionPoolOptions#resendWindowBytes), kept
  * whole per write, oldest evicted first, so that they can be sent again if the connection breaks.
+ * A write is confirmed when it leaves the window other than by being taken back for a resend.
  *
  * They are copied into one ring of `capacity` bytes, allocated on the first write, instead of
  * holding the written Buffers: a held Buffer outlives the young generation, only a mark-compact
@@ -30,53 +48,81 @@ export class ResendWindow {
     return this.entries.at(-1)?.flushedAt ?? 0;
   }
 
+  /** When the oldest kept write was flushed (undefined when empty). */
+  get oldestFlushedAt(): number | undefined {
+    return this.entries[0]?.flushedAt;
+  }
+
   /**
-   * Keeps a copy of `data`, evicting the oldest writes to make room; one larger than the window
-   * empties it. A window of 0 bytes keeps nothing.
+   * Keeps a copy of `data`, evicting (confirming) the oldest writes to make room; one larger than
+   * the window empties it and is confirmed at once, as is every write to a window of 0 bytes.
    */
-  add(data: Buffer, flushedAt: number): void {
+  add(data: Buffer, flushedAt: number, confirm?: Confirmation): void {
     const { length } = data;
-    if (this.capacity === 0) return;
     if (length > this.capacity) {
-      this.clear();
+      this.settle();
+      confirm?.resolve();
       return;
     }
-    while (this.bytes + length > this.capacity) this.bytes -= this.entries.shift()!.length;
+    while (this.bytes + length > this.capacity) this.evict();
     if (this.bytes === 0) this.head = 0;
     this.ring ??= Buffer.allocUnsafe(this.capacity);
     const first = Math.min(length, this.capacity - this.head);
     data.copy(this.ring, this.head, 0, first);
     if (first < length) data.copy(this.ring, 0, first);
-    this.entries.push({ start: this.head, length, flushedAt });
+    this.entries.push({ start: this.head, length, flushedAt, confirm });
     this.head = (this.head + length) % this.capacity;
     this.bytes += length;
   }
 
+  /** Writes flushed before `before` leave the window, confirmed (aged out). */
+  expire(before: number): void {
+    while (this.entries.length > 0 && this.entries[0]!.flushedAt < before) this.evict();
+  }
+
   /**
-   * Copies of the writes flushed at or after `since`, oldest first, and empties the window. Copies,
-   * not views of the ring: a view would keep the whole ring alive until it is written again.
+   * After a break: the writes flushed before `since` leave confirmed (see expire); copies of the
+   * others are given back, oldest first, with their confirmations still owed, and the window is
+   * emptied. Copies, not views of the ring: a view would keep the whole ring alive until it is
+   * written again.
    */
-  take(since: number): Buffer[] {
+  take(since: number): Resend[] {
+    this.expire(since);
     const ring = this.ring;
-    const taken: Buffer[] = [];
+    const taken: Resend[] = [];
     if (ring !== undefined) {
-      for (const { start, length, flushedAt } of this.entries) {
-        if (flushedAt < since) continue;
+      for (const { start, length, confirm } of this.entries) {
         const end = start + length;
-        taken.push(
+        const data =
           end <= this.capacity
             ? Buffer.from(ring.subarray(start, end))
-            : Buffer.concat([ring.subarray(start), ring.subarray(0, end - this.capacity)]),
-        );
+            : Buffer.concat([ring.subarray(start), ring.subarray(0, end - this.capacity)]);
+        taken.push({ data, confirm });
       }
     }
+    this.entries = [];
     this.clear();
     return taken;
   }
 
-  /** Forgets every kept write. */
-  clear(): void {
+  /** Empties the window: every kept write is confirmed, or given up with `err`. */
+  settle(err?: Error): void {
+    const entries = this.entries;
     this.entries = [];
+    this.clear();
+    for (const { confirm } of entries) {
+      if (err) confirm?.reject(err);
+      else confirm?.resolve();
+    }
+  }
+
+  private evict(): void {
+    const entry = this.entries.shift()!;
+    this.bytes -= entry.length;
+    entry.confirm?.resolve();
+  }
+
+  private clear(): void {
     this.bytes = 0;
     this.head = 0;
   }

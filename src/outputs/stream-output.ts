@@ -11,7 +11,7 @@ import { eventCount, type CollectorEvent } from '../core/batch.js';
 import { backoffSchema } from './backoff-schema.js';
 import { ConnectionPool } from './connection-pool.js';
 import type { OutputContext } from './definition.js';
-import type { Output } from './output.js';
+import type { Accepted, Output } from './output.js';
 import { SyslogEncoder, type SyslogLineOptions } from './syslog-line.js';
 import { loadTlsMaterial, type TlsFiles } from './tls-material.js';
 
@@ -46,13 +46,15 @@ export function connectionFields(defaults: { connections: number; recycleAfterSe
       .max(1024 * 1024 * 1024)
       .default(16 * 1024 * 1024)
       .describe(
-        'Bytes already flushed that each connection keeps and sends again if it breaks: a flush only means the kernel took them, and what sat in socket buffers when the receiver failed would be lost. Bounds the duplicates after a failure. Each connection copies them into a buffer of this size (at most 1 GiB), filled as it sends; 0 keeps nothing.',
+        'Bytes already flushed that each connection keeps and sends again if it breaks: a flush only means the kernel took them, and what sat in socket buffers when the receiver failed would be lost. Bounds the duplicates after a failure. Events are acknowledged at their source (SQS delete, checkpoint) only once their bytes left this window (or the receiver closed cleanly after reading them). Each connection copies them into a buffer of this size (at most 1 GiB), filled as it sends; 0 keeps nothing (and confirms on flush).',
       ),
     resend_window_seconds: z
       .number()
       .positive()
       .default(30)
-      .describe('Flushed data older than this is taken as received and not sent again after a break.'),
+      .describe(
+        'Flushed data older than this is taken as received and not sent again after a break: older than this before the last flush, or this old while nothing waits to be written. Its events are then acknowledged at their source.',
+      ),
   };
 }
 
@@ -91,6 +93,8 @@ const VERIFY_CODES = new Set([
 /** Warn this long before the client certificate expires. */
 const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
 const CLOSE_TIMEOUT_MS = 5_000;
+/** See ConnectionPoolOptions#idleConfirmMs: a reconnect at most about this often, only when idle. */
+const IDLE_CONFIRM_MS = 1_000;
 
 /**
  * Syslog over long-lived TCP or TLS connections: devo_platform (RFC 3164, newline framing,
@@ -123,6 +127,7 @@ export class SyslogStreamOutput implements Output {
       resendWindowBytes: c.resend_window_bytes,
       resendWindowMs: c.resend_window_seconds * 1000,
       closeTimeoutMs: CLOSE_TIMEOUT_MS,
+      idleConfirmMs: IDLE_CONFIRM_MS,
       logger: ctx.logger,
       health: ctx.health,
       metrics: ctx.metrics,
@@ -143,14 +148,15 @@ export class SyslogStreamOutput implements Output {
     return this.starting;
   }
 
-  async write(events: readonly CollectorEvent[]): Promise<void> {
+  async write(events: readonly CollectorEvent[]): Promise<Accepted | void> {
     if (this.stopped) throw new CollectorError(ErrorCodes.OUTPUT_STOPPED, `output ${this.name} is stopped`);
     if (events.length === 0) return;
     await this.start();
     const data = this.encoder.encode(events);
-    await this.pool.send(data);
+    const sent = await this.pool.send(data);
     this.ctx.metrics.outputEvents.inc({ output: this.name }, eventCount(events));
     this.ctx.metrics.outputBytes.inc({ output: this.name }, data.length);
+    return sent;
   }
 
   async stop(): Promise<void> {

@@ -135,6 +135,7 @@ export class Collector {
           deliver: (batch: Batch) =>
             base.deliver(
               settleOnce(batch.events, batch.source, {
+                accepted: batch.accepted,
                 ack: async () => {
                   await batch.ack();
                   for (const h of healths) h.acknowledged();
@@ -241,9 +242,10 @@ export class Collector {
         { inFlight: this.delivery.inFlight },
         'grace period over: releasing undelivered events to their sources',
       );
-    // Stopping outputs rejects their pending writes, which releases those batches.
+    // Stopping outputs rejects their pending writes, which releases those batches; stream outputs
+    // close gracefully, confirming what their receivers read and giving up (releasing) the rest.
     await Promise.allSettled(this.outputs.map((o) => o.stop()));
-    await this.delivery.drain(5_000);
+    await this.delivery.drain(5_000, 'confirmed');
     // Releasing SQS messages needs AWS; if AWS is unreachable, their visibility timeout releases them.
     await withTimeout(Promise.allSettled(this.workers.map((w) => w.worker.stop())), WORKER_STOP_TIMEOUT_MS);
     await this.status?.close();

@@ -1,6 +1,5 @@
-import { Admission } from '../core/admission.js';
 import { describeError, shuttingDownError } from '../core/errors.js';
-import type { Output } from '../outputs/output.js';
+import type { Accepted, Output } from '../outputs/output.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { batchBytes, eventCount, type Batch } from '../core/batch.js';
@@ -8,6 +7,11 @@ import { batchBytes, eventCount, type Batch } from '../core/batch.js';
 export interface DeliveryLimits {
   maxEvents: number;
   maxBytes: number;
+  /**
+   * Batches accepted and awaiting confirmation (they hold no events, only what acknowledges them:
+   * receipt handles, checkpoints), at most; admissions wait beyond it. Default: maxEvents / 10.
+   */
+  maxUnconfirmed?: number;
 }
 
 export interface DeliveryLabels {
@@ -15,15 +19,40 @@ export interface DeliveryLabels {
   region: string;
 }
 
+/** A batch every output accepted, waiting for their confirmations: what acknowledges it, not its events. */
+interface Unconfirmed {
+  readonly source: string;
+  readonly labels: DeliveryLabels;
+  readonly events: number;
+  /** Events per tag, for the per-tag delivered counter. */
+  readonly perTag: ReadonlyMap<string, number>;
+  readonly ack: Batch['ack'];
+  readonly release: Batch['release'];
+}
+
+interface Waiter {
+  events: number;
+  bytes: number;
+  admit: () => void;
+  reject: (err: Error) => void;
+}
+
 /**
- * Fans every batch out to every output and acknowledges it when all accepted (at-least-once).
- * An in-flight window (events and bytes admitted but not yet acknowledged) bounds memory: when
- * it is full, admit() waits, which stops the services from pulling — block, never drop.
+ * Fans every batch out to every output and acknowledges it when all accepted and confirmed it
+ * (docs/design.md, delivery). An in-flight window (events and bytes admitted but not yet accepted)
+ * bounds memory: when it is full, admit() waits, which stops the services from pulling — block,
+ * never drop. Accepted batches awaiting confirmation leave the window (their events are freed) and
+ * are bounded by count (DeliveryLimits#maxUnconfirmed).
  */
 export class Delivery {
-  /** Events and bytes admitted and not yet acknowledged or released. */
-  private readonly window: Admission;
+  private inFlightEvents = 0;
+  private inFlightBytes = 0;
+  private readonly waiters: Waiter[] = [];
+  /** Batches being written, until every output accepted them (or one failed). */
   private readonly active = new Set<Promise<void>>();
+  /** Accepted batches, until every output confirmed them (or one gave them up). */
+  private readonly unconfirmed = new Set<Promise<void>>();
+  private readonly maxUnconfirmed: number;
   private closed = false;
 
   constructor(
@@ -32,10 +61,7 @@ export class Delivery {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {
-    this.window = new Admission([limits.maxEvents, limits.maxBytes], ([events, bytes]) => {
-      this.metrics.inFlightEvents.set(events as number);
-      this.metrics.inFlightBytes.set(bytes as number);
-    });
+    this.maxUnconfirmed = limits.maxUnconfirmed ?? Math.max(1, Math.ceil(limits.maxEvents / 10));
   }
 
   /**
@@ -51,26 +77,66 @@ export class Delivery {
       await batch.release(err);
       throw err;
     }
-    // A batch larger than the window is admitted alone, so it can never wait forever.
-    let give: () => void;
-    try {
-      give = await this.window.acquire([events, bytes]);
-    } catch (err) {
-      await batch.release(err as Error);
-      throw err;
+    if (!this.fits(events, bytes)) {
+      try {
+        await new Promise<void>((admit, reject) => this.waiters.push({ events, bytes, admit, reject }));
+      } catch (err) {
+        await batch.release(err as Error);
+        throw err;
+      }
+    } else {
+      this.take(events, bytes);
     }
     this.metrics.eventsPulled.inc(labels, events);
-    const run = this.deliver(batch, labels, events, give);
+    const run = this.deliver(batch, labels, events, bytes);
     this.active.add(run);
     void run.finally(() => this.active.delete(run));
   }
 
-  private async deliver(
-    batch: Batch,
-    labels: DeliveryLabels,
-    events: number,
-    give: () => void,
-  ): Promise<void> {
+  private fits(events: number, bytes: number): boolean {
+    return this.waiters.length === 0 && this.hasRoom(events, bytes);
+  }
+
+  private hasRoom(events: number, bytes: number): boolean {
+    if (this.unconfirmed.size >= this.maxUnconfirmed) return false;
+    // A batch larger than the window is admitted alone, so it can never wait forever.
+    return (
+      this.inFlightEvents === 0 ||
+      (this.inFlightEvents + events <= this.limits.maxEvents &&
+        this.inFlightBytes + bytes <= this.limits.maxBytes)
+    );
+  }
+
+  private take(events: number, bytes: number): void {
+    this.inFlightEvents += events;
+    this.inFlightBytes += bytes;
+    this.metrics.inFlightEvents.set(this.inFlightEvents);
+    this.metrics.inFlightBytes.set(this.inFlightBytes);
+  }
+
+  private give(events: number, bytes: number): void {
+    this.inFlightEvents -= events;
+    this.inFlightBytes -= bytes;
+    this.admitWaiters();
+  }
+
+  /** Admits waiters in order while they fit (the first one always fits an empty window). */
+  private admitWaiters(): void {
+    while (this.waiters.length > 0) {
+      const next = this.waiters[0]!;
+      if (!this.hasRoom(next.events, next.bytes)) break;
+      this.waiters.shift();
+      this.inFlightEvents += next.events;
+      this.inFlightBytes += next.bytes;
+      next.admit();
+    }
+    this.metrics.inFlightEvents.set(this.inFlightEvents);
+    this.metrics.inFlightBytes.set(this.inFlightBytes);
+  }
+
+  private async deliver(batch: Batch, labels: DeliveryLabels, events: number, bytes: number): Promise<void> {
+    const { source, accepted, ack, release } = batch;
+    const confirmations: Promise<void>[] = [];
     try {
       // Every output settles before the batch is released: an output still writing holds the events,
       // so the window stays taken (bounded memory) and the source does not hand them out again yet.
@@ -78,50 +144,95 @@ export class Delivery {
         const results = await Promise.allSettled(this.outputs.map((o) => o.write(batch.events)));
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
+        for (const r of results as PromiseFulfilledResult<Accepted | void>[]) {
+          if (r.value?.confirmed) confirmations.push(r.value.confirmed);
+        }
       }
     } catch (err) {
-      this.logger.warn(
-        { source: batch.source, events, err },
-        `delivery failed, releasing batch: ${describeError(err)}`,
-      );
-      await safely(() => batch.release(err as Error), this.logger, batch.source);
-      give();
+      this.logger.warn({ source, events, err }, `delivery failed, releasing batch: ${describeError(err)}`);
+      await safely(() => release(err as Error), this.logger, source);
+      this.give(events, bytes);
       return;
     }
+    // Counted per tag once a batch, not once an event: a label lookup per event costs too much.
+    const perTag = new Map<string, number>();
+    for (const e of batch.events) perTag.set(e.tag, (perTag.get(e.tag) ?? 0) + (e.lines ?? 1));
+    const done: Unconfirmed = { source, labels, events, perTag, ack, release };
+    // Taken before the window is given back, so the waiters admitted next see it.
+    if (confirmations.length > 0) this.awaitConfirmation(done, confirmations);
+    accepted?.();
+    this.give(events, bytes);
+    if (confirmations.length === 0) await this.acknowledge(done);
+  }
+
+  /**
+   * Tracks the batch until it is confirmed. Apart from deliver(): a closure made there would keep
+   * the batch's events alive (V8 shares one context per scope) until the confirmation.
+   */
+  private awaitConfirmation(batch: Unconfirmed, confirmations: Promise<void>[]): void {
+    const waiting = this.confirm(batch, confirmations);
+    this.unconfirmed.add(waiting);
+    void waiting.finally(() => {
+      this.unconfirmed.delete(waiting);
+      this.admitWaiters();
+    });
+  }
+
+  /** Acknowledges the batch once every output confirmed it; releases it if one gave it up. */
+  private async confirm(batch: Unconfirmed, confirmations: Promise<void>[]): Promise<void> {
+    try {
+      await Promise.all(confirmations);
+    } catch (err) {
+      // At shutdown, for bytes no receiver vouched for (the output logs how many): sent again later.
+      this.logger.debug(
+        { source: batch.source, events: batch.events, err },
+        `releasing an unconfirmed batch: ${describeError(err)}`,
+      );
+      await safely(() => batch.release(err as Error), this.logger, batch.source);
+      return;
+    }
+    await this.acknowledge(batch);
+  }
+
+  private async acknowledge(batch: Unconfirmed): Promise<void> {
     try {
       await batch.ack();
-      this.metrics.eventsDelivered.inc(labels, events);
-      // Counted per tag once a batch, not once an event: a label lookup per event costs too much.
-      const perTag = new Map<string, number>();
-      for (const e of batch.events) perTag.set(e.tag, (perTag.get(e.tag) ?? 0) + (e.lines ?? 1));
-      for (const [tag, n] of perTag) this.metrics.tagEventsDelivered.inc({ tag }, n);
+      this.metrics.eventsDelivered.inc(batch.labels, batch.events);
+      for (const [tag, n] of batch.perTag) this.metrics.tagEventsDelivered.inc({ tag }, n);
     } catch (err) {
-      this.metrics.errors.inc({ ...labels, code: (err as { code?: string }).code ?? 'ACK_FAILED' });
+      this.metrics.errors.inc({ ...batch.labels, code: (err as { code?: string }).code ?? 'ACK_FAILED' });
       this.logger.error(
         { source: batch.source, err },
         `acknowledging a delivered batch failed: ${describeError(err)}`,
       );
-    } finally {
-      give();
     }
   }
 
-  get inFlight(): { events: number; bytes: number; batches: number } {
-    const [events, bytes] = this.window.held as [number, number];
-    return { events, bytes, batches: this.active.size };
+  get inFlight(): { events: number; bytes: number; batches: number; unconfirmed: number } {
+    return {
+      events: this.inFlightEvents,
+      bytes: this.inFlightBytes,
+      batches: this.active.size,
+      unconfirmed: this.unconfirmed.size,
+    };
   }
 
-  /** Waits until every admitted batch was acknowledged or released, or `timeoutMs` passed. True if drained. */
-  async drain(timeoutMs: number): Promise<boolean> {
+  /**
+   * Waits until every admitted batch was accepted (`until` 'accepted') or also confirmed
+   * ('confirmed'), or released, or `timeoutMs` passed. True if drained.
+   */
+  async drain(timeoutMs: number, until: 'accepted' | 'confirmed' = 'accepted'): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.active.size > 0) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
+    const pending = (): Promise<void>[] =>
+      until === 'accepted' ? [...this.active] : [...this.active, ...this.unconfirmed];
+    for (let left = pending(); left.length > 0; left = pending()) {
+      const ms = deadline - Date.now();
+      if (ms <= 0) return false;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled([...this.active]),
+        Promise.allSettled(left),
         new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, left);
+          timer = setTimeout(resolve, ms);
         }),
       ]);
       clearTimeout(timer);
@@ -132,7 +243,8 @@ export class Delivery {
   /** No more admissions: waiting admits are rejected with SHUTTING_DOWN (their batches released). */
   close(): void {
     this.closed = true;
-    this.window.rejectWaiters(shuttingDownError());
+    const err = shuttingDownError();
+    for (const w of this.waiters.splice(0)) w.reject(err);
   }
 }
 

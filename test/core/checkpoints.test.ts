@@ -18,6 +18,21 @@ describe('CheckpointSequencer', () => {
     assert.deepEqual(saved, [3], 'jumps straight to the newest contiguous checkpoint');
   });
 
+  test('settled(signal): once the signal aborts, a pull stops waiting for acknowledgements that await confirmation; they still save', async () => {
+    const saved: number[] = [];
+    const seq = new CheckpointSequencer<number>(async (cp) => void saved.push(cp));
+    const b1 = seq.batch(events(1), 's', 1);
+    const abort = new AbortController();
+    let settled = false;
+    const waiting = seq.settled(abort.signal).then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'b1 is not acknowledged yet');
+    abort.abort();
+    await waiting;
+    await b1.ack();
+    assert.deepEqual(saved, [1], 'acknowledged after the pull ended: saved all the same');
+  });
+
   test('a released batch stops the checkpoint before it, for good', async () => {
     const saved: number[] = [];
     const seq = new CheckpointSequencer<number>(async (cp) => void saved.push(cp));

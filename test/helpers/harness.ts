@@ -3,7 +3,7 @@ import { AwsClients } from '../../src/aws/clients.js';
 import { singleMessages, type CollectorEvent } from '../../src/core/batch.js';
 import { systemClock } from '../../src/core/clock.js';
 import { Delivery } from '../../src/runtime/delivery.js';
-import type { Output } from '../../src/outputs/output.js';
+import type { Accepted, Output } from '../../src/outputs/output.js';
 import type { WorkerContext } from '../../src/services/definition.js';
 import { workerContext } from '../../src/runtime/worker-context.js';
 import { FileStateStore } from '../../src/state/file-store.js';
@@ -27,15 +27,24 @@ export class CaptureOutput implements Output {
   /** When set, writes reject with this error (a permanent failure). */
   rejectWith: Error | undefined;
   writes = 0;
+  /** While true, accepted writes await their confirmation until confirmAll() (as a stream output's do). */
+  holdConfirmations = false;
+  private readonly unconfirmed: (() => void)[] = [];
   constructor(readonly name = 'capture') {}
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
-  async write(events: readonly CollectorEvent[]): Promise<void> {
+  async write(events: readonly CollectorEvent[]): Promise<Accepted | void> {
     this.writes += 1;
     if (this.rejectWith) throw this.rejectWith;
     while (this.failing) await new Promise((r) => setTimeout(r, 20));
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     this.events.push(...singleMessages(events));
+    if (this.holdConfirmations)
+      return { confirmed: new Promise((resolve) => this.unconfirmed.push(resolve)) };
+  }
+  /** Confirms every write accepted so far. */
+  confirmAll(): void {
+    for (const confirm of this.unconfirmed.splice(0)) confirm();
   }
   byTag(): Map<string, number> {
     const m = new Map<string, number>();

@@ -50,6 +50,8 @@ export interface ReceiverOptions {
   tls?: TlsOptions;
   /** Called for each complete line (newline framing); by default lines are kept in `lines`. */
   onLine?: (line: string) => void;
+  /** false: accepts connections and never reads from them (a stalled receiver). */
+  read?: boolean;
 }
 
 /**
@@ -120,6 +122,13 @@ export class Receiver {
   private accept(socket: Socket): void {
     this.connections++;
     this.sockets.add(socket);
+    // A peer that closes its side gets ours closed too (allowHalfOpen is off), as a syslog server does.
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.sockets.delete(socket));
+    if (this.options.read === false) {
+      socket.pause();
+      return;
+    }
     const chunks: Buffer[] = [];
     this.raw.push(chunks);
     let partial = '';
@@ -135,8 +144,5 @@ export class Receiver {
       }
       partial = text.slice(start);
     });
-    // A peer that closes its side gets ours closed too (allowHalfOpen is off), as a syslog server does.
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.sockets.delete(socket));
   }
 }

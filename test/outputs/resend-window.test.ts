@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ResendWindow } from '../../src/outputs/resend-window.js';
+import { ResendWindow, type Confirmation, type Resend } from '../../src/outputs/resend-window.js';
 import { seededRandom } from '../../sandbox/random.js';
 
-const text = (buffers: Buffer[]): string[] => buffers.map((b) => b.toString('latin1'));
+const text = (taken: Resend[]): string[] => taken.map((r) => r.data.toString('latin1'));
 
 describe('ResendWindow', () => {
   test('keeps whole writes, oldest evicted first, and gives them back oldest first', () => {
@@ -55,6 +55,57 @@ describe('ResendWindow', () => {
     assert.deepEqual(text(window.take(0)), ['abcdefghijklmnop']);
   });
 
+  test('confirmation: eviction and age-out confirm; a taken write keeps its obligation; settle(err) gives up', () => {
+    const outcome = new Map<string, 'confirmed' | 'released'>();
+    const obligation = (name: string): Confirmation => ({
+      resolve: () => outcome.set(name, 'confirmed'),
+      reject: () => outcome.set(name, 'released'),
+    });
+    const window = new ResendWindow(8);
+    window.add(Buffer.from('aaaa'), 1_000, obligation('a'));
+    window.add(Buffer.from('bbbb'), 2_000, obligation('b'));
+    assert.equal(outcome.size, 0, 'kept writes are not confirmed');
+    window.add(Buffer.from('cccc'), 3_000, obligation('c'));
+    assert.deepEqual([...outcome], [['a', 'confirmed']], 'evicted by newer bytes');
+    window.expire(2_500);
+    assert.deepEqual(
+      [...outcome],
+      [
+        ['a', 'confirmed'],
+        ['b', 'confirmed'],
+      ],
+      'aged out',
+    );
+    window.add(Buffer.from('dd'), 4_000, obligation('d'));
+    // A break: what is still kept is sent again on another connection, still owing its confirmation.
+    const taken = window.take(0);
+    assert.deepEqual(text(taken), ['cccc', 'dd']);
+    assert.equal(outcome.has('c') || outcome.has('d'), false, 'taken back: not confirmed');
+    const next = new ResendWindow(8);
+    for (const r of taken) next.add(r.data, 5_000, r.confirm);
+    next.add(Buffer.from('eeee'), 6_000, obligation('e'));
+    assert.equal(outcome.get('c'), 'confirmed', 'confirmed once it left the window again');
+    assert.equal(outcome.has('d'), false);
+    next.settle(new Error('stopped'));
+    assert.equal(outcome.get('d'), 'released');
+    assert.equal(outcome.get('e'), 'released');
+    assert.equal(next.bytes, 0);
+  });
+
+  test('a write larger than the window, or any write to a window of 0 bytes, is confirmed at once', () => {
+    const confirmed: string[] = [];
+    const obligation = (name: string): Confirmation => ({
+      resolve: () => confirmed.push(name),
+      reject: () => assert.fail(name),
+    });
+    const window = new ResendWindow(4);
+    window.add(Buffer.from('ab'), 1, obligation('small'));
+    window.add(Buffer.from('abcdef'), 2, obligation('large'));
+    assert.deepEqual(confirmed, ['small', 'large']);
+    new ResendWindow(0).add(Buffer.from('a'), 3, obligation('none kept'));
+    assert.deepEqual(confirmed, ['small', 'large', 'none kept']);
+  });
+
   test('random writes: the same bytes as a list of the writes themselves', () => {
     const next = seededRandom(7);
     for (let round = 0; round < 200; round++) {
@@ -82,7 +133,11 @@ describe('ResendWindow', () => {
       }
       const since = now - Math.floor(next() * 10);
       const expected = model.filter((w) => w.at >= since).map((w) => w.data);
-      assert.deepEqual(window.take(since), expected, `round ${round}`);
+      assert.deepEqual(
+        window.take(since).map((r) => r.data),
+        expected,
+        `round ${round}`,
+      );
     }
   });
 });

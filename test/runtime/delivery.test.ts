@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CollectorError, ErrorCodes } from '../../src/core/errors.js';
 import type { CollectorEvent } from '../../src/core/batch.js';
 import { Delivery } from '../../src/runtime/delivery.js';
-import type { Output } from '../../src/outputs/output.js';
+import type { Accepted, Output } from '../../src/outputs/output.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { events, recordingBatch } from '../helpers/batches.js';
@@ -17,6 +19,18 @@ class ManualOutput implements Output {
   async stop() {}
   write(events: readonly CollectorEvent[]): Promise<void> {
     return new Promise((resolve, reject) => this.writes.push({ events, resolve, reject }));
+  }
+}
+
+/** An output that accepts at once and confirms (or gives up) each write when the test says so. */
+class ConfirmingOutput implements Output {
+  readonly confirmations: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  constructor(readonly name: string) {}
+  async start() {}
+  async stop() {}
+  async write(): Promise<Accepted> {
+    const confirmed = new Promise<void>((resolve, reject) => this.confirmations.push({ resolve, reject }));
+    return { confirmed };
   }
 }
 
@@ -51,7 +65,7 @@ describe('Delivery', () => {
     b.writes[0]!.reject(new CollectorError(ErrorCodes.OUTPUT_REJECTED, 'HTTP 401'));
     assert.equal(await batch.settled, 'released');
     assert.equal(await d.drain(1000), true);
-    assert.deepEqual(d.inFlight, { events: 0, bytes: 0, batches: 0 });
+    assert.deepEqual(d.inFlight, { events: 0, bytes: 0, batches: 0, unconfirmed: 0 });
   });
 
   test('a batch one output rejected is released only once every other output settled its write', async () => {
@@ -70,7 +84,7 @@ describe('Delivery', () => {
     b.writes[0]!.resolve();
     assert.equal(await batch.settled, 'released');
     assert.equal(await d.drain(1000), true);
-    assert.deepEqual(d.inFlight, { events: 0, bytes: 0, batches: 0 });
+    assert.deepEqual(d.inFlight, { events: 0, bytes: 0, batches: 0, unconfirmed: 0 });
   });
 
   test('the in-flight window blocks admission until acknowledgements make room (backpressure)', async () => {
@@ -93,6 +107,97 @@ describe('Delivery', () => {
     const d = new Delivery([out], { maxEvents: 5, maxBytes: 1e6 }, new Metrics(), silentLogger());
     await d.admit(recordingBatch(events(50)), labels);
     assert.equal(d.inFlight.events, 50);
+  });
+
+  test('an accepted batch leaves the window at once (accepted() called) and is acknowledged only once confirmed', async () => {
+    const out = new ConfirmingOutput('o');
+    const plain = new ManualOutput('p');
+    const d = new Delivery(
+      [out, plain],
+      { maxEvents: 5, maxBytes: 1e6, maxUnconfirmed: 10 },
+      new Metrics(),
+      silentLogger(),
+    );
+    let accepted = 0;
+    const batch = { ...recordingBatch(events(5)), accepted: () => accepted++ };
+    const recorded = recordingBatch([]);
+    Object.assign(batch, { ack: recorded.ack, release: recorded.release });
+    await d.admit(batch, labels);
+    await tick();
+    plain.writes[0]!.resolve();
+    await tick();
+    assert.equal(accepted, 1);
+    assert.deepEqual(d.inFlight, { events: 0, bytes: 0, batches: 0, unconfirmed: 1 });
+    // The window is free: the next batch is admitted without waiting for the confirmation.
+    await d.admit(recordingBatch(events(5)), labels);
+    assert.equal(recorded.outcome, 'pending', 'accepted, not yet confirmed');
+    assert.equal(await d.drain(1_000), false, 'the second batch is not accepted yet');
+    plain.writes[1]!.resolve();
+    assert.equal(await d.drain(1_000), true, 'every batch accepted');
+    assert.equal(await d.drain(10, 'confirmed'), false);
+    out.confirmations[0]!.resolve();
+    assert.equal(await recorded.settled, 'acked');
+  });
+
+  test('a batch whose confirmation is given up (output stopped) is released, after accepted()', async () => {
+    const out = new ConfirmingOutput('o');
+    const d = new Delivery([out], { maxEvents: 5, maxBytes: 1e6 }, new Metrics(), silentLogger());
+    const batch = recordingBatch(events(2));
+    await d.admit(batch, labels);
+    await tick();
+    out.confirmations[0]!.reject(new CollectorError(ErrorCodes.OUTPUT_STOPPED, 'stopped'));
+    assert.equal(await batch.settled, 'released');
+    assert.equal(await d.drain(1_000, 'confirmed'), true);
+  });
+
+  test('a batch awaiting confirmation no longer holds its events in memory', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const out = new ConfirmingOutput('o');
+    const d = new Delivery([out], { maxEvents: 100, maxBytes: 1e6 }, new Metrics(), silentLogger());
+    const outcome = { acked: false };
+    // Made in a function of its own, so that nothing here holds the events.
+    const admit = async (): Promise<WeakRef<object>> => {
+      const held = events(3);
+      await d.admit(
+        {
+          events: held,
+          source: 'test',
+          ack: async () => void (outcome.acked = true),
+          release: async () => undefined,
+        },
+        labels,
+      );
+      return new WeakRef(held);
+    };
+    const ref = await admit();
+    await tick();
+    assert.equal(d.inFlight.unconfirmed, 1);
+    gc();
+    assert.equal(ref.deref(), undefined, 'the events were freed at acceptance');
+    out.confirmations[0]!.resolve();
+    await d.drain(1_000, 'confirmed');
+    assert.equal(outcome.acked, true);
+  });
+
+  test('admissions wait while maxUnconfirmed batches await confirmation', async () => {
+    const out = new ConfirmingOutput('o');
+    const d = new Delivery(
+      [out],
+      { maxEvents: 100, maxBytes: 1e6, maxUnconfirmed: 2 },
+      new Metrics(),
+      silentLogger(),
+    );
+    await d.admit(recordingBatch(events(1)), labels);
+    await d.admit(recordingBatch(events(1)), labels);
+    await tick();
+    let admitted = false;
+    const third = d.admit(recordingBatch(events(1)), labels).then(() => (admitted = true));
+    await tick();
+    assert.equal(admitted, false, 'two batches await confirmation: the third waits');
+    out.confirmations[0]!.resolve();
+    await third;
+    assert.equal(admitted, true);
   });
 
   test('close() rejects waiting admissions with SHUTTING_DOWN and releases their batches', async () => {

@@ -12,7 +12,7 @@ const schema = z
       .enum(['tcp', 'tls', 'udp'])
       .default('tcp')
       .describe(
-        'tcp and tls: at-least-once over long-lived connections (as devo_platform). udp: one datagram per event, lossy (a write is accepted once sent, whether or not it arrives).',
+        'tcp and tls: at-least-once over long-lived connections (as devo_platform). udp: one datagram per event, lossy (a write is accepted, and confirmed, once sent, whether or not it arrives).',
       ),
     framing: z
       .enum(['newline', 'octet-counting'])

@@ -121,7 +121,7 @@ export class CloudTrailApiWorker implements ServiceWorker {
     try {
       await run.walk();
     } finally {
-      await seq.settled();
+      await seq.settled(ctx.signal);
     }
   }
 

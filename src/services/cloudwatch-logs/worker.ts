@@ -103,7 +103,7 @@ export class LogsWorker implements ServiceWorker {
           );
       } while (token && !stopped);
     } finally {
-      await seq.settled();
+      await seq.settled(ctx.signal);
     }
   }
 

@@ -148,7 +148,7 @@ export class MetricsWorker implements ServiceWorker {
         cp = { next: to };
       }
     } finally {
-      await seq.settled();
+      await seq.settled(ctx.signal);
     }
     // GetMetricData is billed per metric × statistic requested: say how many each cycle asked for.
     ctx.logger.info(

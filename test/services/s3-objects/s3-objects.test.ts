@@ -127,6 +127,17 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     await h.delivery.drain(5_000);
   }
 
+  /** A fresh queue announcing one object, `key` in a fresh bucket. */
+  function announcedObject(key: string, body: Buffer | string): { queue: string; bucket: string } {
+    const queue = unique('vpc');
+    const bucket = unique('logs');
+    fake.sqs.createQueue(REGION, queue);
+    fake.s3.createBucket(REGION, bucket);
+    fake.s3.putObject(bucket, key, body);
+    fake.sqs.send(REGION, queue, nativeNotification([{ bucket, key, region: REGION }]));
+    return { queue, bucket };
+  }
+
   const metric = (name: string, labels: Record<string, string>) => h.metrics.total(name, labels);
   const gz = (text: string) => gzipSync(Buffer.from(text));
 
@@ -478,12 +489,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
 
   test('transient S3 failures: retried by the SDK, and past its retries the message waits for redelivery', async () => {
     harness();
-    const queue = unique('vpc');
-    const bucket = unique('logs');
-    fake.sqs.createQueue(REGION, queue);
-    fake.s3.createBucket(REGION, bucket);
-    fake.s3.putObject(bucket, 'a.log.gz', gz(vpcFlowFile(10)));
-    fake.sqs.send(REGION, queue, nativeNotification([{ bucket, key: 'a.log.gz', region: REGION }]));
+    const { queue, bucket } = announcedObject('a.log.gz', gz(vpcFlowFile(10)));
     const [worker] = ncwlWorkers({ vpcflowlogs_sqs_queue_name: queue }, { visibility_timeout_seconds: 1 });
 
     fake.inject({ service: 's3', operation: 'GetObject', kind: 'throttle', times: 1 });
@@ -506,12 +512,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
 
   test('a transfer cut short mid-body is transient: the message is read again', async () => {
     harness();
-    const queue = unique('vpc');
-    const bucket = unique('logs');
-    fake.sqs.createQueue(REGION, queue);
-    fake.s3.createBucket(REGION, bucket);
-    fake.s3.putObject(bucket, 'big.log', vpcFlowFile(40_000)); // several MB: the cut comes mid-object
-    fake.sqs.send(REGION, queue, nativeNotification([{ bucket, key: 'big.log', region: REGION }]));
+    const { queue } = announcedObject('big.log', vpcFlowFile(40_000)); // several MB: the cut comes mid-object
     const [worker] = ncwlWorkers({ vpcflowlogs_sqs_queue_name: queue }, { visibility_timeout_seconds: 1 });
     // The network drops the first transfer after 1 MB (below the deserializer, as a socket reset would).
     let cuts = 1;
@@ -587,12 +588,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
 
   test('shutdown while an object is being read releases its message without logging a failure', async () => {
     harness();
-    const queue = unique('vpc');
-    const bucket = unique('logs');
-    fake.sqs.createQueue(REGION, queue);
-    fake.s3.createBucket(REGION, bucket);
-    fake.s3.putObject(bucket, 'slow.log', vpcFlowFile(100));
-    fake.sqs.send(REGION, queue, nativeNotification([{ bucket, key: 'slow.log', region: REGION }]));
+    const { queue } = announcedObject('slow.log', vpcFlowFile(100));
     fake.inject({ service: 's3', operation: 'GetObject', kind: 'delay', delayMs: 5_000 });
     const [worker] = ncwlWorkers({ vpcflowlogs_sqs_queue_name: queue });
     const pulling = worker!.pull();
@@ -659,6 +655,35 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     await processAll([worker], [queue]);
     assert.equal(h.output.events.length, 1_200);
     assert.equal(most, 2);
+  });
+
+  test('the byte budget is given back once the outputs accepted the events, before they confirm them', async () => {
+    harness();
+    const { queue } = announcedObject('big.log.gz', gz(vpcFlowFile(2_000)));
+    h.output.holdConfirmations = true;
+    const worker = s3ObjectsWorker(h.context(NCWL, REGION), {
+      name: 'budget',
+      queueName: queue,
+      receivers: 1,
+      visibilityTimeoutSeconds: 30,
+      maxObjectsInFlight: 1,
+      // A few batches of 50 rows: the object is many times larger.
+      maxBytesInFlight: 16 * 1024,
+      format: async () => vpcFlowLogsFormat('cloud.aws.vpc.flowlogs'),
+      limits: { maxEvents: 50, maxBytes: 1 << 20 },
+      waitTimeSeconds: 0,
+    });
+    workers.push(worker);
+    const pulled = worker.pull();
+    await waitUntil(
+      () => h.output.events.length === 2_000,
+      5_000,
+      'the whole object read, nothing confirmed',
+    );
+    await pulled;
+    assert.equal(fake.sqs.stats(REGION, queue).deleted, 0, 'not deleted before its events are confirmed');
+    h.output.confirmAll();
+    await waitUntil(() => fake.sqs.stats(REGION, queue).deleted === 1, 5_000, 'the deletion once confirmed');
   });
 
   test('s3:TestEvent and bodies that are no notification are deleted and counted', async () => {

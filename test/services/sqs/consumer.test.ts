@@ -467,6 +467,30 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     assert.ok(requests('ReceiveMessage').every((r) => Number(r.params.MaxNumberOfMessages) <= 4));
   });
 
+  test('a handled message whose events were accepted frees its room while awaiting confirmation: not deleted, visibility extended, deleted once confirmed', async () => {
+    const consumer = setup(
+      Array.from({ length: 20 }, (_, i) => `c${i}`),
+      echo,
+      { maxMessagesInFlight: 4, receivers: 2, visibilityTimeoutSeconds: 1 },
+    );
+    h.output.holdConfirmations = true;
+    // Returns once the queue is drained: room was freed although nothing was confirmed.
+    await consumer.pull();
+    assert.equal(h.output.events.length, 20);
+    const extensions = () =>
+      entriesOf('ChangeMessageVisibilityBatch').filter((e) => e.VisibilityTimeout! > 0);
+    // Three rounds of extensions: past the first visibility timeout of every message.
+    await waitUntil(
+      () => extensions().length >= 60,
+      5_000,
+      'visibility extensions of the unconfirmed messages',
+    );
+    assert.equal(stats().deleted, 0, 'nothing confirmed, nothing deleted');
+    assert.equal(stats().inFlight, 20, 'still invisible past their first visibility timeout');
+    h.output.confirmAll();
+    await waitUntil(() => stats().deleted === 20, 5_000, 'the deletions once confirmed');
+  });
+
   test('many receivers waiting for room or polling raise no listener-leak warning', async () => {
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);

@@ -64,7 +64,8 @@ export function s3ObjectsWorker(ctx: WorkerContext, options: S3ObjectsWorkerOpti
 
 /**
  * ctx.deliver within a byte budget: waits until the batch's bytes fit, and gives them back when
- * delivery acknowledges or releases the batch.
+ * every output accepted the batch (its events are freed; confirmation may take longer), or when
+ * delivery releases it.
  */
 function budgeted(ctx: WorkerContext, budget: Admission): WorkerContext['deliver'] {
   return async (batch) => {
@@ -77,10 +78,11 @@ function budgeted(ctx: WorkerContext, budget: Admission): WorkerContext['deliver
       throw err;
     }
     const tracked = settleOnce(batch.events, batch.source, {
-      ack: () => {
+      accepted: () => {
         give();
-        return batch.ack();
+        batch.accepted?.();
       },
+      ack: () => batch.ack(),
       release: (reason) => {
         give();
         return batch.release(reason);

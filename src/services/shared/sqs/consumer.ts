@@ -29,8 +29,9 @@ export interface SqsConsumerOptions {
   waitTimeSeconds?: number;
   /**
    * Messages held at once: received and not yet deleted, released or left (handling, awaiting
-   * acknowledgement, being deleted). Default receivers × 20, so receivers keep polling while the
-   * previous receipts are still being delivered and deleted.
+   * acceptance, being deleted). Default receivers × 20, so receivers keep polling while the
+   * previous receipts are still being delivered and deleted. A handled message whose batches were
+   * all accepted, awaiting only their confirmation, no longer counts (delivery bounds those).
    */
   maxMessagesInFlight?: number;
 }
@@ -62,7 +63,10 @@ export class SqsConsumer {
   /** Shared, never aborted: deletions under way finish while stopping. */
   private readonly batches: SQSClient;
   private readonly labels: { service: string; region: string };
-  /** Room for messages: one unit per message held or asked for by a receiver, at most maxMessagesInFlight. */
+  /**
+   * Room for messages: one unit per message held (and not `awaiting`) or asked for by a receiver,
+   * at most maxMessagesInFlight.
+   */
   private readonly room: Admission;
   private readonly timeoutMs: number;
   private readonly queue: SqsQueue;
@@ -101,7 +105,9 @@ export class SqsConsumer {
     allowListeners(this.signal, 2 * options.receivers + 2);
     this.polls = ctx.aws.sqsAbortable(ctx.region, this.signal);
     this.batches = ctx.aws.sqsCached(ctx.region);
-    this.lifecycle = new MessageLifecycle(ctx, this.queue, this.batches, (removed) => this.onDone(removed));
+    this.lifecycle = new MessageLifecycle(ctx, this.queue, this.batches, (h, removed) =>
+      this.onDone(h, removed),
+    );
     this.visibility = new VisibilityKeeper(
       this.lifecycle.held,
       options.visibilityTimeoutSeconds,
@@ -191,11 +197,13 @@ export class SqsConsumer {
     return this.lifecycle.held;
   }
 
-  private onDone(removed: boolean): void {
+  private onDone(h: HeldMessage, removed: boolean): void {
     if (removed) {
-      this.room.release([1]);
+      // An awaiting message gave its unit back already.
+      if (!h.awaiting) this.room.release([1]);
       wakeAll(this.doneWaiters);
     }
+    h.awaiting = false;
     if (this.held.size === 0) this.visibility.pause();
   }
 
@@ -279,6 +287,8 @@ export class SqsConsumer {
       source: `${this.ctx.serviceName}: ${this.queue.where()} message ${messageId}`,
       phase: 'active',
       pending: 0,
+      unaccepted: 0,
+      awaiting: false,
       handled: false,
       releasedBy: undefined,
       visibleAt: receivedAt + this.timeoutMs,
@@ -355,6 +365,7 @@ export class SqsConsumer {
     }
     h.handled = true;
     this.lifecycle.settle(h);
+    this.stopCounting(h);
     return h.releasedBy === undefined;
   }
 
@@ -365,17 +376,47 @@ export class SqsConsumer {
       return;
     }
     h.pending += 1;
+    h.unaccepted += 1;
+    let accepted = false;
+    const accept = (): void => {
+      if (accepted) return;
+      accepted = true;
+      h.unaccepted -= 1;
+    };
+    const ack = (): void => {
+      accept();
+      h.pending -= 1;
+      delivered?.();
+      this.lifecycle.settle(h);
+    };
     const batch = settleOnce(events, h.source, {
-      ack: async () => {
-        h.pending -= 1;
-        delivered?.();
-        this.lifecycle.settle(h);
+      accepted: () => {
+        // A FIFO group is locked while its message is in flight: waiting for confirmation (up to
+        // resend_window_seconds at low traffic) would deliver one message a group in that time.
+        // FIFO queues are acknowledged once accepted, as before confirmation existed.
+        if (this.queue.fifo) return void batch.ack();
+        accept();
+        this.stopCounting(h);
       },
+      ack: async () => ack(),
       release: async (reason) => {
+        accept();
         h.pending -= 1;
         this.lifecycle.release(h, reason);
       },
     });
     await this.ctx.deliver(batch);
+  }
+
+  /**
+   * A handled message whose batches were all accepted only awaits their confirmation: it frees its
+   * room (and its body), so that receiving is not held back by how long confirmation takes. It is
+   * still held: its visibility is extended until it is deleted or released.
+   */
+  private stopCounting(h: HeldMessage): void {
+    if (h.awaiting || h.phase !== 'active' || !h.handled || h.unaccepted > 0 || h.pending === 0) return;
+    h.awaiting = true;
+    h.message = { ...h.message, body: '' };
+    this.room.release([1]);
   }
 }

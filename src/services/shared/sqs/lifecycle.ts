@@ -36,7 +36,7 @@ export class MessageLifecycle {
     /** Shared, never aborted: deletions under way finish while stopping. */
     private readonly client: SQSClient,
     /** Called each time a message is done (deleted, released or left); `removed`: it was still held. */
-    private readonly onDone: (removed: boolean) => void,
+    private readonly onDone: (h: HeldMessage, removed: boolean) => void,
   ) {
     this.labels = { service: ctx.serviceName, region: ctx.region };
     this.deletes = new EntryBatcher(SQS_BATCH_MAX, DELETE_LINGER_MS, (batch) => this.sendDeletes(batch));
@@ -74,7 +74,7 @@ export class MessageLifecycle {
 
   finish(h: HeldMessage): void {
     h.phase = 'done';
-    this.onDone(this.held.delete(h));
+    this.onDone(h, this.held.delete(h));
   }
 
   /** Shutdown: releases every message not yet fully acknowledged; deletions under way finish. */

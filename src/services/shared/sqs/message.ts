@@ -43,13 +43,18 @@ export type Phase = 'active' | 'deleting' | 'releasing' | 'done';
 
 /** A message from receipt until it is deleted, released or left. */
 export interface HeldMessage {
-  readonly message: ReceivedMessage;
+  /** Its body is dropped once the message stops counting against the bound (see `awaiting`). */
+  message: ReceivedMessage;
   readonly queueUrl: string;
   readonly receiptHandle: string;
   readonly source: string;
   phase: Phase;
   /** Emitted batches not yet acknowledged. */
   pending: number;
+  /** Emitted batches not yet accepted by every output (nor released). */
+  unaccepted: number;
+  /** Handled and every batch accepted: awaiting confirmation, it leaves the in-flight bound. */
+  awaiting: boolean;
   /** The handler returned 'delete'. */
   handled: boolean;
   /** Why the message was given up (a released batch, a failed handler, shutdown). */
