@@ -24,8 +24,6 @@ interface Unconfirmed {
   readonly source: string;
   readonly labels: DeliveryLabels;
   readonly events: number;
-  /** Events per tag, for the per-tag delivered counter. */
-  readonly perTag: ReadonlyMap<string, number>;
   readonly ack: Batch['ack'];
   readonly release: Batch['release'];
 }
@@ -154,10 +152,13 @@ export class Delivery {
       this.give(events, bytes);
       return;
     }
-    // Counted per tag once a batch, not once an event: a label lookup per event costs too much.
+    // Counted at acceptance, what throughput is (confirmation may come up to resend_window_seconds
+    // later); per tag once a batch, not once an event: a label lookup per event costs too much.
+    this.metrics.eventsDelivered.inc(labels, events);
     const perTag = new Map<string, number>();
     for (const e of batch.events) perTag.set(e.tag, (perTag.get(e.tag) ?? 0) + (e.lines ?? 1));
-    const done: Unconfirmed = { source, labels, events, perTag, ack, release };
+    for (const [tag, n] of perTag) this.metrics.tagEventsDelivered.inc({ tag }, n);
+    const done: Unconfirmed = { source, labels, events, ack, release };
     // Taken before the window is given back, so the waiters admitted next see it.
     if (confirmations.length > 0) this.awaitConfirmation(done, confirmations);
     accepted?.();
@@ -197,8 +198,6 @@ export class Delivery {
   private async acknowledge(batch: Unconfirmed): Promise<void> {
     try {
       await batch.ack();
-      this.metrics.eventsDelivered.inc(batch.labels, batch.events);
-      for (const [tag, n] of batch.perTag) this.metrics.tagEventsDelivered.inc({ tag }, n);
     } catch (err) {
       this.metrics.errors.inc({ ...batch.labels, code: (err as { code?: string }).code ?? 'ACK_FAILED' });
       this.logger.error(
