@@ -21,7 +21,6 @@ import { Health, type WorkerHealth } from '../telemetry/health.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { startStatusServer, type StatusServer } from '../telemetry/status-server.js';
 import { systemClock } from '../core/clock.js';
-import { settleOnce, type Batch } from '../core/batch.js';
 import { Delivery } from './delivery.js';
 import { runWorker } from './scheduler.js';
 
@@ -94,6 +93,8 @@ export class Collector {
       { maxEvents: g.max_in_flight_events, maxBytes: g.max_in_flight_bytes },
       this.metrics,
       this.logger,
+      // An acknowledged batch is progress for the stuck check, though the pull goes on.
+      (labels) => this.health.acknowledged(labels.service, labels.region),
     );
     const input = this.config.inputs.aws;
     const services = Object.entries(input.services).filter(([, s]) => s !== undefined);
@@ -112,8 +113,7 @@ export class Collector {
       if (!serviceConfig) continue;
       const def = definitionFor(serviceName);
       for (const region of serviceConfig.regions) {
-        const healths: WorkerHealth[] = [];
-        const base = workerContext(
+        const ctx = workerContext(
           {
             inputId: input.id,
             aws: this.aws,
@@ -129,21 +129,6 @@ export class Collector {
           serviceName,
           region,
         );
-        // An acknowledged batch is progress for the stuck check, though the pull goes on.
-        const ctx = {
-          ...base,
-          deliver: (batch: Batch) =>
-            base.deliver(
-              settleOnce(batch.events, batch.source, {
-                accepted: batch.accepted,
-                ack: async () => {
-                  await batch.ack();
-                  for (const h of healths) h.acknowledged();
-                },
-                release: (reason) => batch.release(reason),
-              }),
-            ),
-        };
         const periodMs = serviceConfig.request_period_in_seconds * 1000;
         for (const worker of def.createWorkers(serviceConfig as never, ctx)) {
           const health = this.health.worker(
@@ -151,7 +136,6 @@ export class Collector {
             periodMs,
             () => worker.position?.() ?? {},
           );
-          healths.push(health);
           this.workers.push({
             worker,
             service: serviceName,

@@ -58,6 +58,8 @@ export class Delivery {
     private readonly limits: DeliveryLimits,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** Told of every acknowledged batch (worker progress for health). */
+    private readonly onAcknowledged: (labels: DeliveryLabels) => void = () => {},
   ) {
     this.maxUnconfirmed = limits.maxUnconfirmed ?? Math.max(1, Math.ceil(limits.maxEvents / 10));
   }
@@ -198,6 +200,7 @@ export class Delivery {
   private async acknowledge(batch: Unconfirmed): Promise<void> {
     try {
       await batch.ack();
+      this.onAcknowledged(batch.labels);
     } catch (err) {
       this.metrics.errors.inc({ ...batch.labels, code: (err as { code?: string }).code ?? 'ACK_FAILED' });
       this.logger.error(

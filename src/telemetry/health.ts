@@ -198,6 +198,12 @@ export class Health {
     return o;
   }
 
+  /** A batch read by the workers of `service` in `region` was acknowledged. */
+  acknowledged(service: string, region: string): void {
+    for (const w of this.workers)
+      if (w.labels.service === service && w.labels.region === region) w.acknowledged();
+  }
+
   get workerHealth(): readonly WorkerHealth[] {
     return this.workers;
   }
