@@ -153,7 +153,7 @@ export class SqsConsumer {
       const sent = Number(h.message.attributes.SentTimestamp);
       if (Number.isFinite(sent) && (oldest === undefined || sent < oldest)) oldest = sent;
     }
-    return { behindSince: oldest ?? Date.now(), queueMessages: this.queueMessages };
+    return { behindSince: oldest ?? this.ctx.clock.now(), queueMessages: this.queueMessages };
   }
 
   /** The queue depth for /metrics, once a period. A failure here only leaves the last figure. */
@@ -171,7 +171,7 @@ export class SqsConsumer {
     } catch (err) {
       if (this.signal.aborted) return;
       this.ctx.logger.debug(
-        { queue: this.queue.name, region: this.ctx.region, err },
+        { queue: this.queue.name, err },
         `cannot read the depth of ${this.queue.where()}: ${describeError(err)}`,
       );
     }
