@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.js';
 import { hostileObject } from '../helpers/hostile.js';
 import { tempDir } from '../helpers/paths.js';
 import { waitUntil } from '../helpers/wait.js';
-import { cloudTrailFile, cloudTrailKey, nativeNotification } from '../services/s3-objects/fixtures.js';
+import { cloudTrailFile, cloudTrailKey, nativeNotification } from '../services/shared/s3-objects/fixtures.js';
 
 /** Peak resident memory of a process, in MiB (Linux). */
 function peakRssMiB(pid: number): number {

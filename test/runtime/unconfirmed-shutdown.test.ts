@@ -8,7 +8,7 @@ import { Collector } from '../../src/runtime/collector.js';
 import { capturingLogger } from '../helpers/harness.js';
 import { waitUntil } from '../helpers/wait.js';
 import { Receiver, tempDir } from '../outputs/helpers.js';
-import { serviceEvent } from '../services/sqs-events/fixtures.js';
+import { serviceEvent } from '../services/shared/sqs-events/fixtures.js';
 
 const REGION = 'eu-west-1';
 const QUEUE = 'confirm-events';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeliveredObjects } from '../../../src/services/shared/s3-objects/delivered-objects.js';
+import { DeliveredObjects } from '../../../../src/services/shared/s3-objects/delivered-objects.js';
 
 const ref = (key: string, eTag?: string) => ({
   bucket: 'b',

@@ -1,24 +1,24 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
+import { startFakeAws, type FakeAws } from '../../../../sandbox/fake-aws/index.js';
 import {
   predefinedServiceSchemas,
   type SecurityHubConfig,
   type ServiceEventsConfig,
-} from '../../../src/config/schema.js';
-import { ErrorCodes } from '../../../src/core/errors.js';
-import { runWorker } from '../../../src/runtime/scheduler.js';
-import type { ServiceWorker } from '../../../src/services/definition.js';
+} from '../../../../src/config/schema.js';
+import { ErrorCodes } from '../../../../src/core/errors.js';
+import { runWorker } from '../../../../src/runtime/scheduler.js';
+import type { ServiceWorker } from '../../../../src/services/definition.js';
 import {
   createServiceEventsWorker,
   definition as serviceEventsDefinition,
-} from '../../../src/services/service-events-all/index.js';
+} from '../../../../src/services/service-events-all/index.js';
 import {
   createSecurityHubWorker,
   definition as securityHubDefinition,
-} from '../../../src/services/sqs-cloudwatch-consumer/index.js';
-import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
-import { waitUntil } from '../../helpers/wait.js';
+} from '../../../../src/services/sqs-cloudwatch-consumer/index.js';
+import { capturingLogger, createHarness, type Harness } from '../../../helpers/harness.js';
+import { waitUntil } from '../../../helpers/wait.js';
 import { guardDutyEvent, securityHubEventWith, serviceEvent } from './fixtures.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

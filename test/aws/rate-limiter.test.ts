@@ -1,9 +1,9 @@
-import { busiestWindow } from '../../helpers/harness.js';
+import { busiestWindow } from '../helpers/harness.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RateLimits, retryThrottled, SlidingWindowLimiter } from '../../../src/aws/rate-limiter.js';
-import { isThrottling } from '../../../src/aws/throttling.js';
-import { isCollectorError } from '../../../src/core/errors.js';
+import { RateLimits, retryThrottled, SlidingWindowLimiter } from '../../src/aws/rate-limiter.js';
+import { isThrottling } from '../../src/aws/throttling.js';
+import { isCollectorError } from '../../src/core/errors.js';
 
 describe('SlidingWindowLimiter', () => {
   test('never grants more than the limit in any window, even to concurrent callers', async () => {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { generateObject } from '../../../bench/s3-objects.js';
-import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
+import { generateObject } from '../../../../bench/s3-objects.js';
+import { startFakeAws, type FakeAws } from '../../../../sandbox/fake-aws/index.js';
 import { nativeNotification } from './fixtures.js';
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { notificationKey } from '../../../sandbox/fake-aws/index.js';
+import { notificationKey } from '../../../../sandbox/fake-aws/index.js';
 
 /** Copies of /work/shared/reference/fixtures (AWS's documented shapes). */
 const FIXTURES = new URL('./fixtures/', import.meta.url);

@@ -4,11 +4,11 @@ import {
   eventBridgeEvent,
   serviceEventsTagRule,
   TAG_CLOUDWATCH_EVENTS,
-} from '../../../src/services/service-events-all/events.js';
-import { TAG_SECURITYHUB_FINDINGS } from '../../../src/services/sqs-cloudwatch-consumer/index.js';
-import { securityHubFindings } from '../../../src/services/sqs-cloudwatch-consumer/findings.js';
-import type { EventTags } from '../../../src/services/shared/sqs-events/convert.js';
-import { createTagger, type TaggerOptions } from '../../../src/services/shared/tagging/tagger.js';
+} from '../../../../src/services/service-events-all/events.js';
+import { TAG_SECURITYHUB_FINDINGS } from '../../../../src/services/sqs-cloudwatch-consumer/index.js';
+import { securityHubFindings } from '../../../../src/services/sqs-cloudwatch-consumer/findings.js';
+import type { EventTags } from '../../../../src/services/shared/sqs-events/convert.js';
+import { createTagger, type TaggerOptions } from '../../../../src/services/shared/tagging/tagger.js';
 import {
   guardDutyEvent as guardDuty,
   securityHubEvent as securityHub,

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isCollectorError } from '../../../src/core/errors.js';
-import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../../../src/formats/cloudtrail.js';
-import { decompress } from '../../../src/formats/compression.js';
-import type { CollectorEvent } from '../../../src/core/batch.js';
-import { auditEventsTagRule } from '../../../src/services/audit-events-all/tags.js';
-import { cloudTrailFormat } from '../../../src/services/audit-events-all/trail-files.js';
-import { cloudFrontFormat, vpcFlowLogsFormat } from '../../../src/services/non-cloudwatch-logs/formats.js';
-import type { ObjectFormat } from '../../../src/services/shared/s3-objects/formats.js';
-import { createTagger } from '../../../src/services/shared/tagging/tagger.js';
-import { hostileCorpus, hostileObject } from '../../helpers/hostile.js';
+import { isCollectorError } from '../../../../src/core/errors.js';
+import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../../../../src/formats/cloudtrail.js';
+import { decompress } from '../../../../src/formats/compression.js';
+import type { CollectorEvent } from '../../../../src/core/batch.js';
+import { auditEventsTagRule } from '../../../../src/services/audit-events-all/tags.js';
+import { cloudTrailFormat } from '../../../../src/services/audit-events-all/trail-files.js';
+import { cloudFrontFormat, vpcFlowLogsFormat } from '../../../../src/services/non-cloudwatch-logs/formats.js';
+import type { ObjectFormat } from '../../../../src/services/shared/s3-objects/formats.js';
+import { createTagger } from '../../../../src/services/shared/tagging/tagger.js';
+import { hostileCorpus, hostileObject } from '../../../helpers/hostile.js';
 
 // Every entry of the hostile corpus through every S3 object format, as the object reader feeds
 // them (decompression by magic bytes, then the format's parser): a clean parse or OBJECT_CORRUPT

@@ -1,16 +1,16 @@
-import { AwsClients } from '../../../src/aws/clients.js';
-import { predefinedServiceSchemas } from '../../../src/config/schema.js';
-import type { Output } from '../../../src/outputs/output.js';
-import { eventCount, type CollectorEvent } from '../../../src/core/batch.js';
-import { systemClock } from '../../../src/core/clock.js';
-import { Delivery } from '../../../src/runtime/delivery.js';
-import { createNonCloudwatchLogsWorkers } from '../../../src/services/non-cloudwatch-logs/index.js';
-import { workerContext } from '../../../src/runtime/worker-context.js';
-import { FileStateStore } from '../../../src/state/file-store.js';
-import { silentLogger } from '../../../src/telemetry/logger.js';
-import { Metrics } from '../../../src/telemetry/metrics.js';
-import { tempDir } from '../../helpers/paths.js';
-import { RateLimits } from '../../../src/aws/rate-limiter.js';
+import { AwsClients } from '../../../../src/aws/clients.js';
+import { predefinedServiceSchemas } from '../../../../src/config/schema.js';
+import type { Output } from '../../../../src/outputs/output.js';
+import { eventCount, type CollectorEvent } from '../../../../src/core/batch.js';
+import { systemClock } from '../../../../src/core/clock.js';
+import { Delivery } from '../../../../src/runtime/delivery.js';
+import { createNonCloudwatchLogsWorkers } from '../../../../src/services/non-cloudwatch-logs/index.js';
+import { workerContext } from '../../../../src/runtime/worker-context.js';
+import { FileStateStore } from '../../../../src/state/file-store.js';
+import { silentLogger } from '../../../../src/telemetry/logger.js';
+import { Metrics } from '../../../../src/telemetry/metrics.js';
+import { tempDir } from '../../../helpers/paths.js';
+import { RateLimits } from '../../../../src/aws/rate-limiter.js';
 
 /**
  * The collector side of memory.test.ts, alone in its process so its RSS and heap are its own: the

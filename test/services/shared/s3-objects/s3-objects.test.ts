@@ -2,21 +2,21 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { PassThrough, type Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
+import { startFakeAws, type FakeAws } from '../../../../sandbox/fake-aws/index.js';
 import {
   predefinedServiceSchemas,
   type AuditEventsConfig,
   type NonCloudwatchLogsConfig,
-} from '../../../src/config/schema.js';
-import { definition as auditDefinition } from '../../../src/services/audit-events-all/index.js';
-import { createAuditS3Worker } from '../../../src/services/audit-events-all/audits-s3.js';
-import { vpcFlowLogsFormat } from '../../../src/services/non-cloudwatch-logs/formats.js';
-import type { ObjectFormat } from '../../../src/services/shared/s3-objects/formats.js';
-import { createNonCloudwatchLogsWorkers } from '../../../src/services/non-cloudwatch-logs/index.js';
-import { s3ObjectsWorker } from '../../../src/services/shared/s3-objects/worker.js';
-import type { ServiceWorker } from '../../../src/services/definition.js';
-import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
-import { waitUntil } from '../../helpers/wait.js';
+} from '../../../../src/config/schema.js';
+import { definition as auditDefinition } from '../../../../src/services/audit-events-all/index.js';
+import { createAuditS3Worker } from '../../../../src/services/audit-events-all/audits-s3.js';
+import { vpcFlowLogsFormat } from '../../../../src/services/non-cloudwatch-logs/formats.js';
+import type { ObjectFormat } from '../../../../src/services/shared/s3-objects/formats.js';
+import { createNonCloudwatchLogsWorkers } from '../../../../src/services/non-cloudwatch-logs/index.js';
+import { s3ObjectsWorker } from '../../../../src/services/shared/s3-objects/worker.js';
+import type { ServiceWorker } from '../../../../src/services/definition.js';
+import { capturingLogger, createHarness, type Harness } from '../../../helpers/harness.js';
+import { waitUntil } from '../../../helpers/wait.js';
 import {
   cloudFrontFile,
   cloudTrailDigestKey,

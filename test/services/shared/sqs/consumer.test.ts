@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
-import { CollectorError, ErrorCodes } from '../../../src/core/errors.js';
+import { startFakeAws, type FakeAws } from '../../../../sandbox/fake-aws/index.js';
+import { CollectorError, ErrorCodes } from '../../../../src/core/errors.js';
 import {
   SqsConsumer,
   type MessageHandler,
   type ReceivedMessage,
   type SqsConsumerOptions,
-} from '../../../src/services/shared/sqs/consumer.js';
-import { createLogger } from '../../../src/telemetry/logger.js';
-import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
-import { waitUntil } from '../../helpers/wait.js';
+} from '../../../../src/services/shared/sqs/consumer.js';
+import { createLogger } from '../../../../src/telemetry/logger.js';
+import { capturingLogger, createHarness, type Harness } from '../../../helpers/harness.js';
+import { waitUntil } from '../../../helpers/wait.js';
 
 const REGION = 'eu-west-1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
