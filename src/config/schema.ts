@@ -84,7 +84,7 @@ const accountSchema = z
   })
   .superRefine((a, ctx) => {
     const roleAccount = ROLE_ARN.exec(a.target_assume_role)?.[1];
-    if (roleAccount && roleAccount !== a.id)
+    if (roleAccount && /^\d{12}$/.test(a.id) && roleAccount !== a.id)
       ctx.addIssue({
         code: 'custom',
         path: ['target_assume_role'],
