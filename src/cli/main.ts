@@ -5,7 +5,7 @@ import { configJsonSchema, configReferenceMarkdown } from '../config/json-schema
 import { accountsOf, servicesOf } from '../config/accounts.js';
 import { loadConfig } from '../config/loader.js';
 import { CollectorError, ErrorCodes, describeError } from '../core/errors.js';
-import { iamPolicy } from './iam-policy.js';
+import { accountsIamPolicy, iamPolicy } from './iam-policy.js';
 import { runTop } from './top.js';
 import { Collector } from '../runtime/collector.js';
 import { boundHeapGrowth } from '../runtime/memory.js';
@@ -58,10 +58,14 @@ export function buildProgram(): Command {
 
   program
     .command('iam-policy')
-    .description('Print the least-privilege IAM policy (JSON) the configured services need.')
+    .description(
+      "Print the least-privilege IAM policy (JSON) the configured services need; with inputs.aws.accounts, the policy and trust relationship of each account's role and the base identity's sts:AssumeRole.",
+    )
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action((opts: { config: string }) => {
-      process.stdout.write(`${JSON.stringify(iamPolicy(loadConfig(opts.config).config), null, 2)}\n`);
+      const { config } = loadConfig(opts.config);
+      const policy = config.inputs.aws.accounts ? accountsIamPolicy(config) : iamPolicy(config);
+      process.stdout.write(`${JSON.stringify(policy, null, 2)}\n`);
     });
 
   program
