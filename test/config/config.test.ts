@@ -366,6 +366,23 @@ describe('inputs.aws.accounts', () => {
     assert.match(problems[1]!.message, /role of account 333333333333/);
   });
 
+  test('the accounts example of docs/examples/full.yaml is valid once uncommented', () => {
+    const text = fullExample
+      .replace(/^ {6}(target_assume_role|assume_role_external_id): .*\n/gm, '')
+      .replace(/^ {4}# (accounts:|  [ -] .*)$/gm, '    $1');
+    const { config, problems } = parseConfigText(text, {
+      env: { ...env, DEVO_EXTERNAL_ID_333333333333: 'ext-id-333333333333' },
+    });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(
+      config?.inputs.aws.accounts?.map((a) => [a.id, a.regions]),
+      [
+        ['333333333333', undefined],
+        ['444444444444', ['eu-west-1']],
+      ],
+    );
+  });
+
   test('an account listed twice, and a target_assume_role of the credentials beside accounts, are refused', () => {
     const { problems } = parseConfigText(
       withAccounts(
