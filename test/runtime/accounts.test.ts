@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startFakeAws, type FakeAws } from '../../sandbox/fake-aws/index.js';
@@ -20,7 +21,7 @@ after(async () => {
   await fake.stop();
 });
 
-test('each account of inputs.aws.accounts has its own FilterLogEvents quota (5 a second per account and region)', async () => {
+test('each account of inputs.aws.accounts has its own FilterLogEvents quota (5 a second per account and region) and {account_id}', async () => {
   const { dir, cleanup } = tempDir('dac-accounts-');
   const now = Date.now();
   for (const account of ACCOUNTS) {
@@ -39,7 +40,7 @@ test('each account of inputs.aws.accounts has its own FilterLogEvents quota (5 a
   const services = Array.from(
     { length: GROUPS },
     (_, i) =>
-      `      cwl_${i}: { types: [logs], log_group: /group/${i}, regions: [${REGION}], start_time: '${new Date(now - 6 * 60_000).toISOString()}' }`,
+      `      cwl_${i}: { types: [logs], log_group: /group/${i}, regions: [${REGION}], tag: 'my.logs.{account_id}', start_time: '${new Date(now - 6 * 60_000).toISOString()}' }`,
   ).join('\n');
   const { config, problems } = parseConfigText(`
 outputs:
@@ -63,13 +64,24 @@ ${services}
     fake
       .requestsFor({ service: 'logs', operation: 'FilterLogEvents', region: REGION, accountId })
       .map((c) => c.time);
+  const file = join(dir, 'events.jsonl');
+  const read = () =>
+    (existsSync(file) ? readFileSync(file, 'utf8') : '')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { tag: string });
+  let delivered: { tag: string }[] = [];
   try {
     await collector.start();
     await waitUntil(() => times().length >= ACCOUNTS.length * GROUPS, 20_000, 'every group read');
+    await waitUntil(() => (delivered = read()).length === ACCOUNTS.length * GROUPS, 20_000, 'every event');
   } finally {
     await collector.stop(1_000);
     cleanup();
   }
+  // {account_id} in the tag is the account each event was read from.
+  for (const account of ACCOUNTS)
+    assert.equal(delivered.filter((e) => e.tag === `my.logs.${account}`).length, GROUPS);
   for (const account of ACCOUNTS) {
     assert.equal(times(account).length, GROUPS);
     assert.ok(busiestWindow(times(account), 1000) <= 5, `at most 5 a second in ${account}`);
