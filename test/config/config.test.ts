@@ -369,7 +369,7 @@ describe('inputs.aws.accounts', () => {
   test('the accounts example of docs/examples/full.yaml is valid once uncommented', () => {
     const text = fullExample
       .replace(/^ {6}(target_assume_role|assume_role_external_id): .*\n/gm, '')
-      .replace(/^ {4}# (accounts:|  [ -] .*)$/gm, '    $1');
+      .replace(/^ {4}# (accounts:| {2}[ -] .*)$/gm, '    $1');
     const { config, problems } = parseConfigText(text, {
       env: { ...env, DEVO_EXTERNAL_ID_333333333333: 'ext-id-333333333333' },
     });
