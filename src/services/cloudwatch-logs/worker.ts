@@ -7,7 +7,7 @@ import { paceAttempts, retryThrottled, type RateLimiter } from '../../aws/rate-l
 import type { LogsConfig } from './schema.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
-import { stateKey } from '../../state/store.js';
+import { taskKey } from '../../state/store.js';
 import { fixedTag } from '../shared/tagging/worker-tagger.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
@@ -52,7 +52,7 @@ export class LogsWorker implements ServiceWorker {
     this.window = new WindowCursor(ctx, {
       ...timeCheckpointSpec,
       worker: this.name,
-      key: stateKey(ctx.inputId, ctx.serviceName, ctx.region, config.log_group),
+      key: taskKey(ctx, config.log_group),
       startTime: config.start_time,
       settleMs: options.settleDelayMs ?? config.settle_delay_seconds * 1000,
       alignMs: 1,
