@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { Metrics } from '../src/telemetry/metrics.js';
 import { benchPipeline } from './pipeline.js';
 import type { BenchResult } from './types.js';
 import { seededRandom as random } from '../sandbox/random.js';
+import { writeVpcFlowParquetFile } from '../sandbox/vpc-flow-parquet.js';
 
 /**
  * S3 objects announced on SQS, end to end: one gzip object per format (about 1 GiB uncompressed)
@@ -159,6 +161,27 @@ export async function generateObject(kind: ObjectKind, bytes: number): Promise<G
   gzip.end();
   await ended;
   return { body: Buffer.concat(out), events, bytes: written };
+}
+
+/**
+ * A VPC Flow Logs file in Parquet (AWS's columns and types, see sandbox/vpc-flow-parquet.ts) of
+ * about `bytes` bytes at `path`: one row group of `rowGroupRows` random rows, repeated. `codec`
+ * GZIP as AWS writes it; UNCOMPRESSED reaches a size with a third of the rows.
+ */
+export function generateParquetFile(
+  path: string,
+  bytes: number,
+  codec: 'GZIP' | 'UNCOMPRESSED' = 'GZIP',
+  rowGroupRows = 100_000,
+): { events: number; bytes: number } {
+  const next = random(bytes);
+  const rowsOfGroup = Array.from({ length: rowGroupRows }, (_, i) => rows.vpcflowlogs(next, i).split(' '));
+  const fields = VPC_HEADER.split(' ');
+  // One row group first, to learn its size.
+  writeVpcFlowParquetFile(path, fields, rowsOfGroup, 1, { codec });
+  const copies = Math.max(1, Math.ceil(bytes / statSync(path).size));
+  writeVpcFlowParquetFile(path, fields, rowsOfGroup, copies, { codec });
+  return { events: copies * rowGroupRows, bytes: statSync(path).size };
 }
 
 /** node's zlib alone over the object, in 64 KiB slices as a GetObject body arrives: MB/s of output. */
