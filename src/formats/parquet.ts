@@ -158,25 +158,31 @@ export class ParquetTextStream implements AsyncIterable<Buffer> {
   ): Promise<ColumnValues[]> {
     const group = metadata.row_groups[g]!;
     const chunks = new Map<string, { rowStart: number; data: DecodedArray }[]>();
+    const file = {
+      byteLength: this.size,
+      slice: async (start: number, end = this.size): Promise<ArrayBuffer> => {
+        const bytes = await this.fetch(start, end);
+        return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+      },
+    };
     try {
-      await parquetRead({
-        file: {
-          byteLength: this.size,
-          slice: async (start, end = this.size) => {
-            const bytes = await this.fetch(start, end);
-            return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+      // A column at a time: only one column's pages and decoding buffers exist at once, beside the
+      // decoded columns kept for the rows.
+      for (const column of columns) {
+        await parquetRead({
+          file,
+          metadata,
+          columns: [column],
+          rowStart: groupStart,
+          rowEnd: groupStart + rows,
+          compressors: COMPRESSORS,
+          onChunk: ({ columnName, columnData, rowStart }) => {
+            const list = chunks.get(columnName) ?? [];
+            list.push({ rowStart: rowStart - groupStart, data: columnData });
+            chunks.set(columnName, list);
           },
-        },
-        metadata,
-        rowStart: groupStart,
-        rowEnd: groupStart + rows,
-        compressors: COMPRESSORS,
-        onChunk: ({ columnName, columnData, rowStart }) => {
-          const list = chunks.get(columnName) ?? [];
-          list.push({ rowStart: rowStart - groupStart, data: columnData });
-          chunks.set(columnName, list);
-        },
-      });
+        });
+      }
     } catch (err) {
       if (isCollectorError(err)) throw err;
       // Not ours and not the read's: hyparquet could not decode the row group.
