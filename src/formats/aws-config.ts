@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_RECORD_BYTES, JsonRecordScanner, type ScannedRecord } from './json-scanner.js';
+import { DEFAULT_MAX_RECORD_BYTES, JsonRecordScanner } from './json-scanner.js';
 
 /**
  * AWS Config's delivery-channel check object (`<prefix>/AWSLogs/<account>/Config/ConfigWritabilityCheckFile`):
@@ -21,28 +21,11 @@ export interface AwsConfigParseOptions {
  * without a `configurationItems` array is an OBJECT_CORRUPT CollectorError with the byte offset,
  * after the items before it were returned.
  */
-export class AwsConfigSplitter {
-  private readonly scanner: JsonRecordScanner;
-
-  constructor(options: AwsConfigParseOptions = {}) {
-    this.scanner = new JsonRecordScanner(
-      ['configurationItems'],
-      'no top-level "configurationItems" array: not an AWS Config snapshot or history file',
-      options.source ?? 'AWS Config file',
-      options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
-    );
-  }
-
-  push(chunk: Buffer): ScannedRecord[] {
-    return this.scanner.push(chunk);
-  }
-
-  end(): ScannedRecord[] {
-    return this.scanner.end();
-  }
-
-  /** Configuration items emitted so far. */
-  get records(): number {
-    return this.scanner.records;
-  }
+export function awsConfigSplitter(options: AwsConfigParseOptions = {}): JsonRecordScanner {
+  return new JsonRecordScanner(
+    ['configurationItems'],
+    'no top-level "configurationItems" array: not an AWS Config snapshot or history file',
+    options.source ?? 'AWS Config file',
+    options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+  );
 }

@@ -12,6 +12,7 @@ import {
   eventBridgeNotification,
   fixture,
   nativeNotification,
+  queueWithDeadLetters,
   snsNotification,
 } from '../shared/s3-objects/fixtures.js';
 
@@ -127,13 +128,7 @@ describe('VPC Flow Logs in Parquet through non-cloudwatch-logs (real SDK against
     const queue = 'vpc-parquet-big';
     const dlq = 'vpc-parquet-big-dlq';
     const bucket = 'flow-logs-big';
-    fake.sqs.createQueue(REGION, dlq);
-    fake.sqs.createQueue(REGION, queue, {
-      RedrivePolicy: JSON.stringify({
-        deadLetterTargetArn: fake.sqs.queueArn(REGION, dlq),
-        maxReceiveCount: 2,
-      }),
-    });
+    queueWithDeadLetters(fake, REGION, queue, dlq, 2);
     fake.s3.createBucket(REGION, bucket);
     const rows = Array.from({ length: 3000 }, (_, i) =>
       `2 123456789012 eni-0a1b2c3d4e5f6a7b8 10.0.${i >> 8}.${i & 255} 172.31.16.21 ${20000 + i} 443 6 20 ${4000 + i} 1418530010 1418530070 ACCEPT OK`.split(

@@ -1,25 +1,23 @@
-import { AwsConfigSplitter, CONFIG_WRITABILITY_CHECK_KEY } from '../../../formats/aws-config.js';
+import { awsConfigSplitter, CONFIG_WRITABILITY_CHECK_KEY } from '../../../formats/aws-config.js';
 import { JsonLinesParser } from '../../../formats/json-lines.js';
+import type { ScannedRecord } from '../../../formats/json-scanner.js';
 import { PlainLineParser } from '../../../formats/plain-lines.js';
 import type { CollectorEvent } from '../../../core/batch.js';
-import { lineParser, type ObjectFormat } from './formats.js';
+import { lineParser, type LineParser, type ObjectFormat } from './formats.js';
+
+/** Every object read, each line one event of `tag` (see LineParser). */
+function lineFormat(name: string, tag: string, parser: (source: string) => LineParser): ObjectFormat {
+  return { name, accepts: () => true, open: (source) => lineParser(parser(source), tag) };
+}
 
 /** Elastic Load Balancing access logs (Application, Network TLS, Classic): each line as written. */
 export function elbFormat(tag: string): ObjectFormat {
-  return {
-    name: 'elb',
-    accepts: () => true,
-    open: (source) => lineParser(new PlainLineParser({ source }), tag),
-  };
+  return lineFormat('elb', tag, (source) => new PlainLineParser({ source }));
 }
 
 /** S3 server access logs: each line as written. */
 export function s3AccessFormat(tag: string): ObjectFormat {
-  return {
-    name: 's3access',
-    accepts: () => true,
-    open: (source) => lineParser(new PlainLineParser({ source }), tag),
-  };
+  return lineFormat('s3access', tag, (source) => new PlainLineParser({ source }));
 }
 
 /**
@@ -27,11 +25,7 @@ export function s3AccessFormat(tag: string): ObjectFormat {
  * GuardDuty findings exported to S3: one event per line, compact, strings and numbers as written.
  */
 export function jsonLinesFormat(tag: string): ObjectFormat {
-  return {
-    name: 'jsonlines',
-    accepts: () => true,
-    open: (source) => lineParser(new JsonLinesParser({ source }), tag),
-  };
+  return lineFormat('jsonlines', tag, (source) => new JsonLinesParser({ source }));
 }
 
 /**
@@ -43,8 +37,8 @@ export function awsConfigFormat(tag: string): ObjectFormat {
     name: 'awsconfig',
     accepts: (key) => !CONFIG_WRITABILITY_CHECK_KEY.test(key),
     open(source) {
-      const splitter = new AwsConfigSplitter({ source });
-      const add = (items: ReturnType<AwsConfigSplitter['push']>, out: CollectorEvent[]): void => {
+      const splitter = awsConfigSplitter({ source });
+      const add = (items: ScannedRecord[], out: CollectorEvent[]): void => {
         for (const item of items) out.push({ tag, message: item.json, plain: item.plain });
       };
       return {
