@@ -83,7 +83,7 @@ export class ParquetTextStream implements AsyncIterable<Buffer> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
-    const metadata = await this.footer();
+    const { metadata, columns } = await this.footer();
     // Checked before any row is read: an object refused for its size delivers nothing.
     metadata.row_groups.forEach((group, g) => {
       const compressed = group.columns.reduce(
@@ -92,7 +92,6 @@ export class ParquetTextStream implements AsyncIterable<Buffer> {
       );
       this.checkLimit(Math.max(Number(group.total_byte_size), compressed), `row group ${g}`, { rowGroup: g });
     });
-    const columns = parquetSchema(metadata).children.map((c) => c.element.name);
     let text = `${this.text.header(columns)}\n`;
     let groupStart = 0;
     for (let g = 0; g < metadata.row_groups.length; g++) {
@@ -125,8 +124,8 @@ export class ParquetTextStream implements AsyncIterable<Buffer> {
     return bytes;
   }
 
-  /** The file metadata, from the footer at the end of the object. */
-  private async footer(): Promise<FileMetaData> {
+  /** The file metadata, from the footer at the end of the object, and its columns. */
+  private async footer(): Promise<{ metadata: FileMetaData; columns: string[] }> {
     const { size, source } = this;
     if (size < MAGIC.length + TAIL)
       throw corruptAt(source, 0, `too short for a Parquet file (${size} bytes)`);
@@ -141,11 +140,20 @@ export class ParquetTextStream implements AsyncIterable<Buffer> {
     }
     this.checkLimit(length, 'the footer', { footerOffset: start });
     const footer = await this.fetch(start, size);
+    let metadata: FileMetaData;
+    let columns;
     try {
-      return parquetMetadata(footer);
+      metadata = parquetMetadata(footer);
+      columns = parquetSchema(metadata).children;
     } catch (err) {
       throw corruptAt(source, start, `invalid Parquet footer: ${(err as Error).message}`, {}, err);
     }
+    // Rows of text come from a flat table: a nested column has no place in a line.
+    const nested = columns.find((c) => c.children.length > 0);
+    if (nested !== undefined) {
+      throw corruptAt(source, start, `column ${nested.element.name} is nested: not a table of plain columns`);
+    }
+    return { metadata, columns: columns.map((c) => c.element.name) };
   }
 
   /** One row group's columns, in `columns` order, each readable by row index within the group. */

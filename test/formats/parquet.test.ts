@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { vpcFlowParquet } from '../../sandbox/vpc-flow-parquet.js';
 import type { CollectorEvent } from '../../src/core/batch.js';
 import { isCollectorError } from '../../src/core/errors.js';
@@ -144,6 +145,27 @@ describe('Parquet VPC Flow Logs as text', () => {
     await assert.rejects(
       text(new ParquetTextStream(inMemory(damaged), damaged.length, format, 's3://b/damaged')),
       (err: unknown) => isCollectorError(err, 'OBJECT_CORRUPT') && err.details.rowGroup === 0,
+    );
+  });
+
+  test('a nested column is OBJECT_CORRUPT: a row of it is no line', async () => {
+    const file = Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'version', data: [2, 2] },
+          { name: 'srcaddr', data: [{ x: 1 }, { x: 2 }] },
+        ],
+        schema: [
+          { name: 'root', num_children: 2 },
+          { name: 'version', type: 'INT32', repetition_type: 'OPTIONAL' },
+          { name: 'srcaddr', num_children: 1, repetition_type: 'OPTIONAL' },
+          { name: 'x', type: 'INT32', repetition_type: 'OPTIONAL' },
+        ],
+      }),
+    );
+    await assert.rejects(
+      text(new ParquetTextStream(inMemory(file), file.length, format, 's3://b/nested')),
+      (err: unknown) => isCollectorError(err, 'OBJECT_CORRUPT') && /srcaddr is nested/.test(err.message),
     );
   });
 });
