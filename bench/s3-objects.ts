@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,12 +12,15 @@ import { predefinedServiceSchemas } from '../src/config/schema.js';
 import { definition as devoTls } from '../src/outputs/devo-platform/index.js';
 import { createAuditS3Worker } from '../src/services/audit-events-all/audits-s3.js';
 import { createNonCloudwatchLogsWorkers } from '../src/services/non-cloudwatch-logs/index.js';
+import { elbFormat } from '../src/services/shared/s3-objects/aws-formats.js';
+import { s3ObjectsWorker } from '../src/services/shared/s3-objects/worker.js';
 import type { ServiceWorker, WorkerContext } from '../src/services/definition.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import { benchPipeline } from './pipeline.js';
 import type { BenchResult } from './types.js';
 import { seededRandom as random } from '../sandbox/random.js';
+import { writeVpcFlowParquetFile } from '../sandbox/vpc-flow-parquet.js';
 
 /**
  * S3 objects announced on SQS, end to end: one gzip object per format (about 1 GiB uncompressed)
@@ -28,22 +32,28 @@ import { seededRandom as random } from '../sandbox/random.js';
  * and acknowledged. Next to it, the raw gunzip rate of the same object (node's zlib stream, in
  * this process; the mean of a run just before and one just after the end-to-end run). Targets: VPC Flow Logs ≥ 50 % of the raw gunzip rate; CloudTrail ≥ 100,000
  * records/s; peak RSS < 256 MB for a 1 GiB object of each format.
- * Environment: BENCH_S3_OBJECTS_MB (object size, default 1024), BENCH_S3_OBJECTS_KINDS (formats,
- * e.g. `vpcflowlogs,cloudtrail`), BENCH_S3_OBJECTS_RESEND_WINDOW_BYTES (devo_platform's
+ * ALB access logs are read as the generic source reads them (the worker with elbFormat); VPC Flow
+ * Logs in Parquet (GZIP pages, as AWS writes them) are a smaller object, as they read far slower per
+ * byte, with no gunzip baseline.
+ * Environment: BENCH_S3_OBJECTS_MB (object size, default 1024), BENCH_S3_OBJECTS_PARQUET_MB (the
+ * Parquet object's size, default 128), BENCH_S3_OBJECTS_KINDS (formats, e.g. `vpcflowlogs,cloudtrail`), BENCH_S3_OBJECTS_RESEND_WINDOW_BYTES (devo_platform's
  * resend_window_bytes, to see what its buffers weigh in the RSS).
  */
 const MEGABYTES = Number(process.env.BENCH_S3_OBJECTS_MB ?? 1024);
 const RESEND_WINDOW_BYTES = process.env.BENCH_S3_OBJECTS_RESEND_WINDOW_BYTES;
-const KINDS = (process.env.BENCH_S3_OBJECTS_KINDS ?? 'vpcflowlogs,cloudtrail,cloudfront').split(
-  ',',
-) as ObjectKind[];
+const PARQUET_MEGABYTES = Number(process.env.BENCH_S3_OBJECTS_PARQUET_MB ?? 128);
+const KINDS = (
+  process.env.BENCH_S3_OBJECTS_KINDS ?? 'vpcflowlogs,cloudtrail,cloudfront,alb,vpcparquet'
+).split(',') as ObjectKind[];
 const REGION = 'eu-west-1';
 const INPUT_ID = 'bench';
 const CHILD_ENV = 'S3_OBJECTS_BENCH_CHILD';
 const RSS_TARGET_MB = 256;
 const CREDENTIALS = { access_key: 'AKIABENCHBENCHBENCH', access_secret: 'bench-secret-key-0000' };
 
-export type ObjectKind = 'vpcflowlogs' | 'cloudtrail' | 'cloudfront';
+export type ObjectKind = TextKind | 'vpcparquet';
+/** Kinds whose objects are gzip text (generateObject). */
+type TextKind = 'vpcflowlogs' | 'cloudtrail' | 'cloudfront' | 'alb';
 
 export interface GeneratedObject {
   /** The gzip bytes. */
@@ -68,7 +78,14 @@ const VPC_HEADER =
 const CLOUDFRONT_HEADER =
   '#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end';
 
-const rows: Record<ObjectKind, (next: () => number, i: number) => string> = {
+const rows: Record<TextKind, (next: () => number, i: number) => string> = {
+  alb: (next, i) =>
+    `https 2026-11-20T18:${DECIMAL[10 + (i % 50)]}:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 ${ip(next)}:${num(next, 61000)} ` +
+    `10.0.0.1:80 0.000 0.0${num(next, 100)} 0.000 200 200 ${num(next, 1000)} ${num(next, 65536)} ` +
+    `"GET https://www.example.com:443/api/${hex(next)}?page=${num(next, 100)} HTTP/1.1" "Mozilla/5.0 (Windows NT 10.0; Win64; x64)" ` +
+    `ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 ` +
+    `"Root=1-58337281-${hex(next)}${hex(next)}${hex(next)}" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" ` +
+    `1 2026-11-20T18:00:00.000000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_${hex(next)}`,
   vpcflowlogs: (next, i) =>
     `2 123456789012 eni-0a1b2c3d4e${DECIMAL[i % 997]} ${ip(next)} ${ip(next)} ${num(next, 61000)} ` +
     `${['22', '443', '80', '3389', '53'][i % 5]} 6 ${num(next, 100)} ${num(next, 65536)}${num(next, 10)} ` +
@@ -127,7 +144,7 @@ const BLOCK_BYTES = 2 * 1024 * 1024;
  * whole in memory. A 2 MiB block of distinct random rows is generated once and repeated — deflate
  * only sees 32 KiB back, so the compression ratio and the gunzip work are those of random rows.
  */
-export async function generateObject(kind: ObjectKind, bytes: number): Promise<GeneratedObject> {
+export async function generateObject(kind: TextKind, bytes: number): Promise<GeneratedObject> {
   const gzip = createGzip({ level: 1 });
   const out: Buffer[] = [];
   gzip.on('data', (chunk: Buffer) => out.push(chunk));
@@ -140,7 +157,7 @@ export async function generateObject(kind: ObjectKind, bytes: number): Promise<G
   const [head, separator, tail] =
     kind === 'cloudtrail'
       ? ['{"Records":[', ',', ']}']
-      : [`${kind === 'vpcflowlogs' ? VPC_HEADER : CLOUDFRONT_HEADER}\n`, '\n', '\n'];
+      : [kind === 'alb' ? '' : `${kind === 'vpcflowlogs' ? VPC_HEADER : CLOUDFRONT_HEADER}\n`, '\n', '\n'];
   const next = random(bytes);
   const lines: string[] = [];
   for (let size = 0; size < BLOCK_BYTES; size += (lines[lines.length - 1] as string).length + 1) {
@@ -159,6 +176,35 @@ export async function generateObject(kind: ObjectKind, bytes: number): Promise<G
   gzip.end();
   await ended;
   return { body: Buffer.concat(out), events, bytes: written };
+}
+
+/**
+ * A VPC Flow Logs file in Parquet (AWS's columns and types, see sandbox/vpc-flow-parquet.ts) of
+ * about `bytes` bytes at `path`: one row group of `rowGroupRows` random rows, repeated. `codec`
+ * GZIP as AWS writes it; UNCOMPRESSED reaches a size with a third of the rows.
+ */
+export function generateParquetFile(
+  path: string,
+  bytes: number,
+  codec: 'GZIP' | 'UNCOMPRESSED' = 'GZIP',
+  rowGroupRows = 100_000,
+): { events: number; bytes: number } {
+  const next = random(bytes);
+  const rowsOfGroup = Array.from({ length: rowGroupRows }, (_, i) => rows.vpcflowlogs(next, i).split(' '));
+  const fields = VPC_HEADER.split(' ');
+  // One row group first, to learn its size.
+  writeVpcFlowParquetFile(path, fields, rowsOfGroup, 1, { codec });
+  const copies = Math.max(1, Math.ceil(bytes / statSync(path).size));
+  writeVpcFlowParquetFile(path, fields, rowsOfGroup, copies, { codec });
+  return { events: copies * rowGroupRows, bytes: statSync(path).size };
+}
+
+/** A Parquet flow log object of BENCH_S3_OBJECTS_PARQUET_MB, made at `path` (then removed). */
+function parquetObject(path: string): GeneratedObject {
+  const { events } = generateParquetFile(path, PARQUET_MEGABYTES * 1e6);
+  const body = readFileSync(path);
+  rmSync(path);
+  return { body, events, bytes: body.length };
 }
 
 /** node's zlib alone over the object, in 64 KiB slices as a GetObject body arrives: MB/s of output. */
@@ -246,10 +292,26 @@ async function collectorChild(config: ChildConfig): Promise<void> {
       audit_sqs_queue_name: config.queue,
     });
     worker = createAuditS3Worker(service, ctx('audit-events-all'), tuning);
-  } else {
+  } else if (config.kind === 'alb') {
+    // The SQS and S3 settings' defaults, as every S3 service has them.
     const service = predefinedServiceSchemas['non-cloudwatch-logs'].parse({ regions: [REGION] });
+    worker = s3ObjectsWorker(ctx('lb_logs'), {
+      ...tuning,
+      name: `lb_logs/${REGION}`,
+      queueName: config.queue,
+      receivers: service.concurrent_receivers,
+      visibilityTimeoutSeconds: service.visibility_timeout_seconds,
+      maxObjectsInFlight: service.max_objects_in_flight,
+      maxBytesInFlight: service.max_bytes_in_flight,
+      format: () => Promise.resolve(elbFormat('cloud.aws.elb.access')),
+    });
+  } else {
+    const service = predefinedServiceSchemas['non-cloudwatch-logs'].parse({
+      regions: [REGION],
+      ...(config.kind === 'vpcparquet' ? { vpcflowlogs_sqs_queue_name: config.queue } : {}),
+    });
     const [vpc, cloudfront] = createNonCloudwatchLogsWorkers(service, ctx('non-cloudwatch-logs'), tuning);
-    worker = (config.kind === 'vpcflowlogs' ? vpc : cloudfront) as ServiceWorker;
+    worker = (config.kind === 'cloudfront' ? cloudfront : vpc) as ServiceWorker;
   }
   const cpu = process.cpuUsage();
   const loop = performance.eventLoopUtilization();
@@ -312,10 +374,15 @@ function nextMessage<T>(child: ChildProcess): Promise<T> {
 
 const QUEUES: Record<ObjectKind, string> = {
   vpcflowlogs: `devo-ncwl-vpcfl-${INPUT_ID}`,
+  vpcparquet: 'vpc-parquet-bench',
+  alb: 'lb-logs-bench',
   cloudfront: `devo-ncwl-cfl-${INPUT_ID}`,
   cloudtrail: 'cloudtrail-bench',
 };
 const KEYS: Record<ObjectKind, string> = {
+  vpcparquet:
+    'AWSLogs/123456789012/vpcflowlogs/eu-west-1/2026/11/20/123456789012_vpcflowlogs_eu-west-1_fl-0a1b2c3d_20261120T1805Z_bench.log.parquet',
+  alb: 'AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/20/123456789012_elasticloadbalancing_eu-west-1_app.my-loadbalancer.50dc6c495c0c9188_20261120T1805Z_192.0.2.10_bench.log.gz',
   vpcflowlogs:
     'AWSLogs/123456789012/vpcflowlogs/eu-west-1/2026/11/20/123456789012_vpcflowlogs_eu-west-1_fl-0a1b2c3d_20261120T1805Z_bench.log.gz',
   cloudfront: 'cf/E2EXAMPLE.2026-11-20-18.bench.gz',
@@ -323,6 +390,8 @@ const KEYS: Record<ObjectKind, string> = {
     'AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/20/123456789012_CloudTrail_eu-west-1_20261120T1805Z_Bench0001.json.gz',
 };
 const LABELS: Record<ObjectKind, string> = {
+  vpcparquet: 'VPC Flow Logs in Parquet',
+  alb: 'ALB access logs',
   vpcflowlogs: 'VPC Flow Logs',
   cloudfront: 'CloudFront logs',
   cloudtrail: 'CloudTrail',
@@ -335,7 +404,10 @@ async function measure(
   tlsPort: number,
   certDir: string,
 ): Promise<BenchResult[]> {
-  const object = await generateObject(kind, MEGABYTES * 1024 * 1024);
+  const parquet = kind === 'vpcparquet';
+  const object = parquet
+    ? parquetObject(join(certDir, 'bench.parquet'))
+    : await generateObject(kind, MEGABYTES * 1024 * 1024);
   const bucket = `bench-${kind}`;
   fake.s3.createBucket(REGION, bucket);
   fake.s3.putObject(bucket, KEYS[kind], object.body);
@@ -352,7 +424,8 @@ async function measure(
   await nextMessage(child);
   // The baseline is taken just before and just after the end-to-end run, while no collector works,
   // so that a shared machine slowing down or speeding up meanwhile moves both sides of the ratio.
-  const gunzipBefore = await rawGunzipSeconds(object.body);
+  const deletedBefore = fake.sqs.stats(REGION, QUEUES[kind]).deleted;
+  const gunzipBefore = parquet ? 0 : await rawGunzipSeconds(object.body);
   const started = process.hrtime.bigint();
   fake.sqs.send(
     REGION,
@@ -369,7 +442,7 @@ async function measure(
       ],
     }),
   );
-  while (fake.sqs.stats(REGION, QUEUES[kind]).deleted === 0)
+  while (fake.sqs.stats(REGION, QUEUES[kind]).deleted === deletedBefore)
     await new Promise((resolve) => setTimeout(resolve, 5));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const reported = nextMessage<{ report: ChildReport }>(child);
@@ -387,13 +460,15 @@ async function measure(
       `${kind}: ${object.events} events in the object, ${report.delivered} delivered, ${received} received`,
     );
   }
-  const gunzipAfter = await rawGunzipSeconds(object.body);
+  const gunzipAfter = parquet ? 0 : await rawGunzipSeconds(object.body);
   const gunzipSeconds = (gunzipBefore + gunzipAfter) / 2;
 
   const mb = object.bytes / 1e6;
   const peakRssMb = Math.round(report.peakRss / 1e6);
-  const size = `${(object.bytes / 2 ** 20).toFixed(0)} MiB uncompressed, ${(object.body.length / 1e6).toFixed(0)} MB gzip`;
   const ratio = gunzipSeconds / seconds;
+  const size = parquet
+    ? `${(object.bytes / 1e6).toFixed(0)} MB Parquet (GZIP pages, row groups of 100,000 rows); MB/s of Parquet object bytes`
+    : `${(object.bytes / 2 ** 20).toFixed(0)} MiB uncompressed, ${(object.body.length / 1e6).toFixed(0)} MB gzip; MB/s of decompressed object bytes; ${(ratio * 100).toFixed(0)} % of the raw gunzip rate`;
   const heap = report.atPeak;
   const mbOf = (n: number): string => `${Math.round(n / 1e6)}`;
   const breakdown = `at peak: heap ${mbOf(heap.heapUsed)}/${mbOf(heap.heapTotal)} MB used/total, external ${mbOf(heap.external)} MB`;
@@ -404,20 +479,22 @@ async function measure(
       ? [`≥ 100,000 records/s: ${object.events / seconds >= 100_000 ? 'met' : 'NOT met'}`]
       : []),
   ];
+  const endToEnd: BenchResult = {
+    name: `${LABELS[kind]}: S3 → devo-tls, end to end`,
+    events: object.events,
+    seconds: Number(seconds.toFixed(2)),
+    eventsPerSecond: Math.round(object.events / seconds),
+    megabytesPerSecond: Number((mb / seconds).toFixed(1)),
+    peakRssMb,
+    notes:
+      `${size}; ` +
+      `collector busy ${((report.cpuSeconds / seconds) * 100).toFixed(0)} % of one core (${Math.round(object.events / report.cpuSeconds)} events per collector CPU-second), ` +
+      `its main thread ${((report.mainActiveMs / 1000 / seconds) * 100).toFixed(0)} % (the rest waiting); ` +
+      `${breakdown}; ${targets.join('; ')}`,
+  };
+  if (parquet) return [endToEnd];
   return [
-    {
-      name: `${LABELS[kind]}: S3 → devo-tls, end to end`,
-      events: object.events,
-      seconds: Number(seconds.toFixed(2)),
-      eventsPerSecond: Math.round(object.events / seconds),
-      megabytesPerSecond: Number((mb / seconds).toFixed(1)),
-      peakRssMb,
-      notes:
-        `${size}; MB/s of decompressed object bytes; ${(ratio * 100).toFixed(0)} % of the raw gunzip rate; ` +
-        `collector busy ${((report.cpuSeconds / seconds) * 100).toFixed(0)} % of one core (${Math.round(object.events / report.cpuSeconds)} events per collector CPU-second), ` +
-        `its main thread ${((report.mainActiveMs / 1000 / seconds) * 100).toFixed(0)} % (the rest waiting); ` +
-        `${breakdown}; ${targets.join('; ')}`,
-    },
+    endToEnd,
     {
       name: `${LABELS[kind]}: raw gunzip of the same object`,
       events: object.events,

@@ -18,6 +18,8 @@ export const ErrorCodes = {
   LOG_GROUP_NOT_FOUND: 'LOG_GROUP_NOT_FOUND',
   OBJECT_UNREADABLE: 'OBJECT_UNREADABLE',
   OBJECT_CORRUPT: 'OBJECT_CORRUPT',
+  /** A part of an object exceeds a configured size limit (a Parquet row group): its message is kept. */
+  OBJECT_LIMIT_EXCEEDED: 'OBJECT_LIMIT_EXCEEDED',
   OUTPUT_CONFIG: 'OUTPUT_CONFIG',
   OUTPUT_UNAVAILABLE: 'OUTPUT_UNAVAILABLE',
   OUTPUT_REJECTED: 'OUTPUT_REJECTED',

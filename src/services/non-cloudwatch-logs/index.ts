@@ -67,7 +67,7 @@ export function createNonCloudwatchLogsWorkers(
           defaultTag,
           tag: config.tag,
         });
-        return format(tagger.tagFor({}));
+        return format(tagger.tagFor({}), config.max_parquet_row_group_bytes);
       },
     }),
   );

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   commonServiceFields,
   noAutoEventTypeField,
+  parquetFields,
   s3ObjectFields,
   sqsFields,
   tagField,
@@ -33,6 +34,7 @@ export const nonCloudwatchLogsSchema = z
     ),
     ...sqsFields,
     ...s3ObjectFields,
+    ...parquetFields,
   })
   .superRefine((s, ctx) => {
     if (

@@ -121,3 +121,18 @@ export const s3ObjectFields = {
       'Bytes of events read from S3 objects and not yet accepted by every output, per queue and region, at most: when reached, reading pauses (bounds memory; globals.max_in_flight_bytes still applies collector-wide).',
     ),
 };
+
+/** Default max_parquet_row_group_bytes. */
+export const DEFAULT_MAX_PARQUET_ROW_GROUP_BYTES = 128 * 1024 * 1024;
+
+/** Fields of the services that read Parquet objects. */
+export const parquetFields = {
+  max_parquet_row_group_bytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(DEFAULT_MAX_PARQUET_ROW_GROUP_BYTES)
+    .describe(
+      'Largest Parquet row group read (its uncompressed or compressed size, whichever is larger; the footer too). A Parquet object is read a row group at a time, with ranged GETs, so memory holds about one row group. An object with a larger one is not read: logged as OBJECT_LIMIT_EXCEEDED with its bucket, key and row group, its message left for redelivery (and the dead-letter queue).',
+    ),
+};

@@ -1,4 +1,5 @@
 import type { MessageSink } from '../../../formats/lines.js';
+import type { ParquetAsText } from '../../../formats/parquet.js';
 import type { CollectorEvent } from '../../../core/batch.js';
 
 /**
@@ -23,6 +24,12 @@ export interface ObjectFormat {
   accepts(key: string): boolean;
   /** A parser for one object; `source` names it in error messages (`s3://bucket/key`). */
   open(source: string): ObjectParser;
+  /**
+   * Set when the format also reads Parquet objects (found by their `PAR1` magic): their rows are
+   * turned into this format's own text and handed to open()'s parser. Without it a Parquet object
+   * goes to that parser as it is.
+   */
+  readonly parquet?: ParquetAsText;
 }
 
 /** A streaming parser of lines (formats/), each line one message. */

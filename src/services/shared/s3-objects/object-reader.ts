@@ -2,6 +2,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isThrottling } from '../../../aws/throttling.js';
 import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../../../core/errors.js';
 import { decompress } from '../../../formats/compression.js';
+import { isParquet, ParquetTextStream, type RangeReader } from '../../../formats/parquet.js';
 import type { S3ObjectRef } from '../../../formats/notifications.js';
 import { batchBytes, eventCount, type CollectorEvent } from '../../../core/batch.js';
 import type { BatchEmitter } from '../sqs/message.js';
@@ -55,12 +56,25 @@ export class ObjectUnreadableError extends CollectorError {
   readonly awsCode: string;
 
   constructor(ref: S3ObjectRef, operation: string, cause: unknown) {
-    const transient = isTransient(cause);
-    const awsCode = errorCode(cause);
+    // A size limit of ours refused the object (a Parquet row group): S3 is not at fault, and
+    // reading it again cannot help before the limit is raised.
+    const limit = isCollectorError(cause, ErrorCodes.OBJECT_LIMIT_EXCEEDED) ? cause : undefined;
+    const transient = limit === undefined && isTransient(cause);
+    const awsCode = limit?.code ?? errorCode(cause);
     super(
-      transient ? ErrorCodes.AWS_CALL_FAILED : ErrorCodes.OBJECT_UNREADABLE,
+      limit?.code ?? (transient ? ErrorCodes.AWS_CALL_FAILED : ErrorCodes.OBJECT_UNREADABLE),
       `s3://${ref.bucket}/${ref.key} (${ref.region}): ${operation} failed: ${describeError(cause)}`,
-      { cause, details: { bucket: ref.bucket, key: ref.key, region: ref.region, awsCode, operation } },
+      {
+        cause,
+        details: {
+          ...limit?.details,
+          bucket: ref.bucket,
+          key: ref.key,
+          region: ref.region,
+          awsCode,
+          operation,
+        },
+      },
     );
     this.transient = transient;
     this.awsCode = awsCode;
@@ -93,16 +107,25 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
   if (!body) throw new ObjectUnreadableError(ref, 'GetObject', new Error('no body in the response'));
 
   const parser = format.open(source);
-  const stream = decompress(
-    guardBody(
-      body,
-      ref,
-      signal,
-      options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
-      expectedLength(response, ref),
-    ),
-    { source },
-  );
+  const size = expectedLength(response, ref);
+  const guarded = guardBody(body, ref, signal, options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, size);
+  const { head, all } = await peek(guarded, 4);
+  let stream: AsyncIterable<Buffer> & { compressedBytes: number; decompressedBytes: number };
+  if (format.parquet !== undefined && isParquet(head)) {
+    // Parquet is read from its footer: this body is not needed, ranged GETs of the same version
+    // read the footer and one row group at a time.
+    await guarded.return(undefined);
+    if (size === undefined) {
+      throw new ObjectUnreadableError(
+        ref,
+        'GetObject',
+        new Error('no Content-Length: cannot locate the Parquet footer'),
+      );
+    }
+    stream = new ParquetTextStream(rangeReader(s3, ref, response.ETag, signal), size, format.parquet, source);
+  } else {
+    stream = decompress(all, { source });
+  }
   const pending: CollectorEvent[] = [];
   // Events (a run of lines counts as its lines) and bytes of `pending`.
   let pendingEvents = 0;
@@ -151,6 +174,9 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
       }
       take(() => parser.end(pending));
     } catch (err) {
+      // Refused by a size limit before anything was read: the message is kept, as for S3 failures.
+      if (isCollectorError(err, ErrorCodes.OBJECT_LIMIT_EXCEEDED))
+        throw new ObjectUnreadableError(ref, 'reading', err);
       if (!isCollectorError(err, ErrorCodes.OBJECT_CORRUPT)) throw err;
       corrupt = err;
     }
@@ -167,6 +193,68 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
     decompressedBytes: stream.decompressedBytes,
     ...(corrupt ? { corrupt } : {}),
   };
+}
+
+/** Reads byte ranges of the object, of the version first read (If-Match on its ETag). */
+function rangeReader(
+  s3: S3Client,
+  ref: S3ObjectRef,
+  eTag: string | undefined,
+  signal: AbortSignal,
+): RangeReader {
+  return async (start, end) => {
+    const range = `bytes=${start}-${end - 1}`;
+    const operation = `GetObject ${range}`;
+    let bytes: Uint8Array;
+    try {
+      const response = await s3.send(
+        new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, Range: range, IfMatch: eTag }),
+        { abortSignal: signal },
+      );
+      if (!response.Body) throw new Error('no body in the response');
+      bytes = await response.Body.transformToByteArray();
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw new ObjectUnreadableError(ref, operation, err);
+    }
+    if (bytes.length !== end - start) {
+      const short = new Error(`the body holds ${bytes.length} of ${end - start} bytes`);
+      throw new ObjectUnreadableError(ref, operation, Object.assign(short, { name: 'IncompleteBody' }));
+    }
+    return bytes;
+  };
+}
+
+/**
+ * The first `n` bytes of a stream (fewer if it is shorter), read ahead, and the whole stream,
+ * those bytes included.
+ */
+async function peek(
+  stream: AsyncIterator<Uint8Array>,
+  n: number,
+): Promise<{ head: Uint8Array; all: AsyncIterable<Uint8Array> }> {
+  const first: Uint8Array[] = [];
+  let length = 0;
+  let done = false;
+  while (length < n) {
+    const next = await stream.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    first.push(next.value);
+    length += next.value.length;
+  }
+  async function* all(): AsyncGenerator<Uint8Array> {
+    yield* first;
+    if (done) return;
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { head: Buffer.concat(first).subarray(0, n), all: all() };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { notificationKey } from '../../../../sandbox/fake-aws/index.js';
+import { notificationKey, type FakeAws } from '../../../../sandbox/fake-aws/index.js';
 
 /** Copies of /work/shared/reference/fixtures (AWS's documented shapes). */
 const FIXTURES = new URL('./fixtures/', import.meta.url);
@@ -109,5 +109,19 @@ export function eventBridgeNotification(o: ObjectPlace): string {
       object: { key: o.key, size: 100 },
       reason: 'PutObject',
     },
+  });
+}
+
+/** Creates `queue` with a redrive policy moving a message to `dlq` (created too) after `maxReceiveCount` receives. */
+export function queueWithDeadLetters(
+  fake: FakeAws,
+  region: string,
+  queue: string,
+  dlq: string,
+  maxReceiveCount: number,
+): void {
+  fake.sqs.createQueue(region, dlq);
+  fake.sqs.createQueue(region, queue, {
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: fake.sqs.queueArn(region, dlq), maxReceiveCount }),
   });
 }

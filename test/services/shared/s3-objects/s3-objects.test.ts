@@ -25,6 +25,7 @@ import {
   eventBridgeNotification,
   fixture,
   nativeNotification,
+  queueWithDeadLetters,
   snsNotification,
   vpcFlowFile,
 } from './fixtures.js';
@@ -420,13 +421,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     const queue = unique('ct');
     const dlq = unique('ct-dlq');
     const bucket = unique('trail-bucket');
-    fake.sqs.createQueue(REGION, dlq);
-    fake.sqs.createQueue(REGION, queue, {
-      RedrivePolicy: JSON.stringify({
-        deadLetterTargetArn: fake.sqs.queueArn(REGION, dlq),
-        maxReceiveCount: 2,
-      }),
-    });
+    queueWithDeadLetters(fake, REGION, queue, dlq, 2);
     fake.s3.createBucket(REGION, bucket);
     const [present, missing] = [cloudTrailKey(8), cloudTrailKey(9)];
     fake.s3.putObject(bucket, present, gz(cloudTrailFile(2)));
