@@ -32,6 +32,7 @@ export function createAuditS3Worker(
     queueName,
     receivers: config.concurrent_receivers,
     visibilityTimeoutSeconds: config.visibility_timeout_seconds,
+    maxReceiveCount: config.max_receive_count,
     maxObjectsInFlight: config.max_objects_in_flight,
     maxBytesInFlight: config.max_bytes_in_flight,
     format: async () =>

@@ -1,10 +1,12 @@
 import type { MessageSink } from '../../../formats/lines.js';
+import type { S3ObjectRef } from '../../../formats/notifications.js';
 import type { CollectorEvent } from '../../../core/batch.js';
 
 /**
  * Turns the decompressed bytes of one object into events, chunk by chunk. push() and end() append
  * to `out`; they throw an OBJECT_CORRUPT CollectorError on bad content, after the events read
- * before the problem were appended (by that call or an earlier one).
+ * before the problem were appended (by that call or an earlier one), and OBJECT_REJECTED or
+ * OBJECT_UNSUPPORTED when the object is not of a format they read (its message is then kept).
  */
 export interface ObjectParser {
   push(chunk: Buffer, out: CollectorEvent[]): void;
@@ -21,8 +23,13 @@ export interface ObjectFormat {
   readonly name: string;
   /** Whether an object is read at all; the others are skipped and counted as filtered. */
   accepts(key: string): boolean;
-  /** A parser for one object; `source` names it in error messages (`s3://bucket/key`). */
-  open(source: string): ObjectParser;
+  /**
+   * A parser for one object; `source` names it in error messages (`s3://bucket/key`), `ref` is the
+   * object (formats chosen per object read its key).
+   */
+  open(source: string, ref: S3ObjectRef): ObjectParser;
+  /** Reads Parquet objects; otherwise an object starting with Parquet's magic is OBJECT_UNSUPPORTED. */
+  readonly parquet?: boolean;
 }
 
 /** A streaming parser of lines (formats/), each line one message. */

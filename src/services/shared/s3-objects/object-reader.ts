@@ -68,12 +68,33 @@ export class ObjectUnreadableError extends CollectorError {
 }
 
 /**
+ * Why an object was not read although S3 gave it: it is in a format the collector does not read
+ * (OBJECT_UNSUPPORTED, e.g. Parquet without a reader) or the selected parser refuses it
+ * (OBJECT_REJECTED). Its message is kept: reading it again with the right format may work, and the
+ * queue's redrive policy (or max_receive_count) decides when to give up. `format`: the format
+ * detected or selected; `offset`: the decompressed byte where the problem was found.
+ */
+export class ObjectRefusedError extends CollectorError {
+  constructor(ref: S3ObjectRef, format: string, cause: CollectorError) {
+    const offset = typeof cause.details.offset === 'number' ? cause.details.offset : 0;
+    super(cause.code, `s3://${ref.bucket}/${ref.key} (${ref.region}), format ${format}: ${cause.message}`, {
+      cause,
+      details: { bucket: ref.bucket, key: ref.key, region: ref.region, format, offset },
+    });
+  }
+}
+
+/** Parquet files start (and end) with these bytes. */
+const PARQUET_MAGIC = Buffer.from('PAR1');
+
+/**
  * Streams one object into events: GetObject → decompression by magic bytes → the format's parser
  * → batches of at most `limits` handed to `sink.emit`, awaited one at a time, so a slow output
  * pauses the read (the HTTP body is not read further) and memory stays at about one batch plus
  * the stream buffers, whatever the object's size.
  *
- * Throws ObjectUnreadableError when S3 refuses the object or the transfer fails; rethrows the
+ * Throws ObjectUnreadableError when S3 refuses the object or the transfer fails, ObjectRefusedError
+ * when the format does not read it (a Parquet object, unless the format reads Parquet); rethrows the
  * sink's rejection (the message was given up) and the signal's abort unchanged. Corrupt content
  * is not thrown: the events before the problem are emitted and the result carries `corrupt`.
  */
@@ -92,7 +113,7 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
   const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?(err?: Error): void }) | undefined;
   if (!body) throw new ObjectUnreadableError(ref, 'GetObject', new Error('no body in the response'));
 
-  const parser = format.open(source);
+  const parser = format.open(source, ref);
   const stream = decompress(
     guardBody(
       body,
@@ -143,14 +164,26 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
     }
   };
 
+  let first = true;
   try {
     try {
       for await (const chunk of stream) {
+        // The first chunk holds at least the 4 bytes compression was detected from.
+        if (first && !format.parquet && chunk.subarray(0, 4).equals(PARQUET_MAGIC)) {
+          throw new CollectorError(ErrorCodes.OBJECT_UNSUPPORTED, 'a Parquet file, not read by this format', {
+            details: { format: 'parquet', offset: 0 },
+          });
+        }
+        first = false;
         take(() => parser.push(chunk, pending));
         if (pendingEvents >= limits.maxEvents || pendingBytes >= limits.maxBytes) await flush(false);
       }
       take(() => parser.end(pending));
     } catch (err) {
+      if (isCollectorError(err, ErrorCodes.OBJECT_REJECTED) || isCollectorError(err, ErrorCodes.OBJECT_UNSUPPORTED)) {
+        const detected = err.details.format;
+        throw new ObjectRefusedError(ref, typeof detected === 'string' ? detected : format.name, err);
+      }
       if (!isCollectorError(err, ErrorCodes.OBJECT_CORRUPT)) throw err;
       corrupt = err;
     }

@@ -19,6 +19,8 @@ export interface S3ObjectsWorkerOptions {
   queueName: string;
   receivers: number;
   visibilityTimeoutSeconds: number;
+  /** max_receive_count (see SqsConsumerOptions). */
+  maxReceiveCount: number;
   /** Objects read at once. */
   maxObjectsInFlight: number;
   /** Event bytes (message + tag) handed to delivery and not yet acknowledged, at most. */
@@ -46,6 +48,7 @@ export function s3ObjectsWorker(ctx: WorkerContext, options: S3ObjectsWorkerOpti
     queueName: options.queueName,
     receivers: options.receivers,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    maxReceiveCount: options.maxReceiveCount,
     ...(options.waitTimeSeconds === undefined ? {} : { waitTimeSeconds: options.waitTimeSeconds }),
   };
   return new SqsWorker(options.name, ctx, consumerOptions, async () => {
