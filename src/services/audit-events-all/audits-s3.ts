@@ -2,7 +2,7 @@ import type { AuditEventsConfig } from './schema.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
 import { auditEventsTagRule, TAG_AUDIT_EVENTS } from './tags.js';
-import { cloudTrailFormat } from './trail-files.js';
+import { cloudTrailFormat } from '../shared/s3-objects/cloudtrail-format.js';
 import { workerTagger } from '../shared/tagging/worker-tagger.js';
 import { s3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
 

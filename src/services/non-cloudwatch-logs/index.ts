@@ -1,5 +1,5 @@
 import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../definition.js';
-import { cloudFrontFormat, vpcFlowLogsFormat } from './formats.js';
+import { cloudFrontFormat, vpcFlowLogsFormat } from '../shared/s3-objects/log-formats.js';
 import { nonCloudwatchLogsSchema, type NonCloudwatchLogsConfig } from './schema.js';
 import { workerTagger } from '../shared/tagging/worker-tagger.js';
 import { s3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';

@@ -4,7 +4,7 @@ import { isCollectorError } from '../../../../src/core/errors.js';
 import { CloudFrontLogParser } from '../../../../src/formats/cloudfront.js';
 import { VPC_DEFAULT_FORMAT, VpcFlowLogParser } from '../../../../src/formats/vpc-flow.js';
 import { singleMessages, type CollectorEvent } from '../../../../src/core/batch.js';
-import { cloudFrontFormat, vpcFlowLogsFormat } from '../../../../src/services/non-cloudwatch-logs/formats.js';
+import { cloudFrontFormat, vpcFlowLogsFormat } from '../../../../src/services/shared/s3-objects/log-formats.js';
 
 const HEADER = VPC_DEFAULT_FORMAT.join(' ');
 const ROW = '2 123456789012 eni-1 10.0.0.1 10.0.0.2 1024 443 6 10 840 1795700000 1795700060 ACCEPT OK';

@@ -5,8 +5,8 @@ import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../../../../src/formats/cloudtrai
 import { decompress } from '../../../../src/formats/compression.js';
 import type { CollectorEvent } from '../../../../src/core/batch.js';
 import { auditEventsTagRule } from '../../../../src/services/audit-events-all/tags.js';
-import { cloudTrailFormat } from '../../../../src/services/audit-events-all/trail-files.js';
-import { cloudFrontFormat, vpcFlowLogsFormat } from '../../../../src/services/non-cloudwatch-logs/formats.js';
+import { cloudTrailFormat } from '../../../../src/services/shared/s3-objects/cloudtrail-format.js';
+import { cloudFrontFormat, vpcFlowLogsFormat } from '../../../../src/services/shared/s3-objects/log-formats.js';
 import type { ObjectFormat } from '../../../../src/services/shared/s3-objects/formats.js';
 import { createTagger } from '../../../../src/services/shared/tagging/tagger.js';
 import { hostileCorpus, hostileObject } from '../../../helpers/hostile.js';

@@ -10,7 +10,7 @@ import {
 } from '../../../../src/config/schema.js';
 import { definition as auditDefinition } from '../../../../src/services/audit-events-all/index.js';
 import { createAuditS3Worker } from '../../../../src/services/audit-events-all/audits-s3.js';
-import { vpcFlowLogsFormat } from '../../../../src/services/non-cloudwatch-logs/formats.js';
+import { vpcFlowLogsFormat } from '../../../../src/services/shared/s3-objects/log-formats.js';
 import type { ObjectFormat } from '../../../../src/services/shared/s3-objects/formats.js';
 import { createNonCloudwatchLogsWorkers } from '../../../../src/services/non-cloudwatch-logs/index.js';
 import { s3ObjectsWorker } from '../../../../src/services/shared/s3-objects/worker.js';

@@ -1,6 +1,6 @@
-import { CloudFrontLogParser } from '../../formats/cloudfront.js';
-import { VpcFlowLogParser } from '../../formats/vpc-flow.js';
-import { lineParser, type ObjectFormat } from '../shared/s3-objects/formats.js';
+import { CloudFrontLogParser } from '../../../formats/cloudfront.js';
+import { VpcFlowLogParser } from '../../../formats/vpc-flow.js';
+import { lineParser, type ObjectFormat } from './formats.js';
 
 /** VPC Flow Logs files: one event per record row (see VpcFlowLogParser for the message). */
 export function vpcFlowLogsFormat(tag: string): ObjectFormat {
