@@ -111,7 +111,7 @@ export class Collector {
     }
     for (const [serviceName, serviceConfig] of services) {
       if (!serviceConfig) continue;
-      const def = definitionFor(serviceName);
+      const def = definitionFor(serviceName, serviceConfig);
       for (const region of serviceConfig.regions) {
         const ctx = workerContext(
           {

@@ -50,6 +50,23 @@ export const autoEventTypeField = z
   .default(false)
   .describe('Refine the tag per event from its type (see the tagging rules).');
 
+/** A regular expression, compiled when the configuration is validated (an invalid one is a config error). */
+export const regexField = (description: string) =>
+  z
+    .string()
+    .transform((source, ctx) => {
+      try {
+        return new RegExp(source);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `not a valid regular expression: ${(err as Error).message}`,
+        });
+        return z.NEVER;
+      }
+    })
+    .describe(description);
+
 /** `tag`, checked as a template (its placeholders) when the configuration is validated. */
 export const tagField = commonServiceFields.tag.superRefine((tag, ctx) => {
   if (tag === undefined) return;

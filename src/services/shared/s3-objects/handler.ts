@@ -188,7 +188,13 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     // already releases the message, so let it know.
     if (unreadable.length + refused.length === 0) throw failures[0];
     for (const err of refused) {
-      const { bucket, key, region, format: detected, offset } = err.details as {
+      const {
+        bucket,
+        key,
+        region,
+        format: detected,
+        offset,
+      } = err.details as {
         bucket: string;
         key: string;
         region: string;

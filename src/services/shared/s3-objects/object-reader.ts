@@ -180,7 +180,10 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
       }
       take(() => parser.end(pending));
     } catch (err) {
-      if (isCollectorError(err, ErrorCodes.OBJECT_REJECTED) || isCollectorError(err, ErrorCodes.OBJECT_UNSUPPORTED)) {
+      if (
+        isCollectorError(err, ErrorCodes.OBJECT_REJECTED) ||
+        isCollectorError(err, ErrorCodes.OBJECT_UNSUPPORTED)
+      ) {
         const detected = err.details.format;
         throw new ObjectRefusedError(ref, typeof detected === 'string' ? detected : format.name, err);
       }
