@@ -156,13 +156,15 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     }
     if (wanted.length === 0) return done(message);
 
-    // Once one object fails the message will be read again whole: stop the others early.
+    // Once one object cannot be read the message will be read again: stop the others early. An
+    // object refused by its format lets the others finish: reading it again will not help, and
+    // they are not read again (DeliveredObjects).
     const giveUp = new AbortController();
     const objectSignal = AbortSignal.any([signal, giveUp.signal]);
     const outcomes = await Promise.allSettled(
       wanted.map((ref) =>
         readOne(message, ref, sink, objectSignal).catch((err: unknown) => {
-          giveUp.abort();
+          if (!(err instanceof ObjectRefusedError)) giveUp.abort();
           throw err;
         }),
       ),
