@@ -134,8 +134,22 @@ export class NdjsonParser extends LineLogParser {
   }
 
   protected line(line: string): void {
-    // The byte offset in an error is within the line: the source names the line's record number.
-    const record = compactJsonRecord(line, `${this.source}, record ${this.rows + 1}`);
+    let record: ScannedRecord;
+    try {
+      record = compactJsonRecord(line, this.source);
+    } catch (err) {
+      if (!isCollectorError(err)) throw err;
+      // The scanner's offset is within the line: the error names the row, and that offset.
+      const row = this.rows + 1;
+      throw new CollectorError(
+        err.code,
+        err.message.replace(/ \(at byte (\d+)\)$/, ` (row ${row}, at its byte $1)`),
+        {
+          cause: err,
+          details: { ...err.details, row, offset: 0, offsetInRow: err.details.offset },
+        },
+      );
+    }
     this.rows++;
     this.sink.push(record.json, record.plain);
   }

@@ -549,7 +549,10 @@ export class JsonRecordScanner {
     const pending = this.pendingField;
     this.pendingField = NONE;
     if (depth === 0 && c !== (this.rootArray ? 0x5b : 0x7b))
-      this.fail(i, `the document is not a JSON ${this.rootArray ? 'array' : 'object'} (starts with ${describeByte(c)})`);
+      this.fail(
+        i,
+        `the document is not a JSON ${this.rootArray ? 'array' : 'object'} (starts with ${describeByte(c)})`,
+      );
     if (pending === RECORDS && c !== 0x5b) this.fail(i, `"${this.pathKey(depth)}" is not an array`);
     if (pending === PATH && c !== 0x7b) this.fail(i, `"${this.pathKey(depth)}" is not an object`);
     // A repeated field key whose last value is not a string: as for JSON.parse, the last one counts.

@@ -39,7 +39,7 @@ describe('configuration', () => {
     assert.equal(s['metrics-all']?.request_period_in_seconds, 60, 'default period');
     assert.deepEqual(s['audit-events-all']?.types, ['audits_api', 'audits_s3']);
     assert.ok(s['audit-events-all']?.s3_file_type_filter instanceof RegExp, 'regexes are compiled');
-    assert.equal(s.cwl_1?.log_group, '/aws/lambda/payments');
+    assert.equal(s.cwl_1 && 'log_group' in s.cwl_1 && s.cwl_1.log_group, '/aws/lambda/payments');
     assert.equal(config.inputs.aws.id, '12351', 'numeric ids become strings');
     assert.equal(
       config.inputs.aws.credentials.access_secret,
@@ -304,7 +304,8 @@ inputs:
       'inputs.aws.services.service-events-all.cloudwatch_sqs_queue_name',
       'inputs.aws.services.audit-events-all.s3_file_type_filter',
       'inputs.aws.services.non-cloudwatch-logs.cloudfrontlogs_sqs_queue_name',
-      'inputs.aws.services.<name>.log_group',
+      'inputs.aws.services.<name> (types: [logs]).log_group',
+      'inputs.aws.services.<name> (types: [s3]).file_selectors[].expand_event_list_from_field',
       'inputs.aws.credentials.target_assume_role',
       'globals.persistence',
     ]) {

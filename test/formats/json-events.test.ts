@@ -85,7 +85,11 @@ describe('ndjson and lines', () => {
     );
     const parser = new NdjsonParser({ source: SOURCE });
     assert.deepEqual(parser.push(Buffer.from('{"a":1}\n')), ['{"a":1}']);
-    assert.equal(code(() => parser.push(Buffer.from('{"a":\n'))).code, 'OBJECT_CORRUPT');
+    assert.throws(
+      () => parser.push(Buffer.from('{"a":\n')),
+      (err: unknown) =>
+        isCollectorError(err, 'OBJECT_CORRUPT') && err.details.row === 2 && err.details.source === SOURCE,
+    );
   });
 
   test('lines: each non-blank line as written', () => {

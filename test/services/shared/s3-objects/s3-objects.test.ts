@@ -634,8 +634,8 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     const counting: ObjectFormat = {
       name: inner.name,
       accepts: inner.accepts,
-      open(source) {
-        const parser = inner.open(source);
+      open(source, ref) {
+        const parser = inner.open(source, ref);
         most = Math.max(most, ++open);
         return { ...parser, end: (out) => (open--, parser.end(out)) };
       },
@@ -645,6 +645,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
       queueName: queue,
       receivers: 2,
       visibilityTimeoutSeconds: 30,
+      maxReceiveCount: 0,
       maxObjectsInFlight: 2,
       maxBytesInFlight: 1 << 20,
       format: async () => counting,
@@ -666,6 +667,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
       queueName: queue,
       receivers: 1,
       visibilityTimeoutSeconds: 30,
+      maxReceiveCount: 0,
       maxObjectsInFlight: 1,
       // A few batches of 50 rows: the object is many times larger.
       maxBytesInFlight: 16 * 1024,
