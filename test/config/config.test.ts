@@ -5,6 +5,8 @@ import { describe, test } from 'node:test';
 import { configJsonSchema, configReferenceMarkdown } from '../../src/config/json-schema.js';
 import { loadConfig, parseConfigText } from '../../src/config/loader.js';
 import { isCollectorError } from '../../src/core/errors.js';
+import { logsSchema, s3LogsSchema } from '../../src/config/schema.js';
+import { definitionFor } from '../../src/services/registry.js';
 import { scrub } from '../../src/telemetry/secrets.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
 
@@ -292,6 +294,34 @@ inputs:
     assert.equal(flow[0]!.path, 'line 3, column 33');
     assert.match(flow[0]!.message, /must be quoted: key: "\$\{VAR\}"/);
     assert.doesNotMatch(JSON.stringify([stray, flow]), new RegExp(`${secret}|AKIAINLINE`));
+  });
+
+  test('custom entries are dispatched on types ([logs], [s3]); anything else is an error naming the key', () => {
+    const parse = (entry: string) => parseConfigText(minimal(`      lb_logs:\n${entry}`), { env: {} });
+    const ok = parse('        types: [s3]\n        sqs_queue_name: q\n        regions: [eu-west-1]');
+    assert.deepEqual(ok.problems, []);
+    const entry = ok.config!.inputs.aws.services.lb_logs;
+    const definition = definitionFor('lb_logs', entry);
+    assert.equal(definition.schema, s3LogsSchema);
+    assert.deepEqual(
+      definition.queues?.(entry as never, 'abc').map((q) => [q.queueName, q.maxReceiveCount]),
+      [['q', 5]],
+    );
+    assert.equal(definitionFor('cwl', { types: ['logs'] }).schema, logsSchema);
+
+    const bad = parse('        types: [kinesis]\n        regions: [eu-west-1]');
+    assert.deepEqual(
+      bad.problems.map((p) => p.path),
+      ['inputs.aws.services.lb_logs.types'],
+    );
+    assert.match(bad.problems[0]!.message, /\[logs\].*\[s3\].*\["kinesis"\]/);
+
+    const typo = parse(
+      '        types: [s3]\n        sqs_queue_name: q\n        regions: [eu-west-1]\n        formt: json',
+    );
+    assert.deepEqual(typo.problems, [
+      { path: 'inputs.aws.services.lb_logs.formt', message: "unknown key (did you mean 'format'?)" },
+    ]);
   });
 
   test('the JSON Schema and the configuration reference come from the same schema', () => {

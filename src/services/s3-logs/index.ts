@@ -1,5 +1,5 @@
 import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../definition.js';
-import { s3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
+import { queueOptions, s3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
 import { workerTagger } from '../shared/tagging/worker-tagger.js';
 import { LOG_KINDS } from './kinds.js';
 import { s3LogsSchema, type S3LogsConfig } from './schema.js';
@@ -20,11 +20,7 @@ export function createS3LogsWorker(
     ...tuning,
     name: `${ctx.serviceName}/${ctx.region}`,
     queueName: config.sqs_queue_name,
-    receivers: config.concurrent_receivers,
-    visibilityTimeoutSeconds: config.visibility_timeout_seconds,
-    maxReceiveCount: config.max_receive_count,
-    maxObjectsInFlight: config.max_objects_in_flight,
-    maxBytesInFlight: config.max_bytes_in_flight,
+    ...queueOptions(config),
     format: async () => {
       // Every tag a kind can get, filled at the first pull ({account_id} needs STS once).
       const tags = new Map<string, string>();

@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { startFakeAws, type FakeAws } from '../../../sandbox/fake-aws/index.js';
-import { parseConfigText } from '../../../src/config/loader.js';
 import { s3LogsSchema } from '../../../src/config/schema.js';
 import { createS3LogsWorker, type S3LogsConfig } from '../../../src/services/s3-logs/index.js';
 import { createNonCloudwatchLogsWorkers } from '../../../src/services/non-cloudwatch-logs/index.js';
 import { predefinedServiceSchemas } from '../../../src/config/schema.js';
-import { definitionFor } from '../../../src/services/registry.js';
 import type { ServiceWorker } from '../../../src/services/definition.js';
 import { capturingLogger, createHarness, type Harness } from '../../helpers/harness.js';
 import {
@@ -298,56 +296,5 @@ describe('types: [s3] — any log in S3 announced on SQS (real SDK against the f
     await processAll(worker({ sqs_queue_name: queue }), queue);
     assert.equal(h.output.events.length, 0);
     assert.equal(await metric('collector_filtered_total', { reason: 'object_key_filter' }), 1);
-  });
-});
-
-describe('types: [s3] configuration', () => {
-  const config = (entry: string) => `
-outputs:
-  local:
-    type: console
-inputs:
-  aws:
-    id: abc
-    services:
-      lb_logs:
-${entry}
-`;
-
-  test('custom entries are dispatched on types; anything else is an error naming the key', () => {
-    const ok = parseConfigText(
-      config('        types: [s3]\n        sqs_queue_name: q\n        regions: [eu-west-1]'),
-      {
-        env: {},
-      },
-    );
-    assert.deepEqual(ok.problems, []);
-    const entry = ok.config!.inputs.aws.services.lb_logs;
-    assert.equal(definitionFor('lb_logs', entry).schema, s3LogsSchema);
-    assert.deepEqual(
-      definitionFor('lb_logs', entry)
-        .queues?.(entry as never, 'abc')
-        .map((q) => [q.queueName, q.maxReceiveCount]),
-      [['q', 5]],
-    );
-
-    const bad = parseConfigText(config('        types: [kinesis]\n        regions: [eu-west-1]'), {
-      env: {},
-    });
-    assert.deepEqual(
-      bad.problems.map((p) => p.path),
-      ['inputs.aws.services.lb_logs.types'],
-    );
-    assert.match(bad.problems[0]!.message, /\[logs\].*\[s3\]/);
-
-    const typo = parseConfigText(
-      config(
-        '        types: [s3]\n        sqs_queue_name: q\n        regions: [eu-west-1]\n        formt: json',
-      ),
-      { env: {} },
-    );
-    assert.deepEqual(typo.problems, [
-      { path: 'inputs.aws.services.lb_logs.formt', message: "unknown key (did you mean 'format'?)" },
-    ]);
   });
 });

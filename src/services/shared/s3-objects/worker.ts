@@ -33,6 +33,31 @@ export interface S3ObjectsWorkerOptions {
   waitTimeSeconds?: number;
 }
 
+/** The fields of sqsFields and s3ObjectFields a worker reads (every S3 service's schema has them). */
+export interface S3ObjectsQueueConfig {
+  readonly concurrent_receivers: number;
+  readonly visibility_timeout_seconds: number;
+  readonly max_receive_count: number;
+  readonly max_objects_in_flight: number;
+  readonly max_bytes_in_flight: number;
+}
+
+/** A service's queue options, as S3ObjectsWorkerOptions. */
+export function queueOptions(
+  config: S3ObjectsQueueConfig,
+): Pick<
+  S3ObjectsWorkerOptions,
+  'receivers' | 'visibilityTimeoutSeconds' | 'maxReceiveCount' | 'maxObjectsInFlight' | 'maxBytesInFlight'
+> {
+  return {
+    receivers: config.concurrent_receivers,
+    visibilityTimeoutSeconds: config.visibility_timeout_seconds,
+    maxReceiveCount: config.max_receive_count,
+    maxObjectsInFlight: config.max_objects_in_flight,
+    maxBytesInFlight: config.max_bytes_in_flight,
+  };
+}
+
 /** Settings not in the configuration, for tests and benchmarks. */
 export type S3ObjectsTuning = Pick<S3ObjectsWorkerOptions, 'limits' | 'stallTimeoutMs' | 'waitTimeSeconds'>;
 
