@@ -12,8 +12,7 @@ import { predefinedServiceSchemas } from '../src/config/schema.js';
 import { definition as devoTls } from '../src/outputs/devo-platform/index.js';
 import { createAuditS3Worker } from '../src/services/audit-events-all/audits-s3.js';
 import { createNonCloudwatchLogsWorkers } from '../src/services/non-cloudwatch-logs/index.js';
-import { elbFormat } from '../src/services/shared/s3-objects/aws-formats.js';
-import { s3ObjectsWorker } from '../src/services/shared/s3-objects/worker.js';
+import { createS3LogsWorker, s3LogsSchema } from '../src/services/s3-logs/index.js';
 import type { ServiceWorker, WorkerContext } from '../src/services/definition.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
@@ -293,18 +292,9 @@ async function collectorChild(config: ChildConfig): Promise<void> {
     });
     worker = createAuditS3Worker(service, ctx('audit-events-all'), tuning);
   } else if (config.kind === 'alb') {
-    // The SQS and S3 settings' defaults, as every S3 service has them.
-    const service = predefinedServiceSchemas['non-cloudwatch-logs'].parse({ regions: [REGION] });
-    worker = s3ObjectsWorker(ctx('lb_logs'), {
-      ...tuning,
-      name: `lb_logs/${REGION}`,
-      queueName: config.queue,
-      receivers: service.concurrent_receivers,
-      visibilityTimeoutSeconds: service.visibility_timeout_seconds,
-      maxObjectsInFlight: service.max_objects_in_flight,
-      maxBytesInFlight: service.max_bytes_in_flight,
-      format: () => Promise.resolve(elbFormat('cloud.aws.elb.access')),
-    });
+    // The generic S3 source with only its required keys: `format: auto` finds ALB by its key.
+    const service = s3LogsSchema.parse({ types: ['s3'], regions: [REGION], sqs_queue_name: config.queue });
+    worker = createS3LogsWorker(service, ctx('lb_logs'), tuning);
   } else {
     const service = predefinedServiceSchemas['non-cloudwatch-logs'].parse({
       regions: [REGION],

@@ -49,14 +49,17 @@ function walk(node: JsonSchema, path: string, required: boolean, rows: string[],
   if (variants) {
     for (const v of variants) {
       const r = resolveRef(v, root);
-      const tag = (r.properties as Record<string, JsonSchema> | undefined)?.type?.const;
-      walk(
-        { ...r, description: undefined },
-        tag !== undefined ? `${path} (type: ${String(tag)})` : path,
-        required,
-        rows,
-        root,
-      );
+      const props = r.properties as Record<string, JsonSchema> | undefined;
+      const tag = props?.type?.const;
+      // Custom services are told apart by their `types` list ([logs], [s3]).
+      const types = (props?.types?.items as JsonSchema | undefined)?.const;
+      const label =
+        tag !== undefined
+          ? `${path} (type: ${String(tag)})`
+          : types !== undefined
+            ? `${path} (types: [${String(types)}])`
+            : path;
+      walk({ ...r, description: undefined }, label, required, rows, root);
     }
     return;
   }

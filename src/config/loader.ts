@@ -239,8 +239,28 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): Co
         const hint = closest(unknownService, PREDEFINED_SERVICES);
         problems.push({
           path: formatPath(['inputs', 'aws', 'services', unknownService]),
-          message: `unknown service (did you mean '${hint}'?); an entry with another name is a CloudWatch Logs group and needs types: [logs] and log_group`,
+          message: `unknown service (did you mean '${hint}'?); an entry with another name is a CloudWatch Logs group (types: [logs] and log_group) or logs in S3 (types: [s3] and sqs_queue_name)`,
         });
+      }
+      continue;
+    }
+    if (issue.code === 'invalid_union' && isCustomServicePath(path)) {
+      // A custom entry is one of customServiceSchema's options, told apart by `types`.
+      const types = (valueAt(input, path) as { types?: unknown } | null)?.types;
+      const option = Array.isArray(types) ? (types.includes('s3') ? 1 : types.includes('logs') ? 0 : -1) : -1;
+      const optionIssues = issue.errors[option];
+      if (optionIssues === undefined) {
+        problems.push({
+          path: formatPath([...path, 'types']),
+          message: `must be [logs] (a CloudWatch Logs group, with log_group) or [s3] (objects in S3 announced on SQS, with sqs_queue_name), got ${JSON.stringify(types) ?? 'nothing'}`,
+        });
+      } else {
+        problems.push(
+          ...describeIssues(
+            optionIssues.map((i) => ({ ...i, path: [...path, ...i.path] })),
+            input,
+          ),
+        );
       }
       continue;
     }
@@ -291,6 +311,17 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
+/** inputs.aws.services.<name> of a name not predefined. */
+function isCustomServicePath(path: readonly PropertyKey[]): boolean {
+  return (
+    path.length === 4 &&
+    path[0] === 'inputs' &&
+    path[1] === 'aws' &&
+    path[2] === 'services' &&
+    !(PREDEFINED_SERVICES as string[]).includes(String(path[3]))
+  );
+}
+
 /** A service entry with a name we do not know and no sign of being a logs entry. */
 function unknownServiceAt(path: readonly PropertyKey[], input: unknown): string | undefined {
   if (path.length < 4 || path[0] !== 'inputs' || path[1] !== 'aws' || path[2] !== 'services')
@@ -337,13 +368,17 @@ function unwrap(schema: unknown, value: unknown): unknown {
     if (def.innerType) schema = def.innerType;
     else if (def.type === 'pipe' && def.in) schema = def.in;
     else if (def.type === 'union' && def.options) {
-      // Discriminated unions: the option whose literal `type` matches the value.
-      const t =
-        value !== null && typeof value === 'object' ? (value as Record<string, unknown>).type : undefined;
+      // Discriminated unions: the option whose literal `type` matches the value, or (custom
+      // services) whose `types` list holds a literal of the value's `types`.
+      const v = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+      const literals = (schema: unknown): unknown[] | undefined =>
+        (schema as { _zod?: { def?: { values?: unknown[] } } })?._zod?.def?.values;
       const match = def.options.find((o) => {
-        const lit = shapeOf(o)?.type;
-        const values = (lit as { _zod?: { def?: { values?: unknown[] } } })?._zod?.def?.values;
-        return values?.includes(t);
+        const shape = shapeOf(o);
+        if (literals(shape?.type)?.includes(v.type)) return true;
+        const element = (shape?.types as { _zod?: { def?: { element?: unknown } } })?._zod?.def?.element;
+        const types = literals(element);
+        return types !== undefined && Array.isArray(v.types) && v.types.some((t) => types.includes(t));
       });
       if (!match) return schema;
       schema = match;

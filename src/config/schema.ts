@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { outputDefinitions } from '../outputs/registry.js';
 import { regionSchema } from '../services/shared/config-fields.js';
 import {
-  customServiceDefinition,
+  customServiceDefinitions,
   PREDEFINED_SERVICES,
   serviceDefinitions,
   type PredefinedService,
@@ -19,7 +19,10 @@ import {
 export const predefinedServiceSchemas = Object.fromEntries(
   Object.entries(serviceDefinitions).map(([name, definition]) => [name, definition.schema]),
 ) as { [K in PredefinedService]: (typeof serviceDefinitions)[K]['schema'] };
-export const logsSchema = customServiceDefinition.schema;
+export const logsSchema = customServiceDefinitions.logs.schema;
+export const s3LogsSchema = customServiceDefinitions.s3.schema;
+/** Any other service name: told apart by `types` (the loader reports the problems of the one named). */
+export const customServiceSchema = z.union([logsSchema, s3LogsSchema]);
 
 const secretString = (description: string) => z.string().min(1).optional().describe(description);
 
@@ -116,10 +119,10 @@ const servicesSchema = z
       [K in keyof typeof predefinedServiceSchemas]: z.ZodOptional<(typeof predefinedServiceSchemas)[K]>;
     },
   )
-  .catchall(logsSchema)
+  .catchall(customServiceSchema)
   .refine((services) => Object.keys(services).length > 0, { message: 'at least one service is required' })
   .describe(
-    'Services to collect, by name: the predefined ones, or any other name for a CloudWatch Logs group.',
+    'Services to collect, by name: the predefined ones, or any other name for a CloudWatch Logs group (types: [logs]) or logs in S3 announced on SQS (types: [s3]).',
   );
 
 const awsInputSchema = z

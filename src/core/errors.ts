@@ -20,6 +20,12 @@ export const ErrorCodes = {
   OBJECT_CORRUPT: 'OBJECT_CORRUPT',
   /** A part of an object exceeds a configured size limit (a Parquet row group): its message is kept. */
   OBJECT_LIMIT_EXCEEDED: 'OBJECT_LIMIT_EXCEEDED',
+  /** An object in a format the collector does not read (e.g. Parquet without a reader): its message is kept. */
+  OBJECT_UNSUPPORTED: 'OBJECT_UNSUPPORTED',
+  /** The selected format's parser refuses the object (not of that format): its message is kept. */
+  OBJECT_REJECTED: 'OBJECT_REJECTED',
+  /** A message that kept failing was deleted after max_receive_count receives (no redrive policy). */
+  MESSAGE_DROPPED: 'MESSAGE_DROPPED',
   OUTPUT_CONFIG: 'OUTPUT_CONFIG',
   OUTPUT_UNAVAILABLE: 'OUTPUT_UNAVAILABLE',
   OUTPUT_REJECTED: 'OUTPUT_REJECTED',

@@ -1,4 +1,4 @@
-import { CollectorError, ErrorCodes } from '../core/errors.js';
+import { CollectorError, ErrorCodes, type ErrorCode } from '../core/errors.js';
 
 /**
  * OBJECT_CORRUPT error for a problem found at a byte offset of an object's content. `source`
@@ -12,14 +12,34 @@ export function corruptAt(
   details: Record<string, unknown> = {},
   cause?: unknown,
 ): CollectorError {
-  return new CollectorError(
-    ErrorCodes.OBJECT_CORRUPT,
-    `${source ?? 'object'}: ${message} (at byte ${offset})`,
-    {
-      cause,
-      details: { ...(source === undefined ? {} : { source }), offset, ...details },
-    },
-  );
+  return contentError(ErrorCodes.OBJECT_CORRUPT, source, offset, message, details, cause);
+}
+
+/**
+ * OBJECT_REJECTED error: the content is not of the parser's format at all (e.g. no VPC Flow Logs
+ * header). Unlike corruption, reading it with the right format may work: its message is kept.
+ */
+export function rejectedAt(
+  source: string | undefined,
+  offset: number,
+  message: string,
+  details: Record<string, unknown> = {},
+): CollectorError {
+  return contentError(ErrorCodes.OBJECT_REJECTED, source, offset, message, details);
+}
+
+function contentError(
+  code: ErrorCode,
+  source: string | undefined,
+  offset: number,
+  message: string,
+  details: Record<string, unknown>,
+  cause?: unknown,
+): CollectorError {
+  return new CollectorError(code, `${source ?? 'object'}: ${message} (at byte ${offset})`, {
+    cause,
+    details: { ...(source === undefined ? {} : { source }), offset, ...details },
+  });
 }
 
 /** A byte for an error message: the character when printable ASCII, else its hex code. */

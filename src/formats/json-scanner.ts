@@ -143,8 +143,13 @@ export class JsonRecordScanner {
   /** The problem reported when the document has no array at `path`. */
   private readonly missing: string;
   private readonly source: string;
-  /** Depth of the container holding records: the array at `path` (its length + 1) or the document (0). */
+  /**
+   * Depth of the container holding records: the array at `path` (its length + 1), the document
+   * (0), or with `rootArray` the document's own array (1).
+   */
   private readonly recordParent: number;
+  /** The document is an array and its elements are the records (`path` is then empty). */
+  private readonly rootArray: boolean;
   /** Most bytes of a record held across chunks. */
   private readonly maxHeldBytes: number;
 
@@ -189,12 +194,19 @@ export class JsonRecordScanner {
   /** Where the content of the field value being read starts in the compact record. */
   private fieldStart = 0;
 
-  constructor(path: readonly string[], missing: string, source: string, maxHeldBytes: number) {
+  constructor(
+    path: readonly string[],
+    missing: string,
+    source: string,
+    maxHeldBytes: number,
+    options: { rootArray?: boolean } = {},
+  ) {
     this.path = path.map((k) => Buffer.from(k));
     this.missing = missing;
     this.source = source;
     this.maxHeldBytes = maxHeldBytes;
-    this.recordParent = path.length === 0 ? 0 : path.length + 1;
+    this.rootArray = options.rootArray === true && path.length === 0;
+    this.recordParent = this.rootArray ? 1 : path.length === 0 ? 0 : path.length + 1;
   }
 
   push(chunk: Buffer): ScannedRecord[] {
@@ -536,8 +548,11 @@ export class JsonRecordScanner {
     const depth = this.stack.length;
     const pending = this.pendingField;
     this.pendingField = NONE;
-    if (depth === 0 && c !== 0x7b)
-      this.fail(i, `the document is not a JSON object (starts with ${describeByte(c)})`);
+    if (depth === 0 && c !== (this.rootArray ? 0x5b : 0x7b))
+      this.fail(
+        i,
+        `the document is not a JSON ${this.rootArray ? 'array' : 'object'} (starts with ${describeByte(c)})`,
+      );
     if (pending === RECORDS && c !== 0x5b) this.fail(i, `"${this.pathKey(depth)}" is not an array`);
     if (pending === PATH && c !== 0x7b) this.fail(i, `"${this.pathKey(depth)}" is not an object`);
     // A repeated field key whose last value is not a string: as for JSON.parse, the last one counts.
@@ -561,7 +576,7 @@ export class JsonRecordScanner {
       case 0x5b:
         this.nest(i, ARRAY);
         this.state = ARRAY_FIRST;
-        if (pending === RECORDS) {
+        if (pending === RECORDS || (depth === 0 && this.rootArray)) {
           this.inRecords = true;
           this.sawRecords = true;
         }

@@ -1,4 +1,4 @@
-import { corruptAt } from './corrupt.js';
+import { rejectedAt } from './corrupt.js';
 import { LineLogParser } from './lines.js';
 
 /**
@@ -85,8 +85,8 @@ const FIELD_NAME = /^[a-z][a-z0-9-]*$/;
  *   NODATA/SKIPDATA rows) stays "-", so nothing is lost or guessed and rows keep one shape.
  * NODATA/SKIPDATA rows are kept; blank lines are skipped; CRLF is accepted. A row whose field count
  * differs from the header's is emitted as written and counted in `malformed`.
- * A first line that is not a header, or a line longer than 8 MiB, is an OBJECT_CORRUPT
- * CollectorError: the rows read before it are returned first, the error is thrown by the same call
+ * A first line that is not a header is OBJECT_REJECTED (not a flow log: its message is kept); a line
+ * longer than 8 MiB is an OBJECT_CORRUPT CollectorError: the rows read before it are returned first, the error is thrown by the same call
  * when there are none, else by the next one.
  */
 export class VpcFlowLogParser extends LineLogParser {
@@ -157,7 +157,7 @@ export class VpcFlowLogParser extends LineLogParser {
           : undefined;
     if (problem !== undefined) {
       const shown = line.length > 100 ? `${line.slice(0, 100)}...` : line;
-      throw corruptAt(
+      throw rejectedAt(
         this.source,
         0,
         `the first line is not a VPC Flow Logs header (${problem}): "${shown}"`,

@@ -147,7 +147,7 @@ export class Collector {
     const input = this.config.inputs.aws;
     for (const [serviceName, serviceConfig] of Object.entries(services)) {
       if (!serviceConfig) continue;
-      const def = definitionFor(serviceName);
+      const def = definitionFor(serviceName, serviceConfig);
       for (const region of serviceConfig.regions) {
         const ctx = workerContext(
           {

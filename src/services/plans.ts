@@ -9,7 +9,8 @@ function* configured(
   const custom = Object.keys(services).filter((name) => !(PREDEFINED_SERVICES as string[]).includes(name));
   for (const name of [...PREDEFINED_SERVICES, ...custom]) {
     const config = services[name];
-    if (config !== undefined) yield [name, definitionFor(name), config as { regions: readonly string[] }];
+    if (config !== undefined)
+      yield [name, definitionFor(name, config), config as { regions: readonly string[] }];
   }
 }
 

@@ -2,6 +2,7 @@ import { definition as auditEvents } from './audit-events-all/index.js';
 import { definition as cloudwatchLogs } from './cloudwatch-logs/index.js';
 import { definition as metrics } from './metrics-all/index.js';
 import { definition as nonCloudwatchLogs } from './non-cloudwatch-logs/index.js';
+import { definition as s3Logs } from './s3-logs/index.js';
 import { definition as securityHub } from './sqs-cloudwatch-consumer/index.js';
 import { definition as serviceEvents } from './service-events-all/index.js';
 import type { ServiceDefinition } from './definition.js';
@@ -21,10 +22,13 @@ export const serviceDefinitions = {
 export type PredefinedService = keyof typeof serviceDefinitions;
 export const PREDEFINED_SERVICES = Object.keys(serviceDefinitions) as PredefinedService[];
 
-/** Any other service name: a CloudWatch Logs group (`types: [logs]`). */
-export const customServiceDefinition = cloudwatchLogs;
+/** Any other service name, by its `types`: a CloudWatch Logs group (`[logs]`) or logs in S3 (`[s3]`). */
+export const customServiceDefinitions = { logs: cloudwatchLogs, s3: s3Logs } as const;
 
-/** The definition for a service entry: a predefined one, or a CloudWatch Logs group for any other name. */
-export function definitionFor(serviceName: string): ServiceDefinition {
-  return (serviceDefinitions as Record<string, ServiceDefinition>)[serviceName] ?? customServiceDefinition;
+/** The definition for a service entry: a predefined one, or a custom one by its `types`. */
+export function definitionFor(serviceName: string, config: unknown): ServiceDefinition {
+  const predefined = (serviceDefinitions as Record<string, ServiceDefinition>)[serviceName];
+  if (predefined) return predefined;
+  const types = (config as { types?: unknown } | undefined)?.types;
+  return Array.isArray(types) && types.includes('s3') ? s3Logs : cloudwatchLogs;
 }

@@ -37,6 +37,12 @@ export class Metrics {
     'Events or objects filtered out by configuration',
     ['service', 'region', 'reason'],
   );
+  /** S3 objects proven corrupt (e.g. truncated gzip): what could be read was delivered, the rest skipped. */
+  readonly objectsCorrupt = this.counter(
+    'collector_objects_corrupt_total',
+    'S3 objects found corrupt; the events before the problem were delivered',
+    ['service', 'region', 'format'],
+  );
   /** Failures by stable error code. */
   readonly errors = this.counter('collector_errors_total', 'Errors by code', ['service', 'region', 'code']);
   /** Events written by each output. */

@@ -5,6 +5,8 @@ import { describe, test } from 'node:test';
 import { configJsonSchema, configReferenceMarkdown } from '../../src/config/json-schema.js';
 import { loadConfig, parseConfigText } from '../../src/config/loader.js';
 import { isCollectorError } from '../../src/core/errors.js';
+import { logsSchema, s3LogsSchema } from '../../src/config/schema.js';
+import { definitionFor } from '../../src/services/registry.js';
 import { scrub } from '../../src/telemetry/secrets.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
 
@@ -39,7 +41,7 @@ describe('configuration', () => {
     assert.equal(s['metrics-all']?.request_period_in_seconds, 60, 'default period');
     assert.deepEqual(s['audit-events-all']?.types, ['audits_api', 'audits_s3']);
     assert.ok(s['audit-events-all']?.s3_file_type_filter instanceof RegExp, 'regexes are compiled');
-    assert.equal(s.cwl_1?.log_group, '/aws/lambda/payments');
+    assert.equal(s.cwl_1 && 'log_group' in s.cwl_1 && s.cwl_1.log_group, '/aws/lambda/payments');
     assert.equal(config.inputs.aws.id, '12351', 'numeric ids become strings');
     assert.equal(
       config.inputs.aws.credentials.access_secret,
@@ -294,6 +296,34 @@ inputs:
     assert.doesNotMatch(JSON.stringify([stray, flow]), new RegExp(`${secret}|AKIAINLINE`));
   });
 
+  test('custom entries are dispatched on types ([logs], [s3]); anything else is an error naming the key', () => {
+    const parse = (entry: string) => parseConfigText(minimal(`      lb_logs:\n${entry}`), { env: {} });
+    const ok = parse('        types: [s3]\n        sqs_queue_name: q\n        regions: [eu-west-1]');
+    assert.deepEqual(ok.problems, []);
+    const entry = ok.config!.inputs.aws.services.lb_logs;
+    const definition = definitionFor('lb_logs', entry);
+    assert.equal(definition.schema, s3LogsSchema);
+    assert.deepEqual(
+      definition.queues?.(entry as never, 'abc').map((q) => [q.queueName, q.maxReceiveCount]),
+      [['q', 5]],
+    );
+    assert.equal(definitionFor('cwl', { types: ['logs'] }).schema, logsSchema);
+
+    const bad = parse('        types: [kinesis]\n        regions: [eu-west-1]');
+    assert.deepEqual(
+      bad.problems.map((p) => p.path),
+      ['inputs.aws.services.lb_logs.types'],
+    );
+    assert.match(bad.problems[0]!.message, /\[logs\].*\[s3\].*\["kinesis"\]/);
+
+    const typo = parse(
+      '        types: [s3]\n        sqs_queue_name: q\n        regions: [eu-west-1]\n        formt: json',
+    );
+    assert.deepEqual(typo.problems, [
+      { path: 'inputs.aws.services.lb_logs.formt', message: "unknown key (did you mean 'format'?)" },
+    ]);
+  });
+
   test('the JSON Schema and the configuration reference come from the same schema', () => {
     const schema = configJsonSchema() as {
       properties: Record<string, { properties?: Record<string, unknown> }>;
@@ -304,7 +334,8 @@ inputs:
       'inputs.aws.services.service-events-all.cloudwatch_sqs_queue_name',
       'inputs.aws.services.audit-events-all.s3_file_type_filter',
       'inputs.aws.services.non-cloudwatch-logs.cloudfrontlogs_sqs_queue_name',
-      'inputs.aws.services.<name>.log_group',
+      'inputs.aws.services.<name> (types: [logs]).log_group',
+      'inputs.aws.services.<name> (types: [s3]).file_selectors[].expand_event_list_from_field',
       'inputs.aws.credentials.target_assume_role',
       'globals.persistence',
     ]) {

@@ -6,7 +6,8 @@ import type { CollectorEvent } from '../../src/core/batch.js';
 import { isCollectorError } from '../../src/core/errors.js';
 import { isParquet, ParquetTextStream, type RangeReader } from '../../src/formats/parquet.js';
 import { VPC_DEFAULT_FORMAT } from '../../src/formats/vpc-flow.js';
-import { vpcFlowLogsFormat } from '../../src/services/non-cloudwatch-logs/formats.js';
+import { vpcFlowLogsFormat } from '../../src/services/shared/s3-objects/log-formats.js';
+import { refOf } from '../services/shared/s3-objects/fixtures.js';
 
 /** Rows of the AWS documentation's default-format examples ("Flow log record examples"). */
 const DEFAULT_ROWS = [
@@ -62,7 +63,7 @@ async function text(stream: ParquetTextStream): Promise<string> {
 
 /** The events the VPC Flow Logs format makes of a text file, or of a Parquet file's text. */
 function events(content: string): CollectorEvent[] {
-  const parser = vpcFlowLogsFormat('t').open('s3://b/k');
+  const parser = vpcFlowLogsFormat('t').open('s3://b/k', refOf('s3://b/k'));
   const out: CollectorEvent[] = [];
   parser.push(Buffer.from(content), out);
   parser.end(out);
@@ -70,7 +71,7 @@ function events(content: string): CollectorEvent[] {
 }
 
 describe('Parquet VPC Flow Logs as text', () => {
-  const format = vpcFlowLogsFormat('t').parquet!;
+  const format = vpcFlowLogsFormat('t').parquet!('k.parquet')!;
 
   test('default format: the same events as the text file, NODATA/SKIPDATA nulls written as -', async () => {
     const file = vpcFlowParquet(VPC_DEFAULT_FORMAT, split(DEFAULT_ROWS), { rowGroupRows: 3 });

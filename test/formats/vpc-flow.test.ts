@@ -117,7 +117,7 @@ describe('VpcFlowLogParser', () => {
     assert.deepEqual(parser.unknownFields, ['encryption-status']);
   });
 
-  test('a first line that is not a header is OBJECT_CORRUPT, and stays so', () => {
+  test('a first line that is not a header is OBJECT_REJECTED (not a flow log), and stays so', () => {
     const cases: [string, RegExp][] = [
       [rows(DEFAULT).join('\n'), /holds something other than field names/],
       ['version version\n2 2\n', /names a field twice/],
@@ -132,7 +132,7 @@ describe('VpcFlowLogParser', () => {
       } catch (err) {
         error = err;
       }
-      assert.ok(isCollectorError(error, 'OBJECT_CORRUPT'), input);
+      assert.ok(isCollectorError(error, 'OBJECT_REJECTED'), input);
       assert.match(error.message, message);
       assert.match(
         error.message,
@@ -215,7 +215,7 @@ describe('VpcFlowLogParser', () => {
     assert.deepEqual(got, [lines[0], lines[1]]);
     assert.throws(
       () => new VpcFlowLogParser().pushTo(Buffer.from('not a header\n'), sink),
-      (err: unknown) => isCollectorError(err, 'OBJECT_CORRUPT'),
+      (err: unknown) => isCollectorError(err, 'OBJECT_REJECTED'),
     );
   });
 

@@ -2,9 +2,9 @@ import type { AuditEventsConfig } from './schema.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { ServiceWorker, WorkerContext } from '../definition.js';
 import { auditEventsTagRule, TAG_AUDIT_EVENTS } from './tags.js';
-import { cloudTrailFormat } from './trail-files.js';
+import { cloudTrailFormat } from '../shared/s3-objects/cloudtrail-format.js';
 import { workerTagger } from '../shared/tagging/worker-tagger.js';
-import { s3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
+import { queueOptions, s3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
 
 /**
  * `audit-events-all` with `types: [audits_s3]`: CloudTrail log files announced on
@@ -30,10 +30,7 @@ export function createAuditS3Worker(
     ...tuning,
     name: `${ctx.serviceName}:audits_s3/${ctx.region}`,
     queueName,
-    receivers: config.concurrent_receivers,
-    visibilityTimeoutSeconds: config.visibility_timeout_seconds,
-    maxObjectsInFlight: config.max_objects_in_flight,
-    maxBytesInFlight: config.max_bytes_in_flight,
+    ...queueOptions(config),
     format: async () =>
       cloudTrailFormat({
         tagger: await workerTagger(ctx, {

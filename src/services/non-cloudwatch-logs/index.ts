@@ -1,8 +1,8 @@
 import type { ServiceDefinition, ServiceWorker, WorkerContext } from '../definition.js';
-import { cloudFrontFormat, vpcFlowLogsFormat } from './formats.js';
+import { cloudFrontFormat, vpcFlowLogsFormat } from '../shared/s3-objects/log-formats.js';
 import { nonCloudwatchLogsSchema, type NonCloudwatchLogsConfig } from './schema.js';
 import { workerTagger } from '../shared/tagging/worker-tagger.js';
-import { s3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
+import { queueOptions, s3ObjectsWorker, type S3ObjectsTuning } from '../shared/s3-objects/worker.js';
 
 /** Default tags (Devo tables). */
 export const TAG_VPC_FLOWLOGS = 'cloud.aws.vpc.flowlogs';
@@ -57,10 +57,7 @@ export function createNonCloudwatchLogsWorkers(
       ...tuning,
       name: `${ctx.serviceName}:${kind}/${ctx.region}`,
       queueName,
-      receivers: config.concurrent_receivers,
-      visibilityTimeoutSeconds: config.visibility_timeout_seconds,
-      maxObjectsInFlight: config.max_objects_in_flight,
-      maxBytesInFlight: config.max_bytes_in_flight,
+      ...queueOptions(config),
       format: async () => {
         const tagger = await workerTagger(ctx, {
           rule: { fixed: kind },

@@ -50,6 +50,23 @@ export const autoEventTypeField = z
   .default(false)
   .describe('Refine the tag per event from its type (see the tagging rules).');
 
+/** A regular expression, compiled when the configuration is validated (an invalid one is a config error). */
+export const regexField = (description: string) =>
+  z
+    .string()
+    .transform((source, ctx) => {
+      try {
+        return new RegExp(source);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `not a valid regular expression: ${(err as Error).message}`,
+        });
+        return z.NEVER;
+      }
+    })
+    .describe(description);
+
 /** `tag`, checked as a template (its placeholders) when the configuration is validated. */
 export const tagField = commonServiceFields.tag.superRefine((tag, ctx) => {
   if (tag === undefined) return;
@@ -97,7 +114,7 @@ export const sqsFields = {
     .max(1000)
     .default(5)
     .describe(
-      "Receives after which SQS moves a message that could not be processed to the queue's dead-letter queue (SQS maxReceiveCount; as Elastic's sqs.max_receive_count). Used by auto_setup when it creates a queue: it creates `<queue>-dlq` (FIFO: `<queue>-dlq.fifo`) and the redrive policy too. 0: no dead-letter queue.",
+      "Receives after which a message that could not be processed is given up (as Elastic's sqs.max_receive_count): with a redrive policy on the queue SQS moves it to the dead-letter queue; without one, services reading S3 objects delete it after that many receives, logging every object it announced. A failing message is retried once its visibility timeout expires, not sooner. auto_setup, when it creates a queue, creates `<queue>-dlq` (FIFO: `<queue>-dlq.fifo`) and the redrive policy too. 0: never given up, no dead-letter queue.",
     ),
 };
 

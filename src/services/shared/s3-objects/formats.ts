@@ -1,11 +1,13 @@
 import type { MessageSink } from '../../../formats/lines.js';
+import type { S3ObjectRef } from '../../../formats/notifications.js';
 import type { ParquetAsText } from '../../../formats/parquet.js';
 import type { CollectorEvent } from '../../../core/batch.js';
 
 /**
  * Turns the decompressed bytes of one object into events, chunk by chunk. push() and end() append
  * to `out`; they throw an OBJECT_CORRUPT CollectorError on bad content, after the events read
- * before the problem were appended (by that call or an earlier one).
+ * before the problem were appended (by that call or an earlier one), and OBJECT_REJECTED or
+ * OBJECT_UNSUPPORTED when the object is not of a format they read (its message is then kept).
  */
 export interface ObjectParser {
   push(chunk: Buffer, out: CollectorEvent[]): void;
@@ -22,14 +24,17 @@ export interface ObjectFormat {
   readonly name: string;
   /** Whether an object is read at all; the others are skipped and counted as filtered. */
   accepts(key: string): boolean;
-  /** A parser for one object; `source` names it in error messages (`s3://bucket/key`). */
-  open(source: string): ObjectParser;
   /**
-   * Set when the format also reads Parquet objects (found by their `PAR1` magic): their rows are
-   * turned into this format's own text and handed to open()'s parser. Without it a Parquet object
-   * goes to that parser as it is.
+   * A parser for one object; `source` names it in error messages (`s3://bucket/key`), `ref` is the
+   * object (formats chosen per object read its key).
    */
-  readonly parquet?: ParquetAsText;
+  open(source: string, ref: S3ObjectRef): ObjectParser;
+  /**
+   * How the format reads a Parquet object (found by its `PAR1` magic) of this key, if it does: its
+   * rows are turned into this format's own text and handed to open()'s parser. Otherwise a Parquet
+   * object is OBJECT_UNSUPPORTED and keeps its message.
+   */
+  parquet?(key: string): ParquetAsText | undefined;
 }
 
 /** A streaming parser of lines (formats/), each line one message. */

@@ -4,7 +4,7 @@ import { parseS3Notification, type S3ObjectRef } from '../../../formats/notifica
 import type { WorkerContext } from '../../definition.js';
 import type { BatchEmitter, MessageDisposition, MessageHandler, ReceivedMessage } from '../sqs/message.js';
 import type { ObjectFormat } from './formats.js';
-import { ObjectUnreadableError, readObject, type BatchLimits } from './object-reader.js';
+import { ObjectRefusedError, ObjectUnreadableError, readObject, type BatchLimits } from './object-reader.js';
 import type { Admission } from '../../../core/admission.js';
 import { DeliveredObjects } from './delivered-objects.js';
 
@@ -30,6 +30,9 @@ export interface S3ObjectHandlerOptions {
  *   the problem is delivered, the failure is logged with bucket, key and byte offset and counted
  *   (errors, code OBJECT_CORRUPT), and the message is still deleted — redelivering it would fail
  *   the same way forever and poison the queue;
+ * - an object is not of a format the worker reads (a Parquet object without a Parquet reader, or
+ *   the format's parser refuses it): logged with bucket, key, detected format and offset; the
+ *   message is kept ('retry'), as below;
  * - an object cannot be read (NoSuchKey, NoSuchBucket, AccessDenied, or throttling/5xx/network
  *   after the SDK's retries): logged with bucket, key and error code and counted; the message is
  *   left for redelivery ('retry'), so the queue's redrive policy moves it to its dead-letter queue
@@ -87,6 +90,7 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     if (result.corrupt) {
       const details = result.corrupt.details;
       ctx.metrics.errors.inc({ ...labels, code: result.corrupt.code });
+      ctx.metrics.objectsCorrupt.inc({ ...labels, format: format.name });
       ctx.logger.error(
         { ...place, offset: details.offset, eventsDelivered: result.events, err: result.corrupt },
         `${result.corrupt.message}; the ${result.events} event(s) before the problem are delivered, the rest of the object is skipped (${where(m)} is deleted)`,
@@ -152,18 +156,20 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     }
     if (wanted.length === 0) return done(message);
 
-    // Once one object fails the message will be read again whole: stop the others early.
+    // Once one object cannot be read the message will be read again: stop the others early. An
+    // object refused by its format lets the others finish: reading it again will not help, and
+    // they are not read again (DeliveredObjects).
     const giveUp = new AbortController();
     const objectSignal = AbortSignal.any([signal, giveUp.signal]);
     const outcomes = await Promise.allSettled(
       wanted.map((ref) =>
         readOne(message, ref, sink, objectSignal).catch((err: unknown) => {
-          giveUp.abort();
+          if (!(err instanceof ObjectRefusedError)) giveUp.abort();
           throw err;
         }),
       ),
     );
-    return settle(message, outcomes);
+    return settle(message, accepted, outcomes);
   };
 
   function done(message: ReceivedMessage): MessageDisposition {
@@ -171,13 +177,48 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
     return 'delete';
   }
 
-  function settle(message: ReceivedMessage, outcomes: PromiseSettledResult<void>[]): MessageDisposition {
+  function settle(
+    message: ReceivedMessage,
+    objects: readonly S3ObjectRef[],
+    outcomes: PromiseSettledResult<void>[],
+  ): MessageDisposition {
     const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
     if (failures.length === 0) return done(message);
     const unreadable = failures.filter((f): f is ObjectUnreadableError => f instanceof ObjectUnreadableError);
+    const refused = failures.filter((f): f is ObjectRefusedError => f instanceof ObjectRefusedError);
     // Anything else is the sink's rejection (the message was given up) or shutdown: the consumer
     // already releases the message, so let it know.
-    if (unreadable.length === 0) throw failures[0];
+    if (unreadable.length + refused.length === 0) throw failures[0];
+    for (const err of refused) {
+      const {
+        bucket,
+        key,
+        region,
+        format: detected,
+        offset,
+      } = err.details as {
+        bucket: string;
+        key: string;
+        region: string;
+        format: string;
+        offset: number;
+      };
+      ctx.metrics.errors.inc({ ...labels, code: err.code });
+      ctx.logger.error(
+        {
+          event: 's3_object_refused',
+          code: err.code,
+          bucket,
+          objectKey: key,
+          region,
+          format: detected,
+          offset,
+          messageId: message.messageId,
+          receiveCount: message.receiveCount,
+        },
+        `${err.message}; ${where(message)} is kept (receive #${message.receiveCount}): the queue's redrive policy moves it to its dead-letter queue, or max_receive_count deletes it`,
+      );
+    }
     for (const err of unreadable) {
       const { bucket, key, region } = err.details as { bucket: string; key: string; region: string };
       ctx.metrics.errors.inc({ ...labels, code: err.code });
@@ -195,7 +236,7 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
         `cannot read s3://${bucket}/${key} (${region}): ${err.awsCode}; ${where(message)} is left for redelivery (receive #${message.receiveCount}; the queue's redrive policy moves it to its dead-letter queue after maxReceiveCount): ${describeError(err.cause)}`,
       );
     }
-    return 'retry';
+    return { retry: objects.map((ref) => `s3://${ref.bucket}/${ref.key}`) };
   }
 }
 

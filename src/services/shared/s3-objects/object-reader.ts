@@ -82,12 +82,30 @@ export class ObjectUnreadableError extends CollectorError {
 }
 
 /**
+ * Why an object was not read although S3 gave it: it is in a format the collector does not read
+ * (OBJECT_UNSUPPORTED, e.g. Parquet without a reader) or the selected parser refuses it
+ * (OBJECT_REJECTED). Its message is kept: reading it again with the right format may work, and the
+ * queue's redrive policy (or max_receive_count) decides when to give up. `format`: the format
+ * detected or selected; `offset`: the decompressed byte where the problem was found.
+ */
+export class ObjectRefusedError extends CollectorError {
+  constructor(ref: S3ObjectRef, format: string, cause: CollectorError) {
+    const offset = typeof cause.details.offset === 'number' ? cause.details.offset : 0;
+    super(cause.code, `s3://${ref.bucket}/${ref.key} (${ref.region}), format ${format}: ${cause.message}`, {
+      cause,
+      details: { bucket: ref.bucket, key: ref.key, region: ref.region, format, offset },
+    });
+  }
+}
+
+/**
  * Streams one object into events: GetObject → decompression by magic bytes → the format's parser
  * → batches of at most `limits` handed to `sink.emit`, awaited one at a time, so a slow output
  * pauses the read (the HTTP body is not read further) and memory stays at about one batch plus
  * the stream buffers, whatever the object's size.
  *
- * Throws ObjectUnreadableError when S3 refuses the object or the transfer fails; rethrows the
+ * Throws ObjectUnreadableError when S3 refuses the object or the transfer fails, ObjectRefusedError
+ * when the format does not read it (a Parquet object, unless the format reads Parquet); rethrows the
  * sink's rejection (the message was given up) and the signal's abort unchanged. Corrupt content
  * is not thrown: the events before the problem are emitted and the result carries `corrupt`.
  */
@@ -106,12 +124,13 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
   const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?(err?: Error): void }) | undefined;
   if (!body) throw new ObjectUnreadableError(ref, 'GetObject', new Error('no body in the response'));
 
-  const parser = format.open(source);
+  const parser = format.open(source, ref);
   const size = expectedLength(response, ref);
   const guarded = guardBody(body, ref, signal, options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, size);
   const { head, all } = await peek(guarded, 4);
   let stream: AsyncIterable<Buffer> & { compressedBytes: number; decompressedBytes: number };
-  if (format.parquet !== undefined && isParquet(head)) {
+  const parquet = format.parquet?.(ref.key);
+  if (parquet !== undefined && isParquet(head)) {
     // Parquet is read from its footer: this body is not needed, ranged GETs of the same version
     // read the footer and one row group at a time.
     await guarded.return(undefined);
@@ -122,7 +141,7 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
         new Error('no Content-Length: cannot locate the Parquet footer'),
       );
     }
-    stream = new ParquetTextStream(rangeReader(s3, ref, response.ETag, signal), size, format.parquet, source);
+    stream = new ParquetTextStream(rangeReader(s3, ref, response.ETag, signal), size, parquet, source);
   } else {
     stream = decompress(all, { source });
   }
@@ -166,9 +185,17 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
     }
   };
 
+  let first = true;
   try {
     try {
       for await (const chunk of stream) {
+        // The first chunk holds at least the 4 bytes compression was detected from.
+        if (first && parquet === undefined && isParquet(chunk)) {
+          throw new CollectorError(ErrorCodes.OBJECT_UNSUPPORTED, 'a Parquet file, not read by this format', {
+            details: { format: 'parquet', offset: 0 },
+          });
+        }
+        first = false;
         take(() => parser.push(chunk, pending));
         if (pendingEvents >= limits.maxEvents || pendingBytes >= limits.maxBytes) await flush(false);
       }
@@ -177,6 +204,13 @@ export async function readObject(options: ReadObjectOptions): Promise<ObjectRead
       // Refused by a size limit before anything was read: the message is kept, as for S3 failures.
       if (isCollectorError(err, ErrorCodes.OBJECT_LIMIT_EXCEEDED))
         throw new ObjectUnreadableError(ref, 'reading', err);
+      if (
+        isCollectorError(err, ErrorCodes.OBJECT_REJECTED) ||
+        isCollectorError(err, ErrorCodes.OBJECT_UNSUPPORTED)
+      ) {
+        const detected = err.details.format;
+        throw new ObjectRefusedError(ref, typeof detected === 'string' ? detected : format.name, err);
+      }
       if (!isCollectorError(err, ErrorCodes.OBJECT_CORRUPT)) throw err;
       corrupt = err;
     }

@@ -19,6 +19,8 @@ export interface S3ObjectsWorkerOptions {
   queueName: string;
   receivers: number;
   visibilityTimeoutSeconds: number;
+  /** max_receive_count (see SqsConsumerOptions). */
+  maxReceiveCount: number;
   /** Objects read at once. */
   maxObjectsInFlight: number;
   /** Event bytes (message + tag) handed to delivery and not yet acknowledged, at most. */
@@ -29,6 +31,31 @@ export interface S3ObjectsWorkerOptions {
   stallTimeoutMs?: number;
   /** SQS long-poll wait (default 20 s). */
   waitTimeSeconds?: number;
+}
+
+/** The fields of sqsFields and s3ObjectFields a worker reads (every S3 service's schema has them). */
+export interface S3ObjectsQueueConfig {
+  readonly concurrent_receivers: number;
+  readonly visibility_timeout_seconds: number;
+  readonly max_receive_count: number;
+  readonly max_objects_in_flight: number;
+  readonly max_bytes_in_flight: number;
+}
+
+/** A service's queue options, as S3ObjectsWorkerOptions. */
+export function queueOptions(
+  config: S3ObjectsQueueConfig,
+): Pick<
+  S3ObjectsWorkerOptions,
+  'receivers' | 'visibilityTimeoutSeconds' | 'maxReceiveCount' | 'maxObjectsInFlight' | 'maxBytesInFlight'
+> {
+  return {
+    receivers: config.concurrent_receivers,
+    visibilityTimeoutSeconds: config.visibility_timeout_seconds,
+    maxReceiveCount: config.max_receive_count,
+    maxObjectsInFlight: config.max_objects_in_flight,
+    maxBytesInFlight: config.max_bytes_in_flight,
+  };
 }
 
 /** Settings not in the configuration, for tests and benchmarks. */
@@ -46,6 +73,7 @@ export function s3ObjectsWorker(ctx: WorkerContext, options: S3ObjectsWorkerOpti
     queueName: options.queueName,
     receivers: options.receivers,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    maxReceiveCount: options.maxReceiveCount,
     ...(options.waitTimeSeconds === undefined ? {} : { waitTimeSeconds: options.waitTimeSeconds }),
   };
   return new SqsWorker(options.name, ctx, consumerOptions, async () => {

@@ -5,7 +5,7 @@ import {
   type MessageSystemAttributeName,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { describeError, shuttingDownError } from '../../../core/errors.js';
+import { describeError, ErrorCodes, shuttingDownError } from '../../../core/errors.js';
 import { Admission } from '../../../core/admission.js';
 import { settleOnce, type CollectorEvent } from '../../../core/batch.js';
 import type { WorkerPosition } from '../../../telemetry/health.js';
@@ -34,6 +34,12 @@ export interface SqsConsumerOptions {
    * all accepted, awaiting only their confirmation, no longer counts (delivery bounds those).
    */
   maxMessagesInFlight?: number;
+  /**
+   * max_receive_count: a message left for retry on its receive number maxReceiveCount is deleted,
+   * with an error, when the queue has no redrive policy (with one, SQS moves it to the dead-letter
+   * queue). 0 or absent: never.
+   */
+  maxReceiveCount?: number;
 }
 
 /**
@@ -81,6 +87,8 @@ export class SqsConsumer {
   private readonly signal: AbortSignal;
   /** ApproximateNumberOfMessages at the start of the last pull. */
   private queueMessages: number | undefined;
+  /** Whether the queue has a redrive policy, read at the start of each pull; undefined: unknown. */
+  private redrive: boolean | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -156,18 +164,22 @@ export class SqsConsumer {
     return { behindSince: oldest ?? this.ctx.clock.now(), queueMessages: this.queueMessages };
   }
 
-  /** The queue depth for /metrics, once a period. A failure here only leaves the last figure. */
+  /**
+   * The queue depth for /metrics and whether the queue has a redrive policy (max_receive_count),
+   * once a period. A failure here only leaves the last figures.
+   */
   private async sampleDepth(queueUrl: string): Promise<void> {
     try {
       const out = await this.batches.send(
         new GetQueueAttributesCommand({
           QueueUrl: queueUrl,
-          AttributeNames: ['ApproximateNumberOfMessages'],
+          AttributeNames: ['ApproximateNumberOfMessages', 'RedrivePolicy'],
         }),
         { abortSignal: this.signal },
       );
       const depth = Number(out.Attributes?.ApproximateNumberOfMessages);
       if (Number.isFinite(depth)) this.queueMessages = depth;
+      this.redrive = Boolean(out.Attributes?.RedrivePolicy);
     } catch (err) {
       if (this.signal.aborted) return;
       this.ctx.logger.debug(
@@ -359,7 +371,11 @@ export class SqsConsumer {
       this.lifecycle.release(h, err instanceof Error ? err : new Error(String(err)));
       return false;
     }
-    if (disposition === 'retry') {
+    if (disposition !== 'delete') {
+      if (this.exhausted(h.message.receiveCount)) {
+        this.drop(h, disposition === 'retry' ? [] : disposition.retry);
+        return false;
+      }
       this.lifecycle.finish(h);
       return false;
     }
@@ -367,6 +383,33 @@ export class SqsConsumer {
     this.lifecycle.settle(h);
     this.stopCounting(h);
     return h.releasedBy === undefined;
+  }
+
+  /** A message failing on this receive is not left for another: max_receive_count, no redrive policy. */
+  private exhausted(receiveCount: number): boolean {
+    const max = this.options.maxReceiveCount ?? 0;
+    return max > 0 && receiveCount >= max && this.redrive === false;
+  }
+
+  /** Deletes a message that kept failing (once what it emitted was acknowledged), with an error. */
+  private drop(h: HeldMessage, contents: readonly string[]): void {
+    const { messageId, receiveCount } = h.message;
+    this.ctx.metrics.errors.inc({ ...this.labels, code: ErrorCodes.MESSAGE_DROPPED });
+    this.ctx.logger.error(
+      {
+        event: 'sqs_message_dropped',
+        code: ErrorCodes.MESSAGE_DROPPED,
+        messageId,
+        queue: this.queue.name,
+        receiveCount,
+        maxReceiveCount: this.options.maxReceiveCount,
+        objects: contents,
+      },
+      `message ${messageId} of ${this.queue.where()} failed on ${receiveCount} receives (max_receive_count) and the queue has no redrive policy: deleting it${contents.length > 0 ? ` (it announced ${contents.join(', ')})` : ''}`,
+    );
+    h.handled = true;
+    this.lifecycle.settle(h);
+    this.stopCounting(h);
   }
 
   private async emit(h: HeldMessage, events: CollectorEvent[], delivered?: () => void): Promise<void> {

@@ -27,9 +27,11 @@ export interface BatchEmitter {
 
 /**
  * 'delete': done (deleted once every emitted batch is acknowledged); 'retry': left for
- * redelivery (not deleted, its visibility left to expire so the queue's redrive policy counts it).
+ * redelivery (not deleted, its visibility left to expire so the queue's redrive policy counts it);
+ * `{ retry }` the same, naming what the message holds (e.g. `s3://bucket/key`) for the error
+ * logged if it is dropped after max_receive_count receives.
  */
-export type MessageDisposition = 'delete' | 'retry';
+export type MessageDisposition = 'delete' | 'retry' | { readonly retry: readonly string[] };
 
 /** Turns one message into events. Must await every emit() before it returns. */
 export type MessageHandler = (

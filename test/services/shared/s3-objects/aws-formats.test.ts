@@ -5,6 +5,7 @@ import type { CollectorEvent } from '../../../../src/core/batch.js';
 import { isCollectorError } from '../../../../src/core/errors.js';
 import * as awsFormats from '../../../../src/services/shared/s3-objects/aws-formats.js';
 import type { ObjectFormat } from '../../../../src/services/shared/s3-objects/formats.js';
+import { refOf } from './fixtures.js';
 
 const FIXTURES = new URL('../../../fixtures/aws-logs/', import.meta.url);
 const read = (file: string): Buffer => readFileSync(new URL(file, FIXTURES));
@@ -23,7 +24,7 @@ function parse(
   content: Buffer,
   step = 7,
 ): { out: CollectorEvent[]; malformed: number } {
-  const parser = format.open('s3://logs/key');
+  const parser = format.open('s3://logs/key', refOf('s3://logs/key'));
   const out: CollectorEvent[] = [];
   for (let at = 0; at < content.length; at += step) parser.push(content.subarray(at, at + step), out);
   parser.end(out);
@@ -90,7 +91,7 @@ describe('AWS log formats on the documented samples (test/fixtures/aws-logs)', (
   test('AWS Config: items before a truncation are delivered, then OBJECT_CORRUPT with the offset; a document without configurationItems is OBJECT_CORRUPT', () => {
     const whole = read('config-history.json');
     const cut = whole.subarray(0, whole.length - 40);
-    const parser = awsFormats.awsConfigFormat('t').open('s3://b/history.json');
+    const parser = awsFormats.awsConfigFormat('t').open('s3://b/history.json', refOf('s3://b/history.json'));
     const out: CollectorEvent[] = [];
     parser.push(cut, out);
     assert.equal(out.length, 1);
@@ -101,7 +102,7 @@ describe('AWS log formats on the documented samples (test/fixtures/aws-logs)', (
         err.details.offset === cut.length &&
         /truncated/.test(err.message),
     );
-    const other = awsFormats.awsConfigFormat('t').open('s3://b/other.json');
+    const other = awsFormats.awsConfigFormat('t').open('s3://b/other.json', refOf('s3://b/other.json'));
     other.push(Buffer.from('{"fileVersion":"1.0","Records":[]}'), out);
     assert.throws(
       () => other.end(out),
@@ -111,7 +112,7 @@ describe('AWS log formats on the documented samples (test/fixtures/aws-logs)', (
 
   test('a line longer than 8 MiB is OBJECT_CORRUPT after the lines before it', () => {
     for (const format of [awsFormats.elbFormat('t'), awsFormats.jsonLinesFormat('t')]) {
-      const parser = format.open('s3://b/k');
+      const parser = format.open('s3://b/k', refOf('s3://b/k'));
       const out: CollectorEvent[] = [];
       const head = `${lines(read('waf.log'))[0]}\n`;
       assert.throws(

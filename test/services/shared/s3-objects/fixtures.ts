@@ -1,3 +1,4 @@
+import type { S3ObjectRef } from '../../../../src/formats/notifications.js';
 import { readFileSync } from 'node:fs';
 import { notificationKey, type FakeAws } from '../../../../sandbox/fake-aws/index.js';
 
@@ -124,4 +125,10 @@ export function queueWithDeadLetters(
   fake.sqs.createQueue(region, queue, {
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: fake.sqs.queueArn(region, dlq), maxReceiveCount }),
   });
+}
+
+/** The object an `s3://bucket/key` source names, as a notification gives it. */
+export function refOf(source: string): S3ObjectRef {
+  const [bucket, ...key] = source.slice('s3://'.length).split('/');
+  return { bucket: bucket!, key: key.join('/'), region: 'us-east-1' };
 }

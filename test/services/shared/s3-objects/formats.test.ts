@@ -4,14 +4,20 @@ import { isCollectorError } from '../../../../src/core/errors.js';
 import { CloudFrontLogParser } from '../../../../src/formats/cloudfront.js';
 import { VPC_DEFAULT_FORMAT, VpcFlowLogParser } from '../../../../src/formats/vpc-flow.js';
 import { singleMessages, type CollectorEvent } from '../../../../src/core/batch.js';
-import { cloudFrontFormat, vpcFlowLogsFormat } from '../../../../src/services/non-cloudwatch-logs/formats.js';
+
+/** The object a source names, as the object reader passes it. */
+import {
+  cloudFrontFormat,
+  vpcFlowLogsFormat,
+} from '../../../../src/services/shared/s3-objects/log-formats.js';
+import { refOf } from './fixtures.js';
 
 const HEADER = VPC_DEFAULT_FORMAT.join(' ');
 const ROW = '2 123456789012 eni-1 10.0.0.1 10.0.0.2 1024 443 6 10 840 1795700000 1795700060 ACCEPT OK';
 
 describe('S3 object formats made of lines', () => {
   test('VPC Flow Logs: one event per row, appended to the caller array, marked plain when known', () => {
-    const parser = vpcFlowLogsFormat('cloud.aws.vpc.flowlogs').open('s3://b/k');
+    const parser = vpcFlowLogsFormat('cloud.aws.vpc.flowlogs').open('s3://b/k', refOf('s3://b/k'));
     const out: CollectorEvent[] = [{ tag: 'earlier', message: 'kept' }];
     parser.push(Buffer.from(`${HEADER}\r\n${ROW}\r\n2 short\r\n`), out);
     parser.push(Buffer.from(`${ROW} é`), out);
@@ -28,7 +34,7 @@ describe('S3 object formats made of lines', () => {
   });
 
   test('VPC Flow Logs: the rows before corrupt content are appended by the call that throws', () => {
-    const parser = vpcFlowLogsFormat('t').open('s3://b/f.log.gz');
+    const parser = vpcFlowLogsFormat('t').open('s3://b/f.log.gz', refOf('s3://b/f.log.gz'));
     const out: CollectorEvent[] = [];
     const head = `${HEADER}\n${ROW}\n`;
     assert.throws(
@@ -40,16 +46,16 @@ describe('S3 object formats made of lines', () => {
     );
     assert.deepEqual(out, [{ tag: 't', message: ROW, plain: true }]);
 
-    const notHeader = vpcFlowLogsFormat('t').open('s3://b/g.log.gz');
+    const notHeader = vpcFlowLogsFormat('t').open('s3://b/g.log.gz', refOf('s3://b/g.log.gz'));
     assert.throws(
       () => notHeader.push(Buffer.from(`${ROW}\n`), out),
       (err: unknown) =>
-        isCollectorError(err, 'OBJECT_CORRUPT') && /not a VPC Flow Logs header/.test(err.message),
+        isCollectorError(err, 'OBJECT_REJECTED') && /not a VPC Flow Logs header/.test(err.message),
     );
   });
 
   test('CloudFront: one event per record, directives skipped', () => {
-    const parser = cloudFrontFormat('cloud.aws.cloudfront').open('s3://b/E2.gz');
+    const parser = cloudFrontFormat('cloud.aws.cloudfront').open('s3://b/E2.gz', refOf('s3://b/E2.gz'));
     const out: CollectorEvent[] = [];
     parser.push(Buffer.from('#Version: 1.0\n#Fields: date time\n2026-11-20\t10:00:01\n2026-11-20'), out);
     parser.end(out);
@@ -81,20 +87,20 @@ describe('S3 object formats made of lines', () => {
       {
         name: 'vpc',
         text: `${vpc.join('\n')}\n`,
-        open: () => vpcFlowLogsFormat('t').open('s3://b/k'),
+        open: () => vpcFlowLogsFormat('t').open('s3://b/k', refOf('s3://b/k')),
         lines: () => new VpcFlowLogParser(),
       },
       {
         name: 'cloudfront',
         text: cf.join('\n'),
-        open: () => cloudFrontFormat('t').open('s3://b/k'),
+        open: () => cloudFrontFormat('t').open('s3://b/k', refOf('s3://b/k')),
         lines: () => new CloudFrontLogParser(),
       },
       {
         // A custom format is sent as JSON, never as written: no runs.
         name: 'vpc custom',
         text: `srcaddr dstaddr action\n${Array.from({ length: 2000 }, (_, i) => `10.0.0.${i % 250} 10.0.1.1 ACCEPT`).join('\n')}\n`,
-        open: () => vpcFlowLogsFormat('t').open('s3://b/k'),
+        open: () => vpcFlowLogsFormat('t').open('s3://b/k', refOf('s3://b/k')),
         lines: () => new VpcFlowLogParser(),
         noRuns: true,
       },
@@ -130,7 +136,7 @@ describe('S3 object formats made of lines', () => {
   });
 
   test('CloudFront: corrupt content is an error naming the object', () => {
-    const parser = cloudFrontFormat('t').open('s3://b/E3.gz');
+    const parser = cloudFrontFormat('t').open('s3://b/E3.gz', refOf('s3://b/E3.gz'));
     const head = '#Version: 1.0\n2026-11-20\t10:00:01\n';
     assert.throws(
       () => parser.push(Buffer.concat([Buffer.from(head), Buffer.alloc(9 * 1024 * 1024, 0x31)]), []),

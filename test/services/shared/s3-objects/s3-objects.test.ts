@@ -10,7 +10,7 @@ import {
 } from '../../../../src/config/schema.js';
 import { definition as auditDefinition } from '../../../../src/services/audit-events-all/index.js';
 import { createAuditS3Worker } from '../../../../src/services/audit-events-all/audits-s3.js';
-import { vpcFlowLogsFormat } from '../../../../src/services/non-cloudwatch-logs/formats.js';
+import { vpcFlowLogsFormat } from '../../../../src/services/shared/s3-objects/log-formats.js';
 import type { ObjectFormat } from '../../../../src/services/shared/s3-objects/formats.js';
 import { createNonCloudwatchLogsWorkers } from '../../../../src/services/non-cloudwatch-logs/index.js';
 import { s3ObjectsWorker } from '../../../../src/services/shared/s3-objects/worker.js';
@@ -629,8 +629,8 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     const counting: ObjectFormat = {
       name: inner.name,
       accepts: inner.accepts,
-      open(source) {
-        const parser = inner.open(source);
+      open(source, ref) {
+        const parser = inner.open(source, ref);
         most = Math.max(most, ++open);
         return { ...parser, end: (out) => (open--, parser.end(out)) };
       },
@@ -640,6 +640,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
       queueName: queue,
       receivers: 2,
       visibilityTimeoutSeconds: 30,
+      maxReceiveCount: 0,
       maxObjectsInFlight: 2,
       maxBytesInFlight: 1 << 20,
       format: async () => counting,
@@ -661,6 +662,7 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
       queueName: queue,
       receivers: 1,
       visibilityTimeoutSeconds: 30,
+      maxReceiveCount: 0,
       maxObjectsInFlight: 1,
       // A few batches of 50 rows: the object is many times larger.
       maxBytesInFlight: 16 * 1024,

@@ -1,7 +1,7 @@
-import { CloudTrailLogSplitter } from '../../formats/cloudtrail.js';
-import type { CollectorEvent } from '../../core/batch.js';
-import type { ObjectFormat } from '../shared/s3-objects/formats.js';
-import type { Tagger } from '../shared/tagging/tagger.js';
+import { CloudTrailLogSplitter } from '../../../formats/cloudtrail.js';
+import type { CollectorEvent } from '../../../core/batch.js';
+import type { ObjectFormat } from './formats.js';
+import type { Tagger } from '../tagging/tagger.js';
 
 export interface CloudTrailFormatOptions {
   tagger: Tagger;

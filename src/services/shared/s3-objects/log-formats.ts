@@ -1,8 +1,8 @@
-import { CloudFrontLogParser } from '../../formats/cloudfront.js';
-import { VpcFlowLogParser } from '../../formats/vpc-flow.js';
-import { vpcFlowParquetHeader, vpcFlowParquetLine } from '../../formats/vpc-flow-parquet.js';
-import { DEFAULT_MAX_PARQUET_ROW_GROUP_BYTES } from '../shared/config-fields.js';
-import { lineParser, type ObjectFormat } from '../shared/s3-objects/formats.js';
+import { CloudFrontLogParser } from '../../../formats/cloudfront.js';
+import { VpcFlowLogParser } from '../../../formats/vpc-flow.js';
+import { vpcFlowParquetHeader, vpcFlowParquetLine } from '../../../formats/vpc-flow-parquet.js';
+import { DEFAULT_MAX_PARQUET_ROW_GROUP_BYTES } from '../config-fields.js';
+import { lineParser, type ObjectFormat } from './formats.js';
 
 /**
  * VPC Flow Logs files, text or Parquet: one event per record row (see VpcFlowLogParser for the
@@ -19,7 +19,7 @@ export function vpcFlowLogsFormat(
     open(source) {
       return lineParser(new VpcFlowLogParser({ source }), tag);
     },
-    parquet: { maxRowGroupBytes, header: vpcFlowParquetHeader, line: vpcFlowParquetLine },
+    parquet: () => ({ maxRowGroupBytes, header: vpcFlowParquetHeader, line: vpcFlowParquetLine }),
   };
 }
 
