@@ -75,7 +75,10 @@ describe('configuration', () => {
     const { config, problems } = parseConfigText(text, { env: {} });
     assert.equal(config, undefined);
     const byPath = new Map(problems.map((p) => [p.path, p.message]));
-    assert.equal(byPath.get('inputs.aws.services.cwl_1.log_group'), 'required');
+    assert.match(
+      byPath.get('inputs.aws.services.cwl_1.log_group') ?? '',
+      /^required: one of log_group, log_group_prefix, log_group_pattern, log_group_identifier$/,
+    );
     assert.match(
       byPath.get('inputs.aws.services.metrcs-all') ?? '',
       /unknown service \(did you mean 'metrics-all'\?\)/,

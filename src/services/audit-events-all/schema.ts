@@ -3,27 +3,12 @@ import { DEFAULT_CLOUDTRAIL_KEY_FILTER } from '../../formats/cloudtrail.js';
 import {
   autoEventTypeField,
   commonServiceFields,
+  regexField,
   s3ObjectFields,
   sqsFields,
   startTimeField,
   tagField,
 } from '../shared/config-fields.js';
-
-const regexField = (description: string) =>
-  z
-    .string()
-    .transform((source, ctx) => {
-      try {
-        return new RegExp(source);
-      } catch (err) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `not a valid regular expression: ${(err as Error).message}`,
-        });
-        return z.NEVER;
-      }
-    })
-    .describe(description);
 
 export const AUDIT_TYPES = ['audits_api', 'audits_s3'] as const;
 

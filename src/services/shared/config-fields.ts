@@ -57,6 +57,27 @@ export const tagField = commonServiceFields.tag.superRefine((tag, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** Longest regular expression a configuration may hold: ample for a name or key filter, and bounded. */
+const MAX_REGEX_LENGTH = 1024;
+
+/** A regular expression, compiled once when the configuration is validated; the error names the key. */
+export const regexField = (description: string) =>
+  z
+    .string()
+    .max(MAX_REGEX_LENGTH)
+    .transform((source, ctx) => {
+      try {
+        return new RegExp(source);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `not a valid regular expression: ${(err as Error).message}`,
+        });
+        return z.NEVER;
+      }
+    })
+    .describe(description);
+
 export const startTimeField = isoDateTimeSchema
   .optional()
   .describe(
