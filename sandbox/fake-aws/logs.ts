@@ -55,6 +55,11 @@ export class FakeLogs {
   private seq = 0;
   /** Monitoring account → the source accounts linked to it (CloudWatch cross-account observability). */
   private readonly links = new Map<string, Set<string>>();
+  /**
+   * Most events a FilterLogEvents page holds, whatever its `limit` (AWS: pages may be "partially
+   * full, or even empty"), so tests can make a backlog of many pages from few events.
+   */
+  maxPageEvents = 10_000;
   readonly def: ServiceDef;
 
   constructor(
@@ -93,6 +98,10 @@ export class FakeLogs {
 
   createLogGroup(region: string, name: string, accountId = this.defaultAccountId): void {
     this.createGroup(accountId, region, name);
+  }
+
+  deleteLogGroup(region: string, name: string, accountId = this.defaultAccountId): void {
+    if (!this.groups.get(accountId, region).delete(name)) throw noGroup();
   }
 
   createLogStream(region: string, group: string, stream: string, accountId = this.defaultAccountId): void {
@@ -285,7 +294,7 @@ export class FakeLogs {
       throw invalid('logStreamNames must hold from 1 to 100 names.');
     const start = p.integer('startTime', 0, Number.MAX_SAFE_INTEGER);
     const end = p.integer('endTime', 0, Number.MAX_SAFE_INTEGER);
-    const limit = p.integer('limit', 1, 10_000) ?? 10_000;
+    const limit = Math.min(p.integer('limit', 1, 10_000) ?? 10_000, this.maxPageEvents);
     const matcher = filterMatcher(p.string('filterPattern') ?? '');
     const query = {
       group: group.name,
