@@ -168,7 +168,12 @@ export class GroupReader {
           `log group ${target.label} not found in ${ctx.region} (service ${ctx.serviceName}.${target.key})`,
           {
             cause: err,
-            details: { logGroup: target.label, region: ctx.region, service: ctx.serviceName },
+            details: {
+              logGroup: target.label,
+              region: ctx.region,
+              service: ctx.serviceName,
+              key: target.key,
+            },
           },
         );
       }

@@ -154,4 +154,111 @@ describe('CloudWatch Logs: many log groups from one entry, on a simulated clock'
       await close();
     }
   });
+
+  test('defaults: only regions, types and log_group_prefix read every event stamped after the start', async () => {
+    const t0 = Math.floor(Date.now() / SECOND) * SECOND;
+    const { fake, h, clock, close } = await simulated(t0);
+    try {
+      const config = logsSchema.parse({ regions: [REGION], types: ['logs'], log_group_prefix: '/svc/' });
+      assert.equal(config.request_period_in_seconds, 60);
+      assert.equal(config.settle_delay_seconds, 60);
+      for (const name of ['/svc/a', '/svc/b']) seed(fake, name, 10, t0 + 30 * SECOND);
+      seed(fake, '/svc/a-before-start', 0, t0);
+      fake.logs.putEvents(REGION, '/svc/a-before-start', 's', [{ timestamp: t0 - SECOND, message: 'old' }]);
+      const worker = new LogsWorker(config, h.context('cwl_defaults', REGION, { clock }));
+      await runScheduled(worker, clock, 60 * SECOND, t0 + 4 * MINUTE, h.metrics);
+      assert.deepEqual(
+        countByGroup(h),
+        new Map([
+          ['/svc/a', 10],
+          ['/svc/b', 10],
+        ]),
+      );
+    } finally {
+      await close();
+    }
+  });
+
+  test('a deleted group is dropped with a log line, at the next refresh or when FilterLogEvents no longer finds it', async () => {
+    const t0 = Math.floor(Date.now() / SECOND) * SECOND;
+    const { fake, h, clock, logs, close } = await simulated(t0);
+    try {
+      for (const name of ['/svc/keep', '/svc/gone', '/svc/vanished']) seed(fake, name, 4, t0 - 2 * MINUTE);
+      const worker = new LogsWorker(
+        logsSchema.parse({
+          regions: [REGION],
+          types: ['logs'],
+          log_group_pattern: '^/svc/(keep|gone|vanished)$',
+          start_time: new Date(t0 - 3 * MINUTE).toISOString(),
+        }),
+        h.context('cwl_deleted', REGION, { clock }),
+      );
+      await worker.pull();
+      assert.equal(h.output.events.length, 12);
+      // Deleted before the refresh: the listing no longer has it.
+      fake.logs.deleteLogGroup(REGION, '/svc/gone');
+      clock.time = t0 + 5 * MINUTE;
+      await worker.pull();
+      // Deleted between refreshes: FilterLogEvents says it does not exist; the pull goes on.
+      fake.logs.deleteLogGroup(REGION, '/svc/vanished');
+      fake.logs.putEvents(REGION, '/svc/keep', 'late', [{ timestamp: t0 + 5 * MINUTE, message: 'late' }]);
+      clock.time = t0 + 7 * MINUTE;
+      await worker.pull();
+      assert.deepEqual(records(h).at(-1)?.message, 'late');
+      const dropped = logs().filter((l) => l.event === 'log_group_dropped');
+      assert.deepEqual(
+        dropped.map((l) => [l.logGroup, l.reason]),
+        [
+          ['/svc/gone', 'deleted'],
+          ['/svc/vanished', 'not_found'],
+        ],
+      );
+      assert.deepEqual(
+        logs()
+          .filter((l) => l.event === 'log_groups_schedule')
+          .map((l) => l.groups),
+        [3, 2],
+      );
+    } finally {
+      await close();
+    }
+  });
+
+  test('config: exactly one way to choose groups, one way to choose streams, a valid bounded pattern, a usable ARN', () => {
+    const base = { regions: [REGION], types: ['logs'] };
+    const problems = (fields: Record<string, unknown>) => {
+      const result = logsSchema.safeParse({ ...base, ...fields });
+      return result.success ? [] : result.error.issues.map((i) => [i.path.join('.'), i.message]);
+    };
+    const at = (fields: Record<string, unknown>) => problems(fields).map(([path]) => path);
+    assert.deepEqual(at({}), ['log_group']);
+    assert.match(
+      problems({})[0]![1]!,
+      /log_group, log_group_prefix, log_group_pattern, log_group_identifier/,
+    );
+    assert.deepEqual(at({ log_group: '/a', log_group_prefix: '/b' }), ['log_group_prefix']);
+    assert.match(
+      problems({ log_group: '/a', log_group_prefix: '/b' })[0]![1]!,
+      /log_group and log_group_prefix/,
+    );
+    assert.deepEqual(at({ log_group_pattern: '(unclosed' }), ['log_group_pattern']);
+    assert.deepEqual(at({ log_group_pattern: 'a'.repeat(1025) }), ['log_group_pattern']);
+    assert.deepEqual(at({ log_group: '/a', log_stream_prefix: 'x', log_stream_names: ['y'] }), [
+      'log_stream_names',
+    ]);
+    assert.match(
+      problems({ log_group: '/a', log_stream_prefix: 'x', log_stream_names: ['y'] })[0]![1]!,
+      /log_stream_prefix and log_stream_names/,
+    );
+    assert.deepEqual(
+      at({ log_group: '/a', log_stream_names: Array.from({ length: 101 }, (_, i) => `s${i}`) }),
+      ['log_stream_names'],
+    );
+    const arn = `arn:aws:logs:${REGION}:222222222222:log-group:/shared`;
+    assert.deepEqual(at({ log_group_identifier: `${arn}:*` }), ['log_group_identifier']);
+    assert.deepEqual(at({ log_group_identifier: arn, regions: [REGION, 'us-east-1'] }), ['regions']);
+    assert.deepEqual(at({ log_group_identifier: arn }), []);
+    const compiled = logsSchema.parse({ ...base, log_group_pattern: '^/app/' }).log_group_pattern;
+    assert.ok(compiled instanceof RegExp && compiled.test('/app/web'), 'compiled once, at validation');
+  });
 });
