@@ -57,17 +57,17 @@ interface GroupPull {
  * plus the ids of the events at that timestamp. The worker decides whose page comes next.
  */
 export class GroupReader {
-  readonly name: string;
   private readonly window: WindowCursor<TimeCheckpoint>;
   private pull: GroupPull | undefined;
 
   constructor(
+    /** For logs: the worker's name, and the group's when the worker reads several. */
+    readonly name: string,
     readonly target: LogGroupTarget,
     private readonly config: LogsConfig,
     private readonly ctx: WorkerContext,
     settleMs: number,
   ) {
-    this.name = `${ctx.serviceName}/${ctx.region}/${target.label}`;
     this.window = new WindowCursor(ctx, {
       ...timeCheckpointSpec,
       worker: this.name,
@@ -76,6 +76,11 @@ export class GroupReader {
       settleMs,
       alignMs: 1,
     });
+  }
+
+  /** True between begin() and finish(). */
+  get reading(): boolean {
+    return this.pull !== undefined;
   }
 
   /** Starts this pull's window; false when there is nothing to read yet. */

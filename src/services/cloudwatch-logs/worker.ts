@@ -89,39 +89,46 @@ export class LogsWorker implements ServiceWorker {
       return false;
     };
 
-    const ready: GroupReader[] = [];
-    for (const reader of readers) {
-      try {
-        if (await reader.begin()) ready.push(reader);
-      } catch (err) {
-        fail(reader, err);
-      }
-    }
+    // A group done with its pages waits for their acknowledgement apart, not holding a lane.
+    const finishing: Promise<unknown>[] = [];
+    const finish = (reader: GroupReader, err?: unknown): false => {
+      finishing.push(
+        reader.finish().then(
+          () => err !== undefined && fail(reader, err),
+          // Its delivered pages are still acknowledged and saved; a failed save is the error then.
+          (saveErr: unknown) => fail(reader, saveErr),
+        ),
+      );
+      return false;
+    };
     try {
+      // Every window starts (its state read, a first start saved) before the turns, so that the
+      // turns wait on AWS alone.
       await takeTurns(
-        ready,
+        readers,
+        LANES,
+        async (reader) => {
+          await reader.begin().catch((err: unknown) => finish(reader, err));
+          return false;
+        },
+        ctx.signal,
+      );
+      await takeTurns(
+        readers.filter((r) => r.reading),
         LANES,
         async (reader) => {
           try {
-            if (await reader.page(client, limiter, tag)) return true;
-            await reader.finish();
-            return false;
+            return (await reader.page(client, limiter, tag)) || finish(reader);
           } catch (err) {
-            // Its delivered pages are still acknowledged and saved; a failed save is the error then.
-            return fail(
-              reader,
-              await reader.finish().then(
-                () => err,
-                (saveErr: unknown) => saveErr,
-              ),
-            );
+            return finish(reader, err);
           }
         },
         ctx.signal,
       );
     } finally {
-      // Those the shutdown interrupted.
-      for (const reader of ready) await reader.finish();
+      // Those the shutdown interrupted, then every group's acknowledgements.
+      for (const reader of readers) if (reader.reading) finish(reader);
+      await Promise.all(finishing);
     }
     if (failures.length > 0) throw failures[0];
   }
@@ -225,7 +232,8 @@ export class LogsWorker implements ServiceWorker {
   }
 
   private reader(target: LogGroupTarget): GroupReader {
-    return new GroupReader(target, this.config, this.ctx, this.settleMs);
+    const name = this.discovers ? `${this.name}/${target.label}` : this.name;
+    return new GroupReader(name, target, this.config, this.ctx, this.settleMs);
   }
 }
 
