@@ -239,7 +239,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): Co
         const hint = closest(unknownService, PREDEFINED_SERVICES);
         problems.push({
           path: formatPath(['inputs', 'aws', 'services', unknownService]),
-          message: `unknown service (did you mean '${hint}'?); an entry with another name is a CloudWatch Logs group and needs types: [logs] and log_group`,
+          message: `unknown service (did you mean '${hint}'?); an entry with another name is a CloudWatch Logs entry and needs types: [logs] and one of log_group, log_group_prefix, log_group_pattern, log_group_identifier`,
         });
       }
       continue;
