@@ -4,7 +4,7 @@ import {
   type FilteredLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { paceAttempts, retryThrottled, type RateLimiter } from '../../aws/rate-limiter.js';
-import type { Batch, CollectorEvent } from '../../core/batch.js';
+import type { CollectorEvent } from '../../core/batch.js';
 import type { CheckpointSequencer } from '../../core/checkpoints.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import { stateKey } from '../../state/store.js';

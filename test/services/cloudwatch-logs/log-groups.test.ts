@@ -224,6 +224,38 @@ describe('CloudWatch Logs: many log groups from one entry, on a simulated clock'
     }
   });
 
+  test('each group resumes from its own checkpoint after a restart; a log_group entry turned into a prefix resumes too', async () => {
+    const t0 = Math.floor(Date.now() / SECOND) * SECOND;
+    const { fake, h, clock, close } = await simulated(t0);
+    try {
+      for (const name of ['/svc/x', '/svc/y']) seed(fake, name, 6, t0 - 5 * MINUTE);
+      const start_time = new Date(t0 - 6 * MINUTE).toISOString();
+      const entry = (fields: Record<string, unknown>) =>
+        new LogsWorker(
+          logsSchema.parse({ regions: [REGION], types: ['logs'], start_time, ...fields }),
+          h.context('cwl_restart', REGION, { clock }),
+        );
+      await entry({ log_group: '/svc/x' }).pull();
+      assert.equal(h.output.events.length, 6);
+      fake.logs.putEvents(REGION, '/svc/x', 'late', [{ timestamp: t0 - 30 * SECOND, message: 'x after' }]);
+      clock.time = t0 + MINUTE;
+      await entry({ log_group_prefix: '/svc/' }).pull();
+      fake.logs.putEvents(REGION, '/svc/y', 'late', [{ timestamp: t0, message: 'y after' }]);
+      clock.time = t0 + 2 * MINUTE;
+      await entry({ log_group_prefix: '/svc/' }).pull();
+      assert.deepEqual(
+        countByGroup(h),
+        new Map([
+          ['/svc/x', 7],
+          ['/svc/y', 7],
+        ]),
+      );
+      assert.equal(new Set(records(h).map((r) => r.eventId)).size, 14, 'nothing read twice');
+    } finally {
+      await close();
+    }
+  });
+
   test('config: exactly one way to choose groups, one way to choose streams, a valid bounded pattern, a usable ARN', () => {
     const base = { regions: [REGION], types: ['logs'] };
     const problems = (fields: Record<string, unknown>) => {
