@@ -31,7 +31,7 @@ describe('CLI', () => {
       },
     });
     assert.equal(await run.exited, 0, run.stderr());
-    assert.match(run.stdout(), /valid — 7 service\(s\), 13 service × region worker\(s\), 1 output\(s\)/);
+    assert.match(run.stdout(), /valid — 10 service\(s\), 16 service × region worker\(s\), 1 output\(s\)/);
     assert.doesNotMatch(run.stdout(), /warning/);
   });
 

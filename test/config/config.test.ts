@@ -40,6 +40,8 @@ describe('configuration', () => {
     assert.deepEqual(s['audit-events-all']?.types, ['audits_api', 'audits_s3']);
     assert.ok(s['audit-events-all']?.s3_file_type_filter instanceof RegExp, 'regexes are compiled');
     assert.equal(s.cwl_1?.log_group, '/aws/lambda/payments');
+    assert.equal(s.cwl_lambdas?.log_group_prefix, '/aws/lambda/');
+    assert.ok(s.cwl_apps?.log_group_pattern?.test('/app/web-prod'), 'log_group_pattern is compiled');
     assert.equal(config.inputs.aws.id, '12351', 'numeric ids become strings');
     assert.equal(
       config.inputs.aws.credentials.access_secret,
