@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { configJsonSchema, configReferenceMarkdown } from '../config/json-schema.js';
+import { accountsOf, servicesOf } from '../config/accounts.js';
 import { loadConfig } from '../config/loader.js';
 import { CollectorError, ErrorCodes, describeError } from '../core/errors.js';
-import { iamPolicy } from './iam-policy.js';
+import { accountsIamPolicy, iamPolicy } from './iam-policy.js';
 import { runTop } from './top.js';
 import { Collector } from '../runtime/collector.js';
 import { boundHeapGrowth } from '../runtime/memory.js';
@@ -42,9 +43,14 @@ export function buildProgram(): Command {
       const loaded = loadConfig(opts.config);
       const input = loaded.config.inputs.aws;
       const services = Object.entries(input.services).filter(([, s]) => s);
-      const workers = services.reduce((n, [, s]) => n + (s?.regions.length ?? 0), 0);
+      const workers = accountsOf(input).reduce(
+        (n, account) =>
+          n + Object.values(servicesOf(input, account)).reduce((m, s) => m + (s?.regions.length ?? 0), 0),
+        0,
+      );
+      const accounts = input.accounts ? `${input.accounts.length} account(s), ` : '';
       process.stdout.write(
-        `${loaded.file}: valid — ${services.length} service(s), ${workers} service × region worker(s), ${Object.keys(loaded.config.outputs).length} output(s)\n`,
+        `${loaded.file}: valid — ${accounts}${services.length} service(s), ${workers} service × region worker(s), ${Object.keys(loaded.config.outputs).length} output(s)\n`,
       );
       for (const path of loaded.inlineSecrets)
         process.stdout.write(`warning: ${path} is written inline; prefer \${ENV_VAR} or \${file:/path}\n`);
@@ -52,10 +58,14 @@ export function buildProgram(): Command {
 
   program
     .command('iam-policy')
-    .description('Print the least-privilege IAM policy (JSON) the configured services need.')
+    .description(
+      "Print the least-privilege IAM policy (JSON) the configured services need; with inputs.aws.accounts, the policy and trust relationship of each account's role and the base identity's sts:AssumeRole.",
+    )
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action((opts: { config: string }) => {
-      process.stdout.write(`${JSON.stringify(iamPolicy(loadConfig(opts.config).config), null, 2)}\n`);
+      const { config } = loadConfig(opts.config);
+      const policy = config.inputs.aws.accounts ? accountsIamPolicy(config) : iamPolicy(config);
+      process.stdout.write(`${JSON.stringify(policy, null, 2)}\n`);
     });
 
   program

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { outputDefinitions } from '../outputs/registry.js';
+import { regionSchema } from '../services/shared/config-fields.js';
 import {
   customServiceDefinition,
   PREDEFINED_SERVICES,
@@ -22,6 +23,9 @@ export const logsSchema = customServiceDefinition.schema;
 
 const secretString = (description: string) => z.string().min(1).optional().describe(description);
 
+const ROLE_ARN = /^arn:aws[\w-]*:iam::(\d{12}):role\/.+/;
+const roleArnSchema = z.string().regex(ROLE_ARN, 'must be an IAM role ARN');
+
 const credentialsSchema = z
   .strictObject({
     access_key: secretString(
@@ -30,14 +34,8 @@ const credentialsSchema = z
     access_secret: secretString(
       'Secret access key. Write ${ENV_VAR} or ${file:/path}, not the value itself.',
     ),
-    base_assume_role: z
-      .string()
-      .regex(/^arn:aws[\w-]*:iam::\d{12}:role\/.+/, 'must be an IAM role ARN')
-      .optional()
-      .describe('Role assumed first.'),
-    target_assume_role: z
-      .string()
-      .regex(/^arn:aws[\w-]*:iam::\d{12}:role\/.+/, 'must be an IAM role ARN')
+    base_assume_role: roleArnSchema.optional().describe('Role assumed first.'),
+    target_assume_role: roleArnSchema
       .optional()
       .describe(
         'Role assumed with the base role (or the keys): the credentials every data call is signed with.',
@@ -60,6 +58,55 @@ const credentialsSchema = z
       });
     }
   });
+
+const accountSchema = z
+  .strictObject({
+    id: z
+      .union([z.string(), z.number().int().nonnegative()])
+      .transform(String)
+      .refine((id) => /^\d{12}$/.test(id), {
+        message: 'must be a 12-digit AWS account id (quote an id that starts with 0)',
+      })
+      .describe('The AWS account id (12 digits).'),
+    target_assume_role: roleArnSchema.describe(
+      "Role in this account that the base credentials assume: every data call of this account's workers is signed with it.",
+    ),
+    assume_role_external_id: secretString(
+      "External id passed when assuming this account's target_assume_role (the trust policy's sts:ExternalId).",
+    ),
+    regions: z
+      .array(regionSchema)
+      .min(1, { message: 'at least one region is required' })
+      .optional()
+      .describe(
+        "Regions of this account: when given, every service runs in these instead of the service's own regions.",
+      ),
+  })
+  .superRefine((a, ctx) => {
+    const roleAccount = ROLE_ARN.exec(a.target_assume_role)?.[1];
+    if (roleAccount && /^\d{12}$/.test(a.id) && roleAccount !== a.id)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target_assume_role'],
+        message: `is a role of account ${roleAccount}, not of this entry's id ${a.id}`,
+      });
+  });
+
+const accountsSchema = z
+  .array(accountSchema)
+  .min(1, { message: 'list at least one account, or remove accounts' })
+  .superRefine((accounts, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, a] of accounts.entries()) {
+      if (seen.has(a.id))
+        ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `${a.id} is listed twice` });
+      seen.add(a.id);
+    }
+  })
+  .optional()
+  .describe(
+    "Accounts to collect from with the input's credentials: each assumes its target_assume_role (after base_assume_role, when set) and runs every service, with its own checkpoints, rate limits and failures. Queue names with <account_id> and tags with {account_id} take each account's id.",
+  );
 
 const servicesSchema = z
   .object(
@@ -102,7 +149,16 @@ const awsInputSchema = z
       .describe(
         'Endpoint override for every AWS service (emulators). AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work.',
       ),
+    accounts: accountsSchema,
     services: servicesSchema,
+  })
+  .superRefine((input, ctx) => {
+    if (input.accounts && input.credentials.target_assume_role)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['credentials', 'target_assume_role'],
+        message: 'not used with accounts: each account has its own target_assume_role',
+      });
   })
   .describe('The AWS input.');
 

@@ -10,6 +10,8 @@ export const ErrorCodes = {
   STATE_UNREADABLE: 'STATE_UNREADABLE',
   STATE_WRITE_FAILED: 'STATE_WRITE_FAILED',
   AWS_CALL_FAILED: 'AWS_CALL_FAILED',
+  /** An account's target_assume_role could not be assumed (AccessDenied, a wrong external id...). */
+  ASSUME_ROLE_FAILED: 'ASSUME_ROLE_FAILED',
   /** AWS asked us to slow down (a throttling error after the SDK's own retries). */
   AWS_THROTTLED: 'AWS_THROTTLED',
   QUEUE_NOT_FOUND: 'QUEUE_NOT_FOUND',

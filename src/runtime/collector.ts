@@ -5,7 +5,8 @@ import { runAutoSetup } from '../aws/auto-setup.js';
 import { AwsClients } from '../aws/clients.js';
 import { RateLimits } from '../aws/rate-limiter.js';
 import type { LoadedConfig } from '../config/loader.js';
-import type { CollectorConfig } from '../config/schema.js';
+import { accountsOf, servicesOf, type AccountConfig } from '../config/accounts.js';
+import type { AwsInputConfig, CollectorConfig } from '../config/schema.js';
 import { describeError } from '../core/errors.js';
 import { outputDefinitions } from '../outputs/registry.js';
 import type { Output } from '../outputs/output.js';
@@ -13,6 +14,7 @@ import { definitionFor } from '../services/registry.js';
 import type { ServiceWorker } from '../services/definition.js';
 import { planAutoSetup } from '../services/plans.js';
 import { workerContext } from './worker-context.js';
+import { accountWorker } from './account-worker.js';
 import { FileStateStore } from '../state/file-store.js';
 import { RedisStateStore } from '../state/redis-store.js';
 import type { StateStore } from '../state/store.js';
@@ -34,6 +36,17 @@ interface RunningWorker {
   periodMs: number;
   retries: number;
   health: WorkerHealth;
+  /** With the worker's account, when inputs.aws.accounts is set. */
+  logger: Logger;
+}
+
+/** Who a set of workers runs as: an account of inputs.aws.accounts (or the input's credentials alone), its clients and services. */
+interface Target {
+  account: AccountConfig | undefined;
+  aws: AwsClients;
+  /** The input's services, in the account's regions when it lists some. */
+  services: AwsInputConfig['services'];
+  logger: Logger;
 }
 
 export interface CollectorOptions {
@@ -52,7 +65,8 @@ export class Collector {
   readonly delivery: Delivery;
   readonly outputs: Output[];
   readonly state: StateStore;
-  readonly aws: AwsClients;
+  /** One per account of inputs.aws.accounts; without accounts, the input's credentials alone. */
+  private readonly targets: Target[];
   private readonly workers: RunningWorker[] = [];
   private readonly abort = new AbortController();
   /** API rate limits shared by this collector's workers (per API, account and region). */
@@ -97,26 +111,48 @@ export class Collector {
       (labels) => this.health.acknowledged(labels.service, labels.region),
     );
     const input = this.config.inputs.aws;
-    const services = Object.entries(input.services).filter(([, s]) => s !== undefined);
-    const firstRegion = services[0]?.[1]?.regions[0] ?? 'us-east-1';
-    this.aws = new AwsClients({
-      credentials: input.credentials,
-      endpoint: input.endpoint,
-      stsRegion: firstRegion,
-      sessionName: `devo-aws-collector-${input.id}`,
+    this.targets = accountsOf(input).map((account) => {
+      const services = servicesOf(input, account);
+      const firstRegion = Object.values(services).find((s) => s !== undefined)?.regions[0] ?? 'us-east-1';
+      const credentials = account
+        ? {
+            ...input.credentials,
+            target_assume_role: account.target_assume_role,
+            assume_role_external_id: account.assume_role_external_id,
+          }
+        : input.credentials;
+      const aws = new AwsClients({
+        credentials,
+        endpoint: input.endpoint,
+        stsRegion: firstRegion,
+        sessionName: `devo-aws-collector-${input.id}`,
+      });
+      const logger = account ? this.logger.child({ account: account.id }) : this.logger;
+      return { account, aws, services, logger };
     });
     if (!input.enabled) {
       this.logger.warn('inputs.aws.enabled is false: nothing will be collected');
       return;
     }
-    for (const [serviceName, serviceConfig] of services) {
+    for (const target of this.targets) this.addWorkers(target);
+  }
+
+  /** The AWS clients of the input's credentials (of its first account, with inputs.aws.accounts). */
+  get aws(): AwsClients {
+    return this.targets[0]!.aws;
+  }
+
+  /** One worker per service × region (× task) of `target`. */
+  private addWorkers({ account, aws, services, logger }: Target): void {
+    const input = this.config.inputs.aws;
+    for (const [serviceName, serviceConfig] of Object.entries(services)) {
       if (!serviceConfig) continue;
       const def = definitionFor(serviceName);
       for (const region of serviceConfig.regions) {
         const ctx = workerContext(
           {
             inputId: input.id,
-            aws: this.aws,
+            aws,
             state: this.state,
             logger: this.logger,
             metrics: this.metrics,
@@ -128,9 +164,11 @@ export class Collector {
           },
           serviceName,
           region,
+          account?.id,
         );
         const periodMs = serviceConfig.request_period_in_seconds * 1000;
-        for (const worker of def.createWorkers(serviceConfig as never, ctx)) {
+        for (const created of def.createWorkers(serviceConfig as never, ctx)) {
+          const worker = account ? accountWorker(created, account, aws) : created;
           const health = this.health.worker(
             { service: serviceName, region, task: worker.name },
             periodMs,
@@ -143,6 +181,7 @@ export class Collector {
             periodMs,
             retries: serviceConfig.pull_retries,
             health,
+            logger,
           });
         }
       }
@@ -169,12 +208,16 @@ export class Collector {
     const input = this.config.inputs.aws;
     // Never throws: what could not be set up is logged, and those workers retry like any other.
     if (input.enabled && input.auto_setup) {
-      await runAutoSetup({
-        plans: planAutoSetup(input),
-        aws: this.aws,
-        logger: this.logger,
-        signal: this.abort.signal,
-      });
+      await Promise.all(
+        this.targets.map((target) =>
+          runAutoSetup({
+            plans: planAutoSetup({ id: input.id, services: target.services }),
+            aws: target.aws,
+            logger: target.logger,
+            signal: this.abort.signal,
+          }),
+        ),
+      );
       // stop() came during the setup: start no worker.
       if (this.abort.signal.aborted) return;
     }
@@ -187,13 +230,13 @@ export class Collector {
         w.worker,
         { periodMs: w.periodMs, retries: w.retries, backoff: { baseMs: 1_000, maxMs: 30_000 } },
         this.abort.signal,
-        this.logger,
+        w.logger,
         this.metrics,
         { service: w.service, region: w.region },
         systemClock,
         w.health,
       ).catch((err: unknown) =>
-        this.logger.error({ worker: w.worker.name, err }, `worker stopped: ${describeError(err)}`),
+        w.logger.error({ worker: w.worker.name, err }, `worker stopped: ${describeError(err)}`),
       ),
     );
   }
@@ -234,7 +277,7 @@ export class Collector {
     await withTimeout(Promise.allSettled(this.workers.map((w) => w.worker.stop())), WORKER_STOP_TIMEOUT_MS);
     await this.status?.close();
     await this.state.close();
-    this.aws.destroy();
+    for (const target of this.targets) target.aws.destroy();
     this.logger.info('stopped');
   }
 }

@@ -16,6 +16,8 @@ export interface WorkerContext {
   /** The service's key in `inputs.aws.services` (e.g. `service-events-all`, `cwl_1`). */
   readonly serviceName: string;
   readonly region: string;
+  /** The account of inputs.aws.accounts this worker reads (`aws` acts in it); undefined without accounts. */
+  readonly account?: string | undefined;
   readonly aws: AwsClients;
   /** The collector's API rate limiters (per API, account and region). */
   readonly rateLimits: RateLimits;

@@ -10,7 +10,26 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
-/** `input/service/region[/extra...]` — the one way keys are formed. */
+/** `input/service/region[/extra...]` — the one way keys are formed (see taskKey). */
 export function stateKey(...parts: string[]): string {
   return parts.map((p) => p.replaceAll('/', '%2F')).join('/');
+}
+
+/** What a worker's checkpoints belong to (a WorkerContext is one). */
+export interface TaskIdentity {
+  readonly inputId: string;
+  /** The account of inputs.aws.accounts; undefined without accounts. */
+  readonly account?: string | undefined;
+  readonly serviceName: string;
+  readonly region: string;
+}
+
+/**
+ * The key of a worker's checkpoint: `input/service/region[/extra...]`, and with an account of
+ * inputs.aws.accounts `input/account/service/region[/extra...]` — without accounts the keys stay
+ * as they always were, so an upgrade resumes where it was.
+ */
+export function taskKey(task: TaskIdentity, ...extra: string[]): string {
+  const account = task.account === undefined ? [] : [task.account];
+  return stateKey(task.inputId, ...account, task.serviceName, task.region, ...extra);
 }

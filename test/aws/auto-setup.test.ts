@@ -539,4 +539,60 @@ describe('auto_setup against the fake AWS', () => {
       cleanup();
     }
   });
+
+  test('with accounts, each account gets its own queue and rule, made with its role, and collects', async () => {
+    const { dir, cleanup } = tempDir('dac-auto-setup-');
+    const { logger, lines } = capturingLogger();
+    const accounts = ['444444444444', '555555555555'];
+    for (const a of accounts) fake.sts.addRole(`arn:aws:iam::${a}:role/devo`);
+    const config = parse(
+      `      service-events-all:\n        cloudwatch_sqs_queue_name: devo-events-<account_id>\n        regions: [${EU}]\n`,
+      `    endpoint: ${fake.endpoint}
+    credentials: { access_key: AKIACOLLECTOR, access_secret: collector-secret-0000 }
+    accounts:
+${accounts.map((a) => `      - { id: ${a}, target_assume_role: 'arn:aws:iam::${a}:role/devo' }\n`).join('')}`,
+      't9',
+    );
+    const collector = new Collector(
+      {
+        config: { ...config, outputs: { out: { type: 'file', config: { path: 'events.jsonl' } } } },
+        file: join(dir, 'c.yaml'),
+        dir,
+        inlineSecrets: [],
+      },
+      { logger, cwd: dir },
+    );
+    try {
+      await collector.start();
+      for (const a of accounts) {
+        assert.ok(fake.sqs.queueArn(EU, `devo-events-${a}`, a), `the queue of ${a}, in ${a}`);
+        const summary = lines().find((l) => String(l.msg).startsWith('auto_setup done') && l.account === a);
+        assert.deepEqual(summary?.incomplete, [], `auto_setup of ${a} complete`);
+        fake.eventbridge.putEvents(
+          EU,
+          [
+            {
+              source: 'aws.guardduty',
+              'detail-type': 'GuardDuty Finding',
+              detail: { of: `finding-of-${a}` },
+            },
+          ],
+          a,
+        );
+      }
+      const file = join(dir, 'events.jsonl');
+      const deadline = Date.now() + 10_000;
+      while (
+        !accounts.every((a) => existsSync(file) && readFileSync(file, 'utf8').includes(`finding-of-${a}`))
+      ) {
+        assert.ok(Date.now() < deadline, 'the events of every account were not delivered');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const a of accounts)
+        assert.ok(fake.requestsFor({ operation: 'CreateQueue', accountId: a, status: 200 }).length > 0);
+    } finally {
+      await collector.stop(1_000);
+      cleanup();
+    }
+  });
 });

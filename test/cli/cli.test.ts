@@ -35,6 +35,29 @@ describe('CLI', () => {
     assert.doesNotMatch(run.stdout(), /warning/);
   });
 
+  test('validate counts the workers of every account, in its regions', async () => {
+    const file = join(tmp.dir, 'accounts.yaml');
+    writeFileSync(
+      file,
+      `outputs: { out: { type: console } }
+inputs:
+  aws:
+    id: abc
+    accounts:
+      - { id: 111111111111, target_assume_role: 'arn:aws:iam::111111111111:role/devo' }
+      - { id: 222222222222, target_assume_role: 'arn:aws:iam::222222222222:role/devo', regions: [eu-west-1] }
+    services:
+      metrics-all: { regions: [eu-west-1, us-east-1, us-west-2] }
+`,
+    );
+    const run = runCli(['validate', '--config', file]);
+    assert.equal(await run.exited, 0, run.stderr());
+    assert.match(
+      run.stdout(),
+      /valid — 2 account\(s\), 1 service\(s\), 4 service × region worker\(s\), 1 output\(s\)/,
+    );
+  });
+
   test('validate lists five different mistakes at once, with their paths, exit code 2, no secret echoed', async () => {
     const file = join(tmp.dir, 'bad.yaml');
     writeFileSync(

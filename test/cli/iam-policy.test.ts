@@ -2,14 +2,19 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { iamPolicy, type IamStatement } from '../../src/cli/iam-policy.js';
+import { accountsIamPolicy, iamPolicy, type IamStatement } from '../../src/cli/iam-policy.js';
 import { parseConfigText } from '../../src/config/loader.js';
 import type { CollectorConfig } from '../../src/config/schema.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 
-function parse(aws: string): CollectorConfig {
-  const { config, problems } = parseConfigText(`outputs:\n  out: { type: console }\ninputs:\n  aws:\n${aws}`);
+function parse(aws: string, env: NodeJS.ProcessEnv = {}): CollectorConfig {
+  const { config, problems } = parseConfigText(
+    `outputs:\n  out: { type: console }\ninputs:\n  aws:\n${aws}`,
+    {
+      env,
+    },
+  );
   assert.deepEqual(problems, []);
   return config!;
 }
@@ -233,6 +238,95 @@ describe('iam-policy', () => {
       assert.equal(await run.exited, 0, run.stderr());
       const parsed = JSON.parse(run.stdout()) as unknown;
       assert.deepEqual(parsed, iamPolicy(parse(EVERY_SERVICE)));
+    } finally {
+      cleanup();
+    }
+  });
+
+  const ACCOUNTS = `    id: m1
+    auto_setup: true
+    credentials:
+      base_assume_role: arn:aws:iam::999999999999:role/hub
+    accounts:
+      - id: 111111111111
+        target_assume_role: arn:aws:iam::111111111111:role/devo
+        assume_role_external_id: \${EXT}
+      - id: 222222222222
+        target_assume_role: arn:aws:iam::222222222222:role/devo
+        regions: [us-east-1]
+    services:
+      service-events-all:
+        cloudwatch_sqs_queue_name: events-<account_id>
+        regions: [eu-west-1]
+      cwl_1:
+        types: [logs]
+        log_group: /app
+        regions: [eu-west-1]
+`;
+  const EXT = { EXT: 'external-id-never-printed' };
+
+  test('accounts: each role gets the policy of its account and regions, the base identity only AssumeRole', () => {
+    const policy = accountsIamPolicy(parse(ACCOUNTS, EXT));
+    assert.deepEqual(policy.base.Statement, [
+      {
+        Sid: 'AssumeRoles',
+        Effect: 'Allow',
+        Action: ['sts:AssumeRole'],
+        Resource: [
+          'arn:aws:iam::111111111111:role/devo',
+          'arn:aws:iam::222222222222:role/devo',
+          'arn:aws:iam::999999999999:role/hub',
+        ],
+      },
+    ]);
+    assert.deepEqual(
+      policy.accounts.map((a) => [a.id, a.role]),
+      [
+        ['111111111111', 'arn:aws:iam::111111111111:role/devo'],
+        ['222222222222', 'arn:aws:iam::222222222222:role/devo'],
+      ],
+    );
+    // Account 1's role needs what one input with that role needs, less assuming roles itself.
+    const single = iamPolicy(
+      parse(
+        ACCOUNTS.replace(/ {4}accounts:[\s\S]*?(?= {4}services:)/, '').replace(
+          'role/hub',
+          'role/hub\n      target_assume_role: arn:aws:iam::111111111111:role/devo',
+        ),
+      ),
+    );
+    assert.deepEqual(
+      policy.accounts[0]!.policy.Statement,
+      single.Statement.filter((s) => s.Sid !== 'AssumeRoles'),
+    );
+    // Account 2 runs in its own regions only.
+    assert.deepEqual(statement(policy.accounts[1]!.policy.Statement, 'ReadQueues')?.Resource, [
+      'arn:aws:sqs:us-east-1:222222222222:events-222222222222',
+    ]);
+    assert.deepEqual(statement(policy.accounts[1]!.policy.Statement, 'ReadLogGroups')?.Resource, [
+      'arn:aws:logs:us-east-1:222222222222:log-group:/app',
+      'arn:aws:logs:us-east-1:222222222222:log-group:/app:*',
+    ]);
+    assert.deepEqual(policy.accounts[0]!.trust.Statement, [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::999999999999:role/hub' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'sts:ExternalId': '<inputs.aws.accounts[0].assume_role_external_id>' } },
+      },
+    ]);
+    assert.equal(policy.accounts[1]!.trust.Statement[0]!.Condition, undefined);
+  });
+
+  test('the iam-policy command prints the policies of every account, never the external id', async () => {
+    const { dir, cleanup } = tempDir('dac-iam-');
+    try {
+      const file = join(dir, 'c.yaml');
+      writeFileSync(file, `outputs:\n  out: { type: console }\ninputs:\n  aws:\n${ACCOUNTS}`);
+      const run = runCli(['iam-policy', '--config', file], { env: EXT });
+      assert.equal(await run.exited, 0, run.stderr());
+      assert.deepEqual(JSON.parse(run.stdout()) as unknown, accountsIamPolicy(parse(ACCOUNTS, EXT)));
+      assert.doesNotMatch(run.stdout(), /external-id-never-printed/);
     } finally {
       cleanup();
     }

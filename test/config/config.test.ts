@@ -322,3 +322,85 @@ inputs:
     );
   });
 });
+
+describe('inputs.aws.accounts', () => {
+  const withAccounts = (accounts: string, credentials = '') =>
+    minimal('      metrics-all: { regions: [us-east-1] }').replace(
+      'id: abc',
+      `id: abc${credentials}\n    accounts:\n${accounts}`,
+    );
+  const role = (account: string) => `arn:aws:iam::${account}:role/devo`;
+
+  test('ids (numbers or strings), roles, secret external ids and regions are accepted', () => {
+    const { config, problems } = parseConfigText(
+      withAccounts(
+        `      - { id: 111111111111, target_assume_role: ${role('111111111111')}, assume_role_external_id: "\${EXT}" }\n` +
+          `      - { id: "022222222222", target_assume_role: ${role('022222222222')}, regions: [eu-west-1] }`,
+      ),
+      { env: { EXT: 'account-external-id-77' } },
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(
+      config?.inputs.aws.accounts?.map((a) => a.id),
+      ['111111111111', '022222222222'],
+    );
+    assert.deepEqual(config?.inputs.aws.accounts?.[1]?.regions, ['eu-west-1']);
+    assert.equal(scrub('id account-external-id-77'), 'id [REDACTED]', 'the external id is a secret');
+  });
+
+  test('every problem names its key path', () => {
+    const { problems } = parseConfigText(
+      withAccounts(
+        `      - { id: 11111111111, target_assume_role: ${role('111111111111')} }\n` +
+          `      - { id: 222222222222, target_assume_role: ${role('333333333333')} }\n` +
+          `      - { id: 222222222222, target_assume_role: ${role('222222222222')}, regions: [mars-1] }\n` +
+          `      - { id: 444444444444 }`,
+      ),
+      { env: {} },
+    );
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      [
+        'inputs.aws.accounts[0].id',
+        'inputs.aws.accounts[1].target_assume_role',
+        'inputs.aws.accounts[2].regions[0]',
+        'inputs.aws.accounts[3].target_assume_role',
+      ],
+    );
+    assert.match(problems[0]!.message, /12-digit/);
+    assert.match(problems[1]!.message, /role of account 333333333333/);
+  });
+
+  test('the accounts example of docs/examples/full.yaml is valid once uncommented', () => {
+    const text = fullExample
+      .replace(/^ {6}(target_assume_role|assume_role_external_id): .*\n/gm, '')
+      .replace(/^ {4}# (accounts:| {2}[ -] .*)$/gm, '    $1');
+    const { config, problems } = parseConfigText(text, {
+      env: { ...env, DEVO_EXTERNAL_ID_333333333333: 'ext-id-333333333333' },
+    });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(
+      config?.inputs.aws.accounts?.map((a) => [a.id, a.regions]),
+      [
+        ['333333333333', undefined],
+        ['444444444444', ['eu-west-1']],
+      ],
+    );
+  });
+
+  test('an account listed twice, and a target_assume_role of the credentials beside accounts, are refused', () => {
+    const { problems } = parseConfigText(
+      withAccounts(
+        `      - { id: 222222222222, target_assume_role: ${role('222222222222')} }\n` +
+          `      - { id: 222222222222, target_assume_role: ${role('222222222222')} }`,
+        `\n    credentials: { target_assume_role: ${role('555555555555')} }`,
+      ),
+      { env: {} },
+    );
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['inputs.aws.accounts[1].id', 'inputs.aws.credentials.target_assume_role'],
+    );
+    assert.match(problems[0]!.message, /listed twice/);
+  });
+});

@@ -4,7 +4,7 @@ import { describeError, ErrorCodes, isCollectorError } from '../../core/errors.j
 import { compactCloudTrailEvent, type CloudTrailRecord } from '../../formats/cloudtrail.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
 import type { CheckpointSequencer } from '../../core/checkpoints.js';
-import { stateKey } from '../../state/store.js';
+import { taskKey } from '../../state/store.js';
 import { createTagger, type Tagger } from '../shared/tagging/tagger.js';
 import { auditEventsTagRule, TAG_AUDIT_EVENTS } from './tags.js';
 import { ProgressReporter } from '../../telemetry/progress.js';
@@ -77,7 +77,7 @@ export class CloudTrailApiWorker implements ServiceWorker {
       ...timeCheckpointSpec,
       worker: this.name,
       // The S3 way of the same service keeps no checkpoint, but keep the keys apart anyway.
-      key: stateKey(ctx.inputId, ctx.serviceName, ctx.region, 'audits_api'),
+      key: taskKey(ctx, 'audits_api'),
       startTime: config.start_time,
       settleMs: options.settleDelayMs ?? config.settle_delay_seconds * 1000,
       // LookupEvents times are whole seconds.

@@ -7,7 +7,7 @@ import { paceAttempts, retryThrottled, type RateLimiter } from '../../aws/rate-l
 import type { CollectorEvent } from '../../core/batch.js';
 import type { CheckpointSequencer } from '../../core/checkpoints.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
-import { stateKey } from '../../state/store.js';
+import { taskKey } from '../../state/store.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
 import type { WorkerContext } from '../definition.js';
 import {
@@ -33,10 +33,10 @@ export interface LogGroupTarget {
 
 /**
  * Where a group's checkpoint lives: the one place the key is built (a single `log_group` entry
- * keeps the key it always had, so upgrades resume).
+ * keeps the key it always had, so upgrades resume; with inputs.aws.accounts, the account's).
  */
 export function groupStateKey(ctx: WorkerContext, label: string): string {
-  return stateKey(ctx.inputId, ctx.serviceName, ctx.region, label);
+  return taskKey(ctx, label);
 }
 
 /** What one pull of a group holds between its pages. */

@@ -9,7 +9,7 @@ import { retryThrottled } from '../../aws/rate-limiter.js';
 import type { MetricsConfig } from './schema.js';
 import { CollectorError, ErrorCodes } from '../../core/errors.js';
 import type { Batch, CollectorEvent } from '../../core/batch.js';
-import { stateKey } from '../../state/store.js';
+import { taskKey } from '../../state/store.js';
 import { fixedTag } from '../shared/tagging/worker-tagger.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
 import { ProgressReporter } from '../../telemetry/progress.js';
@@ -65,7 +65,7 @@ export class MetricsWorker implements ServiceWorker {
     this.labels = { service: ctx.serviceName, region: ctx.region };
     this.window = new WindowCursor<MetricsCheckpoint>(ctx, {
       worker: this.name,
-      key: stateKey(ctx.inputId, ctx.serviceName, ctx.region),
+      key: taskKey(ctx),
       startTime: config.start_time,
       settleMs: config.delay_seconds * 1000,
       alignMs: periodMs,

@@ -386,9 +386,15 @@ describe('SqsConsumer (real SDK against the fake SQS)', () => {
     const during = extended();
     for (const body of ['delete', 'throw', 'retry'])
       assert.ok(during.includes(body), `${body} was extended while handled (${during.join(', ')})`);
-    // Two visibility timeouts later: no extension was sent for any of them.
+    // Two visibility timeouts later (eight keeper ticks): nothing more was extended, beyond at most
+    // one request per message that was already on the wire when its handling ended.
     await sleep(2_000);
-    assert.deepEqual(extended(), during);
+    const after = extended().slice(during.length);
+    for (const body of ['delete', 'throw', 'retry'])
+      assert.ok(
+        after.filter((b) => b === body).length <= 1,
+        `${body} extended after settling (${after.join(', ')})`,
+      );
     assert.equal(stats().deleted, 1);
   });
 
