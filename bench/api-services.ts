@@ -9,7 +9,7 @@ import { logsSchema, predefinedServiceSchemas } from '../src/config/schema.js';
 import { definition as fileOutput } from '../src/outputs/file/index.js';
 import type { Output } from '../src/outputs/output.js';
 import { createCloudTrailApiWorker } from '../src/services/audit-events-all/audits-api.js';
-import { LogsWorker } from '../src/services/cloudwatch-logs/index.js';
+import { LogsWorker, readIntervalSeconds } from '../src/services/cloudwatch-logs/index.js';
 import { MetricsWorker } from '../src/services/metrics-all/index.js';
 import type { ServiceWorker, WorkerContext } from '../src/services/definition.js';
 import { stateKey } from '../src/state/store.js';
@@ -190,6 +190,39 @@ export async function run(): Promise<BenchResult[]> {
         async (ctx) => new LogsWorker(logsConfig, ctx),
         logEvents,
         '10,000 events a page, 4 streams; rate limit off (AWS allows 5 pages/s per account+region)',
+      ),
+    );
+
+    // Many small groups under one prefix: a page per group, in round-robin turns.
+    const groups = 300;
+    const perGroup = 200 * SCALE;
+    for (let g = 0; g < groups; g++) {
+      const name = `/bench/lambda/fn-${String(g).padStart(3, '0')}`;
+      fake.logs.createLogGroup(REGION, name);
+      fake.logs.putEvents(
+        REGION,
+        name,
+        'stream',
+        Array.from({ length: perGroup }, (_, i) => ({
+          timestamp: now - 10 * MINUTE - (perGroup - i) * 10,
+          message: `START RequestId: ${g}-${i} Version: $LATEST duration=${i % 97} ms`,
+        })),
+      );
+    }
+    const groupsConfig = logsSchema.parse({
+      regions: [REGION],
+      types: ['logs'],
+      log_group_prefix: '/bench/lambda/',
+      start_time: new Date(now - 10 * MINUTE - perGroup * 10 - MINUTE).toISOString(),
+    });
+    results.push(
+      await measure(
+        `cloudwatch logs FilterLogEvents, ${groups} groups (fake AWS → file)`,
+        'cwl_bench_groups',
+        setup,
+        async (ctx) => new LogsWorker(groupsConfig, ctx),
+        groups * perGroup,
+        `${groups} groups under one prefix (DescribeLogGroups), ${perGroup} events each, one page a group; rate limit off (AWS allows 5 pages/s per account+region: a round of ${groups} groups takes at least ${readIntervalSeconds(groups)} s)`,
       ),
     );
   } finally {

@@ -45,6 +45,11 @@ export interface FakeAwsOptions {
   seed?: number;
   /** Most requests kept in `requests`; the oldest are dropped beyond it (default 100,000). */
   requestLogLimit?: number;
+  /**
+   * The time of the request log and of log groups' creation (default Date.now): a test on a
+   * simulated clock gives its clock, so request rates and creation times are on it.
+   */
+  now?: () => number;
 }
 
 /** A running fake AWS: one HTTP endpoint for every service, plus direct seeding and inspection. */
@@ -73,7 +78,8 @@ export class FakeAws {
     this.s3 = new FakeS3(this.sqs, account);
     this.cloudtrail = new FakeCloudTrail(account);
     this.cloudwatch = new FakeCloudWatch(account);
-    this.logs = new FakeLogs(account);
+    const now = options.now ?? Date.now;
+    this.logs = new FakeLogs(account, now);
     this.eventbridge = new FakeEventBridge(this.sqs, account);
     this.s3.eventSink = (accountId, region, event) => this.eventbridge.putEvents(region, [event], accountId);
     const services: ServiceDef[] = [
@@ -91,6 +97,7 @@ export class FakeAws {
       faults: this.faults,
       log: this.log,
       logRequests: options.logRequests ?? false,
+      now,
     });
   }
 

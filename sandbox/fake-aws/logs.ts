@@ -53,9 +53,19 @@ const after = (e: LogEvent, timestamp: number, seq: number): boolean =>
 export class FakeLogs {
   private readonly groups = new Regional(() => new Map<string, LogGroup>());
   private seq = 0;
+  /** Monitoring account → the source accounts linked to it (CloudWatch cross-account observability). */
+  private readonly links = new Map<string, Set<string>>();
+  /**
+   * Most events a FilterLogEvents page holds, whatever its `limit` (AWS: pages may be "partially
+   * full, or even empty"), so tests can make a backlog of many pages from few events.
+   */
+  maxPageEvents = 10_000;
   readonly def: ServiceDef;
 
-  constructor(private readonly defaultAccountId: string) {
+  constructor(
+    private readonly defaultAccountId: string,
+    private readonly now: () => number = Date.now,
+  ) {
     const op = operationsReading(invalid, missing);
     this.def = {
       name: 'logs',
@@ -90,6 +100,10 @@ export class FakeLogs {
     this.createGroup(accountId, region, name);
   }
 
+  deleteLogGroup(region: string, name: string, accountId = this.defaultAccountId): void {
+    if (!this.groups.get(accountId, region).delete(name)) throw noGroup();
+  }
+
   createLogStream(region: string, group: string, stream: string, accountId = this.defaultAccountId): void {
     this.createStream(this.group(accountId, region, group), stream);
   }
@@ -111,6 +125,16 @@ export class FakeLogs {
     for (const e of events) this.insert(g, s, toMillis(e.timestamp), e.message, now);
   }
 
+  /**
+   * Links a source account to a monitoring account (cross-account observability): the monitoring
+   * account may then read the source account's groups by ARN (logGroupIdentifier).
+   */
+  linkSourceAccount(monitoringAccountId: string, sourceAccountId: string): void {
+    const sources = this.links.get(monitoringAccountId) ?? new Set<string>();
+    sources.add(sourceAccountId);
+    this.links.set(monitoringAccountId, sources);
+  }
+
   // ---- groups and streams -----------------------------------------------------------------------
 
   private createGroup(accountId: string, region: string, name: string): LogGroup {
@@ -123,7 +147,7 @@ export class FakeLogs {
       throw logsError('ResourceAlreadyExistsException', 'The specified log group already exists');
     const group: LogGroup = {
       name,
-      createdAt: Date.now(),
+      createdAt: this.now(),
       retentionInDays: undefined,
       streams: new Map(),
       storedBytes: 0,
@@ -227,7 +251,8 @@ export class FakeLogs {
       .filter(
         (n) =>
           (prefix === undefined || n.startsWith(prefix)) &&
-          (pattern === undefined || n.toLowerCase().includes(pattern.toLowerCase())),
+          // A case-sensitive substring search (DescribeLogGroups API reference).
+          (pattern === undefined || n.includes(pattern)),
       )
       .filter((n) => from === undefined || n > (from as string))
       .sort();
@@ -269,7 +294,7 @@ export class FakeLogs {
       throw invalid('logStreamNames must hold from 1 to 100 names.');
     const start = p.integer('startTime', 0, Number.MAX_SAFE_INTEGER);
     const end = p.integer('endTime', 0, Number.MAX_SAFE_INTEGER);
-    const limit = p.integer('limit', 1, 10_000) ?? 10_000;
+    const limit = Math.min(p.integer('limit', 1, 10_000) ?? 10_000, this.maxPageEvents);
     const matcher = filterMatcher(p.string('filterPattern') ?? '');
     const query = {
       group: group.name,
@@ -326,12 +351,19 @@ export class FakeLogs {
     };
   }
 
-  /** A log group by name or ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]`). */
+  /**
+   * A log group by name or ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]`). A group of
+   * another account is found only through its ARN, and only by a monitoring account the group's
+   * account is linked to; otherwise it does not exist for the caller.
+   */
   private byIdentifier(ctx: RequestContext, identifier: string): LogGroup {
     const arn = /^arn:aws[a-z-]*:logs:([^:]+):(\d{12}):log-group:([^:]+)(:\*)?$/.exec(identifier);
     if (!arn) return this.group(ctx.identity.accountId, ctx.region, identifier);
-    if (arn[1] !== ctx.region) throw noGroup();
-    return this.group(arn[2] as string, ctx.region, arn[3] as string);
+    const [, region, owner] = arn as unknown as [string, string, string];
+    if (region !== ctx.region) throw noGroup();
+    if (owner !== ctx.identity.accountId && !this.links.get(ctx.identity.accountId)?.has(owner))
+      throw noGroup();
+    return this.group(owner, ctx.region, arn[3] as string);
   }
 }
 

@@ -15,6 +15,8 @@ export interface ServerParts {
   faults: Faults;
   log: RequestLog;
   logRequests: boolean;
+  /** The request log's time (epoch ms). */
+  now: () => number;
 }
 
 /** The HTTP front: routes each request to a service, authenticates it, applies faults, logs it. */
@@ -98,6 +100,7 @@ export class FakeAwsServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const time = Date.now();
+    const logged = this.parts.now();
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -176,7 +179,7 @@ export class FakeAwsServer {
     }
 
     this.parts.log.add({
-      time,
+      time: logged,
       service: service.name,
       operation,
       region: scope?.region ?? '',

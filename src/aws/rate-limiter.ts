@@ -1,5 +1,6 @@
 import type { FinalizeRequestMiddleware, MiddlewareStack } from '@smithy/types';
 import { backoffDelay, sleep } from '../core/backoff.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { CollectorError, ErrorCodes } from '../core/errors.js';
 import { isThrottling } from './throttling.js';
 
@@ -34,6 +35,9 @@ const WINDOW_MS = 1_000;
  */
 const MARGIN_MS = 100;
 
+/** A limiter grants at most its `perSecond` requests in any window this long (ms). */
+export const LIMITER_WINDOW_MS = WINDOW_MS + MARGIN_MS;
+
 const UNLIMITED: RateLimiter = { acquire: () => Promise.resolve() };
 
 /**
@@ -44,14 +48,18 @@ const UNLIMITED: RateLimiter = { acquire: () => Promise.resolve() };
 export class RateLimits {
   private readonly limiters = new Map<string, SlidingWindowLimiter>();
 
-  constructor(private readonly options: RateLimitOptions = { enabled: true }) {}
+  constructor(
+    private readonly options: RateLimitOptions = { enabled: true },
+    /** The limiters' time: the collector's clock, so pacing is tested on a simulated one. */
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   limiter(api: string, accountId: string, region: string, perSecond: number): RateLimiter {
     if (!this.options.enabled) return UNLIMITED;
     const key = `${api}|${accountId}|${region}`;
     let limiter = this.limiters.get(key);
     if (!limiter) {
-      limiter = new SlidingWindowLimiter(perSecond, WINDOW_MS + MARGIN_MS);
+      limiter = new SlidingWindowLimiter(perSecond, LIMITER_WINDOW_MS, this.clock);
       this.limiters.set(key, limiter);
     }
     return limiter;
@@ -67,7 +75,7 @@ export class SlidingWindowLimiter implements RateLimiter {
   constructor(
     private readonly limit: number,
     private readonly windowMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {
     if (!(limit >= 1 && Number.isInteger(limit)))
       throw new RangeError(`rate limit must be a positive integer, got ${limit}`);
@@ -81,7 +89,7 @@ export class SlidingWindowLimiter implements RateLimiter {
 
   private async wait(signal: AbortSignal | undefined): Promise<void> {
     while (!signal?.aborted) {
-      const now = this.now();
+      const now = this.clock.now();
       const at = this.grants.length < this.limit ? now : this.grants[0]! + this.windowMs;
       if (now >= at) {
         // The time the caller really goes ahead: a late timer must not squeeze the next grants closer.
@@ -90,7 +98,7 @@ export class SlidingWindowLimiter implements RateLimiter {
         return;
       }
       // Timers may also fire early by wall-clock time, hence the loop.
-      await sleep(at - now, signal);
+      await this.clock.sleep(at - now, signal);
     }
   }
 }

@@ -239,7 +239,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): Co
         const hint = closest(unknownService, PREDEFINED_SERVICES);
         problems.push({
           path: formatPath(['inputs', 'aws', 'services', unknownService]),
-          message: `unknown service (did you mean '${hint}'?); an entry with another name is a CloudWatch Logs group (types: [logs] and log_group) or logs in S3 (types: [s3] and sqs_queue_name)`,
+          message: `unknown service (did you mean '${hint}'?); an entry with another name is a CloudWatch Logs entry (types: [logs] and one of log_group, log_group_prefix, log_group_pattern, log_group_identifier) or logs in S3 (types: [s3] and sqs_queue_name)`,
         });
       }
       continue;

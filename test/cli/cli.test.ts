@@ -31,7 +31,7 @@ describe('CLI', () => {
       },
     });
     assert.equal(await run.exited, 0, run.stderr());
-    assert.match(run.stdout(), /valid — 8 service\(s\), 14 service × region worker\(s\), 1 output\(s\)/);
+    assert.match(run.stdout(), /valid — 11 service\(s\), 17 service × region worker\(s\), 1 output\(s\)/);
     assert.doesNotMatch(run.stdout(), /warning/);
   });
 

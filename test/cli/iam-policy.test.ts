@@ -129,6 +129,41 @@ describe('iam-policy', () => {
     );
   });
 
+  test('log groups by prefix, pattern and linked ARN: FilterLogEvents on what they read, DescribeLogGroups when groups are discovered', () => {
+    const { Statement } = iamPolicy(
+      parse(`    id: c5
+    services:
+      cwl_prefix:
+        types: [logs]
+        log_group_prefix: /aws/lambda/
+        regions: [eu-west-1]
+      cwl_pattern:
+        types: [logs]
+        log_group_pattern: '^/app/(web|api)$'
+        regions: [us-east-1]
+      cwl_linked:
+        types: [logs]
+        log_group_identifier: arn:aws:logs:eu-west-1:333333333333:log-group:/shared/app
+        regions: [eu-west-1]
+`),
+    );
+    assert.deepEqual(statement(Statement, 'ReadLogGroups')?.Action, ['logs:FilterLogEvents']);
+    assert.deepEqual(statement(Statement, 'ReadLogGroups')?.Resource, [
+      'arn:aws:logs:eu-west-1:*:log-group:/aws/lambda/*',
+      'arn:aws:logs:eu-west-1:*:log-group:/aws/lambda/*:*',
+      'arn:aws:logs:eu-west-1:333333333333:log-group:/shared/app',
+      'arn:aws:logs:eu-west-1:333333333333:log-group:/shared/app:*',
+      'arn:aws:logs:us-east-1:*:log-group:*',
+      'arn:aws:logs:us-east-1:*:log-group:*:*',
+    ]);
+    assert.deepEqual(statement(Statement, 'ListLogGroups'), {
+      Sid: 'ListLogGroups',
+      Effect: 'Allow',
+      Action: ['logs:DescribeLogGroups'],
+      Resource: ['arn:aws:logs:eu-west-1:*:log-group:*', 'arn:aws:logs:us-east-1:*:log-group:*'],
+    });
+  });
+
   test('only what is configured: audits_api alone needs no queue and no S3', () => {
     const { Statement } = iamPolicy(
       parse(`    id: c3

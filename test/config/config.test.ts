@@ -42,6 +42,14 @@ describe('configuration', () => {
     assert.deepEqual(s['audit-events-all']?.types, ['audits_api', 'audits_s3']);
     assert.ok(s['audit-events-all']?.s3_file_type_filter instanceof RegExp, 'regexes are compiled');
     assert.equal(s.cwl_1 && 'log_group' in s.cwl_1 && s.cwl_1.log_group, '/aws/lambda/payments');
+    assert.equal(
+      s.cwl_lambdas && 'log_group_prefix' in s.cwl_lambdas && s.cwl_lambdas.log_group_prefix,
+      '/aws/lambda/',
+    );
+    assert.ok(
+      s.cwl_apps && 'log_group_pattern' in s.cwl_apps && s.cwl_apps.log_group_pattern?.test('/app/web-prod'),
+      'log_group_pattern is compiled',
+    );
     assert.equal(config.inputs.aws.id, '12351', 'numeric ids become strings');
     assert.equal(
       config.inputs.aws.credentials.access_secret,
@@ -77,7 +85,10 @@ describe('configuration', () => {
     const { config, problems } = parseConfigText(text, { env: {} });
     assert.equal(config, undefined);
     const byPath = new Map(problems.map((p) => [p.path, p.message]));
-    assert.equal(byPath.get('inputs.aws.services.cwl_1.log_group'), 'required');
+    assert.match(
+      byPath.get('inputs.aws.services.cwl_1.log_group') ?? '',
+      /^required: one of log_group, log_group_prefix, log_group_pattern, log_group_identifier$/,
+    );
     assert.match(
       byPath.get('inputs.aws.services.metrcs-all') ?? '',
       /unknown service \(did you mean 'metrics-all'\?\)/,

@@ -145,6 +145,54 @@ describe('fake CloudWatch Logs', () => {
     assert.equal(group?.logGroupArn, `arn:aws:logs:${REGION}:123456789012:log-group:/svc/a`);
   });
 
+  test('DescribeLogGroups: logGroupNamePattern is a case-sensitive substring search', async () => {
+    for (const name of ['/x/FooBar', '/x/aws/Foo', '/x/foo', '/x/F/o/o'])
+      fake.logs.createLogGroup(REGION, name);
+    const out = await c.logs.send(new DescribeLogGroupsCommand({ logGroupNamePattern: 'Foo' }));
+    assert.deepEqual(
+      (out.logGroups ?? []).map((g) => g.logGroupName),
+      ['/x/FooBar', '/x/aws/Foo'],
+    );
+  });
+
+  test("another account's group: by ARN only, once its account is linked to the caller's", async () => {
+    const source = '444444444444';
+    fake.logs.createLogGroup(REGION, '/linked/app', source);
+    fake.logs.putEvents(
+      REGION,
+      '/linked/app',
+      's',
+      [{ timestamp: T0, message: 'from the source account' }],
+      source,
+    );
+    const arn = `arn:aws:logs:${REGION}:${source}:log-group:/linked/app`;
+    assert.equal(
+      (await rejection(c.logs.send(new FilterLogEventsCommand({ logGroupIdentifier: arn })))).name,
+      'ResourceNotFoundException',
+    );
+    fake.logs.linkSourceAccount('123456789012', source);
+    assert.deepEqual(
+      (await filterAll({ logGroupIdentifier: arn })).events.map((e) => e.message),
+      ['from the source account'],
+    );
+    assert.equal(
+      (await rejection(c.logs.send(new FilterLogEventsCommand({ logGroupName: '/linked/app' })))).name,
+      'ResourceNotFoundException',
+      'by name, only the caller account is searched',
+    );
+  });
+
+  test('maxPageEvents makes smaller pages; every event still comes once', async () => {
+    fake.logs.maxPageEvents = 40;
+    try {
+      const { events, pages } = await filterAll({ logGroupName: '/aws/lambda/app' });
+      assert.equal(pages, 8);
+      assert.equal(new Set(events.map((e) => e.eventId)).size, 300);
+    } finally {
+      fake.logs.maxPageEvents = 10_000;
+    }
+  });
+
   test('FilterLogEvents merges streams in timestamp order and pages every event once', async () => {
     const { events, pages } = await filterAll({ logGroupName: '/aws/lambda/app', limit: 70 });
     assert.equal(pages, 5);

@@ -12,15 +12,21 @@ export function clockAt(now: () => number): Clock {
 
 /**
  * A simulated clock: sleep() moves the time on at once (after letting pending I/O run), so a
- * scheduler can run many periods with no real waiting.
+ * scheduler can run many periods with no real waiting. With `settled`, it moves the time only
+ * once that holds (e.g. no request on its way), so what is stamped with this clock elsewhere (the
+ * fake's request log) is stamped before the time jumps.
  */
 export class SimClock implements Clock {
-  constructor(public time: number) {}
+  constructor(
+    public time: number,
+    private readonly settled: () => boolean = () => true,
+  ) {}
   now(): number {
     return this.time;
   }
   async sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     await new Promise((r) => setImmediate(r));
+    while (!this.settled() && !signal?.aborted) await new Promise((r) => setTimeout(r, 1));
     if (signal?.aborted) return false;
     this.time += ms;
     return true;

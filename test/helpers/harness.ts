@@ -1,7 +1,7 @@
 import { CollectorError, ErrorCodes } from '../../src/core/errors.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { singleMessages, type CollectorEvent } from '../../src/core/batch.js';
-import { systemClock } from '../../src/core/clock.js';
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import { Delivery } from '../../src/runtime/delivery.js';
 import type { Accepted, Output } from '../../src/outputs/output.js';
 import type { WorkerContext } from '../../src/services/definition.js';
@@ -12,6 +12,7 @@ import { createLogger, silentLogger, type Logger } from '../../src/telemetry/log
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { tempDir } from './paths.js';
 import { RateLimits, type RateLimitOptions } from '../../src/aws/rate-limiter.js';
+import type { DeserializeMiddleware } from '@smithy/types';
 
 /**
  * An output that keeps what it accepted, one event per message as outputs send them (runs of
@@ -82,6 +83,8 @@ export function createHarness(options: {
   inputId?: string;
   /** false: API rate limits off (a local fake has no quotas). */
   rateLimits?: RateLimitOptions;
+  /** The rate limiters' clock (default: the system's). */
+  clock?: Clock;
 }): Harness {
   const { dir, cleanup } = tempDir('dac-harness-');
   const aws = new AwsClients({
@@ -103,7 +106,7 @@ export function createHarness(options: {
   );
   const state = new FileStateStore(dir);
   const abort = new AbortController();
-  const rateLimits = new RateLimits(options.rateLimits);
+  const rateLimits = new RateLimits(options.rateLimits, options.clock);
   return {
     aws,
     output,
@@ -153,6 +156,30 @@ export function failAfterWrites(h: Harness, after: number): () => void {
   return () => {
     h.output.write = write;
   };
+}
+
+/**
+ * Counts the requests `client` has on their way (past the rate limiter and signing, until their
+ * response is read), e.g. for SimClock's `settled`.
+ */
+export function requestsInFlight(client: {
+  middlewareStack: {
+    add(mw: DeserializeMiddleware<object, object>, options: { step: 'deserialize'; name: string }): void;
+  };
+}): () => number {
+  let count = 0;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      count++;
+      try {
+        return await next(args);
+      } finally {
+        count--;
+      }
+    },
+    { step: 'deserialize', name: 'testRequestsInFlight' },
+  );
+  return () => count;
 }
 
 /** Most requests inside any window of `windowMs` (half-open), from sorted times. */

@@ -50,10 +50,21 @@ export const autoEventTypeField = z
   .default(false)
   .describe('Refine the tag per event from its type (see the tagging rules).');
 
-/** A regular expression, compiled when the configuration is validated (an invalid one is a config error). */
+/** `tag`, checked as a template (its placeholders) when the configuration is validated. */
+export const tagField = commonServiceFields.tag.superRefine((tag, ctx) => {
+  if (tag === undefined) return;
+  const problem = validateTagTemplate(tag);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Longest regular expression a configuration may hold: ample for a name or key filter, and bounded. */
+const MAX_REGEX_LENGTH = 1024;
+
+/** A regular expression, compiled once when the configuration is validated; the error names the key. */
 export const regexField = (description: string) =>
   z
     .string()
+    .max(MAX_REGEX_LENGTH)
     .transform((source, ctx) => {
       try {
         return new RegExp(source);
@@ -66,13 +77,6 @@ export const regexField = (description: string) =>
       }
     })
     .describe(description);
-
-/** `tag`, checked as a template (its placeholders) when the configuration is validated. */
-export const tagField = commonServiceFields.tag.superRefine((tag, ctx) => {
-  if (tag === undefined) return;
-  const problem = validateTagTemplate(tag);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
 
 export const startTimeField = isoDateTimeSchema
   .optional()

@@ -199,6 +199,110 @@ describe('CloudWatch Logs (types: [logs]) against the fake AWS', () => {
     }
   });
 
+  test('log_stream_prefix and log_stream_names read only those streams (FilterLogEvents parameters)', async () => {
+    const region = 'eu-north-1';
+    const h = createHarness({ endpoint: fake.endpoint });
+    try {
+      const now = Date.now();
+      fake.logs.createLogGroup(region, '/app/streams');
+      for (const stream of ['web-1', 'web-2', 'worker-1'])
+        fake.logs.putEvents(
+          region,
+          '/app/streams',
+          stream,
+          Array.from({ length: 4 }, (_, i) => ({
+            timestamp: now - 5 * MINUTE + i,
+            message: `${stream} ${i}`,
+          })),
+        );
+      const start_time = new Date(now - 6 * MINUTE).toISOString();
+      const streamsRead = async (service: string, fields: Record<string, unknown>): Promise<string[]> => {
+        const before = h.output.events.length;
+        await new LogsWorker(
+          config('/app/streams', { start_time, ...fields }),
+          h.context(service, region, { clock: clockAt(() => now) }),
+        ).pull();
+        return [
+          ...new Set(
+            parse(h)
+              .slice(before)
+              .map((r) => r.logStream),
+          ),
+        ].sort();
+      };
+      assert.deepEqual(await streamsRead('cwl_prefix', { log_stream_prefix: 'web-' }), ['web-1', 'web-2']);
+      assert.deepEqual(await streamsRead('cwl_names', { log_stream_names: ['worker-1', 'web-2'] }), [
+        'web-2',
+        'worker-1',
+      ]);
+      assert.equal(h.output.events.length, 16);
+      const params = fake
+        .requestsFor({ service: 'logs', operation: 'FilterLogEvents', region })
+        .map((r) => r.params);
+      assert.deepEqual(
+        params.map((p) => [p.logStreamNamePrefix, p.logStreamNames]),
+        [
+          ['web-', undefined],
+          [undefined, ['worker-1', 'web-2']],
+        ],
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("log_group_identifier reads a linked source account's group by ARN; unlinked, it is LOG_GROUP_NOT_FOUND", async () => {
+    const region = 'us-east-2';
+    const source = '222222222222';
+    const h = createHarness({ endpoint: fake.endpoint });
+    try {
+      const now = Date.now();
+      fake.logs.createLogGroup(region, '/shared/app', source);
+      fake.logs.putEvents(
+        region,
+        '/shared/app',
+        's',
+        Array.from({ length: 5 }, (_, i) => ({ timestamp: now - 5 * MINUTE + i, message: `shared ${i}` })),
+        source,
+      );
+      const arn = `arn:aws:logs:${region}:${source}:log-group:/shared/app`;
+      const worker = new LogsWorker(
+        logsSchema.parse({
+          regions: [region],
+          types: ['logs'],
+          log_group_identifier: arn,
+          start_time: new Date(now - 6 * MINUTE).toISOString(),
+        }),
+        h.context('cwl_linked', region, { clock: clockAt(() => now) }),
+      );
+      await assert.rejects(
+        worker.pull(),
+        (err: unknown) =>
+          isCollectorError(err, ErrorCodes.LOG_GROUP_NOT_FOUND) &&
+          err.details.key === 'log_group_identifier' &&
+          err.details.logGroup === arn,
+      );
+      fake.logs.linkSourceAccount('123456789012', source);
+      await worker.pull();
+      assert.deepEqual(
+        parse(h).map((r) => [r.logGroup, r.message]),
+        Array.from({ length: 5 }, (_, i) => [arn, `shared ${i}`]),
+      );
+      const calls = fake.requestsFor({ service: 'logs', operation: 'FilterLogEvents', region });
+      assert.ok(
+        calls.every((c) => c.params.logGroupIdentifier === arn && c.params.logGroupName === undefined),
+      );
+      assert.ok(
+        calls.every((c) => c.accountId === '123456789012'),
+        'read from the monitoring account',
+      );
+      const saved = await h.state.get<TimeCheckpoint>(stateKey('test', 'cwl_linked', region, arn));
+      assert.ok(saved && saved.from > now - 5 * MINUTE, 'its checkpoint is its own');
+    } finally {
+      await h.close();
+    }
+  });
+
   test('a corrupt state file fails that worker every pull with STATE_UNREADABLE; it never starts over', async () => {
     const region = 'sa-east-1';
     const h = createHarness({ endpoint: fake.endpoint });
