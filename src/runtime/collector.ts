@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -23,6 +24,7 @@ import { startStatusServer, type StatusServer } from '../telemetry/status-server
 import { systemClock } from '../core/clock.js';
 import { Delivery } from './delivery.js';
 import { runWorker } from './scheduler.js';
+import { TaskLeases } from './task-leases.js';
 
 /** Longest wait for workers to hand back what they hold (SQS releases) at shutdown. */
 const WORKER_STOP_TIMEOUT_MS = 10_000;
@@ -54,6 +56,8 @@ export class Collector {
   readonly state: StateStore;
   readonly aws: AwsClients;
   private readonly workers: RunningWorker[] = [];
+  /** With a Redis state store: the pull tasks this replica leases. */
+  private readonly taskLeases: TaskLeases | undefined;
   private readonly abort = new AbortController();
   /** API rate limits shared by this collector's workers (per API, account and region). */
   private readonly rateLimits = new RateLimits();
@@ -74,8 +78,22 @@ export class Collector {
     setMaxListeners(0, this.abort.signal);
     this.metrics.track(this.health);
     const g = this.config.globals;
-    this.state = createStateStore(this.config, options.cwd ?? process.cwd());
     const host = hostname();
+    const p = g.persistence;
+    if (p.type === 'redis') {
+      const store = new RedisStateStore(p.config);
+      const replica = `${host}:${process.pid}:${randomBytes(3).toString('hex')}`;
+      this.taskLeases = new TaskLeases({
+        store,
+        leases: store.leases(replica, p.config.lease_ttl_seconds * 1000),
+        clock: systemClock,
+        logger: this.logger.child({ replica }),
+        metrics: this.metrics,
+      });
+      this.state = this.taskLeases.state;
+    } else {
+      this.state = new FileStateStore(resolve(options.cwd ?? process.cwd(), p.config.directory_name));
+    }
     this.outputs = Object.entries(this.config.outputs).map(([name, o]) => {
       const { type, config } = o as { type: string; config: unknown };
       const def = outputDefinitions[type]!;
@@ -125,12 +143,18 @@ export class Collector {
             clock: systemClock,
             rateLimits: this.rateLimits,
             delivery: this.delivery,
+            ...(this.taskLeases && { leaseGuard: this.taskLeases.guard }),
           },
           serviceName,
           region,
         );
         const periodMs = serviceConfig.request_period_in_seconds * 1000;
-        for (const worker of def.createWorkers(serviceConfig as never, ctx)) {
+        for (const created of def.createWorkers(serviceConfig as never, ctx)) {
+          const { task } = created;
+          const worker =
+            this.taskLeases && task
+              ? this.taskLeases.lease(created, task, { service: serviceName, region })
+              : created;
           const health = this.health.worker(
             { service: serviceName, region, task: worker.name },
             periodMs,
@@ -156,6 +180,7 @@ export class Collector {
   /** Starts outputs (fails fast on bad certificates), then every worker. */
   async start(): Promise<void> {
     const g = this.config.globals;
+    await this.state.open();
     if (g.status_port !== undefined)
       this.status = await startStatusServer(g.status_address, g.status_port, {
         metrics: this.metrics,
@@ -196,6 +221,7 @@ export class Collector {
         this.logger.error({ worker: w.worker.name, err }, `worker stopped: ${describeError(err)}`),
       ),
     );
+    this.taskLeases?.start();
   }
 
   /**
@@ -233,16 +259,12 @@ export class Collector {
     // Releasing SQS messages needs AWS; if AWS is unreachable, their visibility timeout releases them.
     await withTimeout(Promise.allSettled(this.workers.map((w) => w.worker.stop())), WORKER_STOP_TIMEOUT_MS);
     await this.status?.close();
+    // Every checkpoint is saved by now: the tasks are free for the other replicas at once.
+    await this.taskLeases?.stop();
     await this.state.close();
     this.aws.destroy();
     this.logger.info('stopped');
   }
-}
-
-function createStateStore(config: CollectorConfig, cwd: string): StateStore {
-  const p = config.globals.persistence;
-  if (p.type === 'redis') return new RedisStateStore(p.config);
-  return new FileStateStore(resolve(cwd, p.config.directory_name));
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

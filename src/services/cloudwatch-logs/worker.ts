@@ -10,7 +10,7 @@ import type { Batch, CollectorEvent } from '../../core/batch.js';
 import { stateKey } from '../../state/store.js';
 import { fixedTag } from '../shared/tagging/worker-tagger.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
-import type { ServiceWorker, WorkerContext } from '../definition.js';
+import type { PullTask, ServiceWorker, WorkerContext } from '../definition.js';
 import {
   timeCheckpointSpec,
   DeliveredBefore,
@@ -109,6 +109,10 @@ export class LogsWorker implements ServiceWorker {
 
   position(): WorkerPosition {
     return this.window.position();
+  }
+
+  get task(): PullTask {
+    return this.window.task;
   }
 
   async stop(): Promise<void> {}
