@@ -171,7 +171,8 @@ export class TaskLeases {
     return true;
   }
 
-  private async round(): Promise<void> {
+  /** One round (start() runs one every third of the TTL): beat, renew, give up beyond the share, take free tasks up to it. */
+  async round(): Promise<void> {
     const { leases, clock, metrics } = this.o;
     const up = await this.beat();
     for (const t of this.tasks.values()) {
@@ -228,7 +229,14 @@ export class TaskLeases {
       holding++;
       metrics.leaseHeld.set(t.labels, 1);
       this.o.logger.info(
-        { event: 'lease_taken', task: t.labels.task, key: t.task.key, token: lease.token, share, live },
+        {
+          event: 'lease_taken',
+          task: t.labels.task,
+          checkpointKey: t.task.key,
+          fence: lease.token,
+          share,
+          live,
+        },
         `took task ${t.labels.task} (${holding} of a share of ${share}, ${live} replica(s) live)`,
       );
     }
@@ -245,7 +253,7 @@ export class TaskLeases {
       this.unreachable(err);
     }
     this.o.logger.info(
-      { event: 'lease_released', task: t.labels.task, key: t.task.key, token: lease.token, reason },
+      { event: 'lease_released', task: t.labels.task, checkpointKey: t.task.key, fence: lease.token, reason },
       `gave up task ${t.labels.task} (${reason})`,
     );
   }
@@ -265,8 +273,8 @@ export class TaskLeases {
       {
         event: 'lease_lost',
         task: t.labels.task,
-        key: t.task.key,
-        token: lease.token,
+        checkpointKey: t.task.key,
+        fence: lease.token,
         reason,
         code: ErrorCodes.LEASE_LOST,
       },
@@ -288,6 +296,6 @@ export class TaskLeases {
 
 function lost(t: TaskState, why: string): CollectorError {
   return new CollectorError(ErrorCodes.LEASE_LOST, `task ${t.labels.task}: ${why}`, {
-    details: { task: t.labels.task, key: t.task.key },
+    details: { task: t.labels.task, checkpointKey: t.task.key },
   });
 }
