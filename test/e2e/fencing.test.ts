@@ -5,15 +5,8 @@ import { stopChild } from '../../sandbox/demo/environment.js';
 import { startFakeAws } from '../../sandbox/fake-aws/index.js';
 import type { CliRun } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
-import { hasRedisServer, startRedis } from '../helpers/redis.js';
-import {
-  REDIS_PASSWORD,
-  deliveredIds,
-  heldTasks,
-  logEvents,
-  startReplica,
-  writeReplicaConfig,
-} from '../helpers/replicas.js';
+import { hasRedisServer, REDIS_PASSWORD, startRedis } from '../helpers/redis.js';
+import { deliveredIds, heldTasks, logEvents, startReplica, writeReplicaConfig } from '../helpers/replicas.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const skip =

@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FakeAws } from '../../sandbox/fake-aws/index.js';
+import { REDIS_PASSWORD } from '../../sandbox/redis.js';
 import { runCli, type CliRun } from './cli.js';
 
 /**
  * Replicas of one configuration as CLI child processes on one redis-server and the fake AWS,
  * printing their events on stdout (console output), for the scale-out end-to-end tests.
  */
-export const REDIS_PASSWORD = 'test-redis-pass';
 
 export interface ReplicaSetup {
   dir: string;

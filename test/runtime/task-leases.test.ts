@@ -10,7 +10,7 @@ import { stateKey } from '../../src/state/store.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { capturingLogger } from '../helpers/harness.js';
 import { SimClock } from '../helpers/clock.js';
-import { hasRedisServer, startRedis } from '../helpers/redis.js';
+import { hasRedisServer, REDIS_PASSWORD, startRedis } from '../helpers/redis.js';
 
 const skip =
   !hasRedisServer() && !process.env.CI
@@ -39,7 +39,7 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
   const replicas: Replica[] = [];
   before(async () => {
     redis = await startRedis();
-    raw = new Redis({ host: '127.0.0.1', port: redis.port, password: 'test-redis-pass' });
+    raw = new Redis({ host: '127.0.0.1', port: redis.port, password: REDIS_PASSWORD });
   });
   after(async () => {
     for (const r of replicas) await r.store.close();
@@ -56,7 +56,7 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
     const store = new RedisStateStore({
       host: '127.0.0.1',
       port: redis.port,
-      password: 'test-redis-pass',
+      password: REDIS_PASSWORD,
       db: 0,
       tls: false,
       key_prefix: PREFIX,
