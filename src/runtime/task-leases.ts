@@ -145,8 +145,10 @@ export class TaskLeases {
   private async pull(t: TaskState, worker: ServiceWorker): Promise<void> {
     const lease = t.lease;
     if (!lease) return;
-    // A new lease: another replica may have moved the checkpoint since this one last pulled.
-    if (t.pullLease !== lease) t.task.forget();
+    // A new lease: another replica may have moved the checkpoint since this one last pulled, unless
+    // its token follows this replica's previous one (nobody held the task in between: e.g. a renewal
+    // came too late under load), when the position in memory is still the task's.
+    if (t.pullLease !== lease && lease.token !== (t.pullLease?.token ?? NaN) + 1) t.task.forget();
     t.pullLease = lease;
     t.pulling = true;
     try {

@@ -209,6 +209,22 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
     assert.ok(a.forgotten.length >= 2, 'a new lease drops the position kept in memory');
   });
 
+  test('a lease that expired with nobody taking it over meanwhile keeps the position in memory', async () => {
+    await raw.flushdb();
+    const key = stateKey('in', 'svc', 'late');
+    const a = replica('a', [key]);
+    await a.leases.round();
+    await a.workers[0]!.pull();
+    assert.deepEqual(a.forgotten, [key], 'the first lease starts from the saved checkpoint');
+    // The renewal came too late (a busy process): the lease expired, and A takes the task again.
+    await raw.del(`${PREFIX}lease:${key}`);
+    await a.leases.round();
+    await a.leases.round();
+    assert.deepEqual(held(a), [key]);
+    await a.workers[0]!.pull();
+    assert.deepEqual(a.forgotten, [key], 'token 2 follows token 1: nobody moved the checkpoint');
+  });
+
   test('redis lost while running: leases are not renewed, tasks pause once they would expire, and resume', async () => {
     await raw.flushdb();
     const key = stateKey('in', 'svc', 'outage');
