@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startFakeAws, type FakeAws } from '../sandbox/fake-aws/index.js';
 import { REDIS_PASSWORD, startRedis } from '../sandbox/redis.js';
+import { writeReplicaConfig } from '../sandbox/replicas.js';
 import type { BenchResult } from './types.js';
 
 /**
@@ -45,28 +46,17 @@ async function measure(
   dir: string,
   start: number,
 ): Promise<BenchResult> {
-  const config = join(dir, `replicas-${replicas}.yaml`);
   const services = GROUPS.map(
     (group, i) =>
       `      cwl_${i}: { types: [logs], log_group: ${group}, regions: [${REGIONS.join(', ')}], start_time: '${new Date(start - MINUTE).toISOString()}', request_period_in_seconds: 1 }`,
   ).join('\n');
-  writeFileSync(
-    config,
-    `globals:
-  persistence:
-    type: redis
-    config: { host: 127.0.0.1, port: ${redisPort}, password: "\${REDIS_PASSWORD}", key_prefix: 'bench-${replicas}:', lease_ttl_seconds: 3 }
-outputs:
-  out: { type: console }
-inputs:
-  aws:
-    id: bench
-    endpoint: ${fake.endpoint}
-    credentials: { access_key: AKIABENCHBENCHBENCH, access_secret: "\${BENCH_SECRET}" }
-    services:
-${services}
-`,
-  );
+  const config = writeReplicaConfig({
+    dir,
+    endpoint: fake.endpoint,
+    redisPort,
+    keyPrefix: `bench-${replicas}:`,
+    services,
+  });
   const expected = REGIONS.length * GROUPS.length * PER_GROUP;
   const seen = new Map<string, number>();
   let lines = 0;
@@ -75,16 +65,18 @@ ${services}
   let fail: (err: Error) => void;
   const finished = new Promise<void>((resolve, reject) => ((done = resolve), (fail = reject)));
   const children: ChildProcess[] = [];
+  const logs: string[] = [];
   for (let r = 0; r < replicas; r++) {
     const child = spawn(process.execPath, [cli, 'run', '--config', config], {
       cwd: dir,
-      env: { ...process.env, REDIS_PASSWORD, BENCH_SECRET: 'bench-secret' },
+      env: { ...process.env, REDIS_PASSWORD },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
-    let log = '';
+    const at = logs.push('') - 1;
     child.once('exit', (code) => {
-      if (lines < expected) fail(new Error(`replica exited (${code}) before the end: ${log.slice(-2000)}`));
+      if (lines < expected)
+        fail(new Error(`replica exited (${code}) before the end: ${logs[at]!.slice(-2000)}`));
     });
     let partial = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -99,7 +91,7 @@ ${services}
       }
     });
     child.stderr!.on('data', (d: Buffer) => {
-      log += d.toString();
+      logs[at] += d.toString();
       if (firstLease === undefined && d.toString().includes('"event":"lease_taken"'))
         firstLease = process.hrtime.bigint();
     });
@@ -110,12 +102,13 @@ ${services}
     children.map((c) => new Promise((resolve) => (c.once('exit', resolve), c.kill('SIGTERM')))),
   );
   const duplicates = [...seen.values()].reduce((n, count) => n + count - 1, 0);
+  const lost = logs.reduce((n, log) => n + log.split('"event":"lease_lost"').length - 1, 0);
   return {
     name: `pull tasks, ${replicas} replica${replicas > 1 ? 's' : ''} (CLI on Redis leases, fake AWS → stdout)`,
     events: lines,
     seconds: Math.round(seconds * 1000) / 1000,
     eventsPerSecond: Math.round(lines / seconds),
-    notes: `${GROUPS.length} log groups × ${REGIONS.length} regions = 6 tasks; FilterLogEvents rate limit on (5 pages/s per region); ${duplicates} duplicates; timed from the first lease`,
+    notes: `${GROUPS.length} log groups × ${REGIONS.length} regions = 6 tasks; FilterLogEvents rate limit on (5 pages/s per region); ${duplicates} duplicates, ${lost} leases lost; timed from the first lease (default lease TTL: the first is taken 10 s after start)`,
   };
 }
 

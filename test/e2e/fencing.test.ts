@@ -5,14 +5,11 @@ import { stopChild } from '../../sandbox/demo/environment.js';
 import { startFakeAws } from '../../sandbox/fake-aws/index.js';
 import type { CliRun } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
-import { hasRedisServer, REDIS_PASSWORD, startRedis } from '../helpers/redis.js';
+import { REDIS_PASSWORD, skipWithoutRedis, startRedis } from '../helpers/redis.js';
 import { deliveredIds, heldTasks, logEvents, startReplica, writeReplicaConfig } from '../helpers/replicas.js';
 import { waitUntil } from '../helpers/wait.js';
 
-const skip =
-  !hasRedisServer() && !process.env.CI
-    ? 'redis-server is not installed (apt-get install redis-server)'
-    : false;
+const skip = skipWithoutRedis;
 
 const REGION = 'eu-west-1';
 const TASK = 'cwl_1/eu-west-1';
@@ -44,7 +41,8 @@ test(
       const first = logs(50, Date.now() - 60_000);
       const config = writeReplicaConfig({
         dir: tmp.dir,
-        fake,
+        endpoint: fake.endpoint,
+        keyPrefix: 'e2e:',
         redisPort: redis.port,
         leaseTtlSeconds: 2,
         services: `      cwl_1: { types: [logs], log_group: /app, regions: [${REGION}], start_time: '${new Date(Date.now() - 120_000).toISOString()}', settle_delay_seconds: 1, request_period_in_seconds: 1 }`,

@@ -4,7 +4,7 @@ import { stopChild } from '../../sandbox/demo/environment.js';
 import { startFakeAws } from '../../sandbox/fake-aws/index.js';
 import type { CliRun } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
-import { hasRedisServer, startRedis } from '../helpers/redis.js';
+import { skipWithoutRedis, startRedis } from '../helpers/redis.js';
 import {
   deliveredIds,
   heldTasks,
@@ -14,10 +14,7 @@ import {
 } from '../helpers/replicas.js';
 import { waitUntil } from '../helpers/wait.js';
 
-const skip =
-  !hasRedisServer() && !process.env.CI
-    ? 'redis-server is not installed (apt-get install redis-server)'
-    : false;
+const skip = skipWithoutRedis;
 
 const REGIONS = ['eu-west-1', 'us-east-1'];
 const TTL_S = 3;
@@ -78,7 +75,8 @@ test(
       const window = `start_time: '${new Date(start).toISOString()}', settle_delay_seconds: 1, request_period_in_seconds: ${PERIOD_S}`;
       const config = writeReplicaConfig({
         dir: tmp.dir,
-        fake,
+        endpoint: fake.endpoint,
+        keyPrefix: 'e2e:',
         redisPort: redis.port,
         leaseTtlSeconds: TTL_S,
         services: [

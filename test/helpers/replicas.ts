@@ -1,46 +1,12 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { FakeAws } from '../../sandbox/fake-aws/index.js';
 import { REDIS_PASSWORD } from '../../sandbox/redis.js';
+
+export { writeReplicaConfig } from '../../sandbox/replicas.js';
 import { runCli, type CliRun } from './cli.js';
 
 /**
  * Replicas of one configuration as CLI child processes on one redis-server and the fake AWS,
  * printing their events on stdout (console output), for the scale-out end-to-end tests.
  */
-
-export interface ReplicaSetup {
-  dir: string;
-  fake: FakeAws;
-  redisPort: number;
-  leaseTtlSeconds: number;
-  /** The blocks of `inputs.aws.services`, indented by 6. */
-  services: string;
-}
-
-/** Writes the one configuration every replica runs; returns its path. */
-export function writeReplicaConfig(s: ReplicaSetup): string {
-  const file = join(s.dir, 'collector.yaml');
-  writeFileSync(
-    file,
-    `globals:
-  shutdown_grace_seconds: 5
-  persistence:
-    type: redis
-    config: { host: 127.0.0.1, port: ${s.redisPort}, password: "\${REDIS_PASSWORD}", key_prefix: 'e2e:', lease_ttl_seconds: ${s.leaseTtlSeconds} }
-outputs:
-  out: { type: console }
-inputs:
-  aws:
-    id: replicas
-    endpoint: ${s.fake.endpoint}
-    credentials: { access_key: AKIAE2ETESTKEY, access_secret: e2e-secret-value-44 }
-    services:
-${s.services}
-`,
-  );
-  return file;
-}
 
 export function startReplica(config: string, cwd: string): CliRun {
   return runCli(['run', '--config', config], { cwd, env: { REDIS_PASSWORD } });

@@ -10,12 +10,9 @@ import { stateKey } from '../../src/state/store.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { capturingLogger } from '../helpers/harness.js';
 import { SimClock } from '../helpers/clock.js';
-import { hasRedisServer, REDIS_PASSWORD, startRedis } from '../helpers/redis.js';
+import { REDIS_PASSWORD, skipWithoutRedis, startRedis } from '../helpers/redis.js';
 
-const skip =
-  !hasRedisServer() && !process.env.CI
-    ? 'redis-server is not installed (apt-get install redis-server)'
-    : false;
+const skip = skipWithoutRedis;
 
 /** Long in Redis (nothing expires by itself during a test): expiry is played by deleting the key. */
 const TTL_MS = 60_000;
