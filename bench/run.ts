@@ -10,7 +10,7 @@ import type { BenchResult } from './types.js';
  * so its peak RSS is its own; each prints its results as JSON lines. `--write FILE` also writes
  * the Markdown report (docs/benchmarks.md).
  */
-const BENCHES = ['devo-tls', 'formats', 'sqs-events', 's3-objects', 'api-services'];
+const BENCHES = ['devo-tls', 'formats', 'sqs-events', 's3-objects', 'api-services', 'replicas'];
 const here = dirname(fileURLToPath(import.meta.url));
 
 async function runOne(name: string): Promise<BenchResult[]> {

@@ -190,6 +190,14 @@ const redisPersistence = z.strictObject({
       .string()
       .default('devo-aws-collector:')
       .describe('Prefix of every key, so several collectors can share a Redis.'),
+    lease_ttl_seconds: z
+      .number()
+      .min(1)
+      .max(3600)
+      .default(30)
+      .describe(
+        "Replicas on one Redis share the pull tasks (CloudTrail API, metrics, CloudWatch Logs per region) through leases of this length, renewed every third of it; a dead replica's tasks are taken over once its leases expire.",
+      ),
   }),
 });
 
@@ -209,7 +217,7 @@ const globalsSchema = z
       .discriminatedUnion('type', [filesystemPersistence, redisPersistence])
       .default({ type: 'filesystem', config: { directory_name: 'state' } })
       .describe(
-        'Where checkpoints are kept: filesystem (default, ./state) or redis. One collector per configuration: several replicas would each pull every CloudTrail API, metrics and CloudWatch Logs window.',
+        'Where checkpoints are kept: filesystem (default, ./state; one process per folder) or redis (several replicas of one configuration share the pull tasks through leases).',
       ),
     shutdown_grace_seconds: z
       .number()

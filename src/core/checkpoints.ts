@@ -15,7 +15,11 @@ export class CheckpointSequencer<T> {
   private saveError: unknown;
   private readonly settledWaiters: (() => void)[] = [];
 
-  constructor(private readonly save: (checkpoint: T) => Promise<void>) {}
+  constructor(
+    private readonly save: (checkpoint: T) => Promise<void>,
+    /** Checked before each batch is handed over (a leased task: is the lease still ours?); throws to refuse it. */
+    private readonly beforeDeliver?: () => Promise<void>,
+  ) {}
 
   /** A batch whose acknowledgement moves the checkpoint to `checkpoint` (once all before it are acknowledged). */
   batch(events: readonly CollectorEvent[], source: string, checkpoint: T): Batch {
@@ -42,6 +46,13 @@ export class CheckpointSequencer<T> {
     batch: Batch,
     ctx: { deliver(batch: Batch): Promise<void>; signal: AbortSignal },
   ): Promise<boolean> {
+    try {
+      await this.beforeDeliver?.();
+    } catch (err) {
+      // Refused: the batch goes nowhere and holds back every later checkpoint.
+      await batch.release(err as Error);
+      throw err;
+    }
     try {
       await ctx.deliver(batch);
     } catch (err) {

@@ -9,6 +9,12 @@ export const ErrorCodes = {
   SECRET_UNAVAILABLE: 'SECRET_UNAVAILABLE',
   STATE_UNREADABLE: 'STATE_UNREADABLE',
   STATE_WRITE_FAILED: 'STATE_WRITE_FAILED',
+  /** Another process holds the state directory (two collectors on one folder would race on its checkpoints). */
+  STATE_LOCKED: 'STATE_LOCKED',
+  /** The Redis of `globals.persistence` cannot be reached at start. */
+  STATE_UNREACHABLE: 'STATE_UNREACHABLE',
+  /** This replica no longer holds the lease of a pull task: its deliveries and checkpoint writes are refused. */
+  LEASE_LOST: 'LEASE_LOST',
   AWS_CALL_FAILED: 'AWS_CALL_FAILED',
   /** An account's target_assume_role could not be assumed (AccessDenied, a wrong external id...). */
   ASSUME_ROLE_FAILED: 'ASSUME_ROLE_FAILED',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -25,6 +26,7 @@ import { startStatusServer, type StatusServer } from '../telemetry/status-server
 import { systemClock } from '../core/clock.js';
 import { Delivery } from './delivery.js';
 import { runWorker } from './scheduler.js';
+import { TaskLeases } from './task-leases.js';
 
 /** Longest wait for workers to hand back what they hold (SQS releases) at shutdown. */
 const WORKER_STOP_TIMEOUT_MS = 10_000;
@@ -68,6 +70,8 @@ export class Collector {
   /** One per account of inputs.aws.accounts; without accounts, the input's credentials alone. */
   private readonly targets: Target[];
   private readonly workers: RunningWorker[] = [];
+  /** With a Redis state store: the pull tasks this replica leases. */
+  private readonly taskLeases: TaskLeases | undefined;
   private readonly abort = new AbortController();
   /** API rate limits shared by this collector's workers (per API, account and region). */
   private readonly rateLimits = new RateLimits();
@@ -88,8 +92,22 @@ export class Collector {
     setMaxListeners(0, this.abort.signal);
     this.metrics.track(this.health);
     const g = this.config.globals;
-    this.state = createStateStore(this.config, options.cwd ?? process.cwd());
     const host = hostname();
+    const p = g.persistence;
+    if (p.type === 'redis') {
+      const store = new RedisStateStore(p.config);
+      const replica = `${host}:${process.pid}:${randomBytes(3).toString('hex')}`;
+      this.taskLeases = new TaskLeases({
+        store,
+        leases: store.leases(replica, p.config.lease_ttl_seconds * 1000),
+        clock: systemClock,
+        logger: this.logger.child({ replica }),
+        metrics: this.metrics,
+      });
+      this.state = this.taskLeases.state;
+    } else {
+      this.state = new FileStateStore(resolve(options.cwd ?? process.cwd(), p.config.directory_name));
+    }
     this.outputs = Object.entries(this.config.outputs).map(([name, o]) => {
       const { type, config } = o as { type: string; config: unknown };
       const def = outputDefinitions[type]!;
@@ -161,6 +179,7 @@ export class Collector {
             clock: systemClock,
             rateLimits: this.rateLimits,
             delivery: this.delivery,
+            ...(this.taskLeases && { leaseGuard: this.taskLeases.guard }),
           },
           serviceName,
           region,
@@ -168,7 +187,12 @@ export class Collector {
         );
         const periodMs = serviceConfig.request_period_in_seconds * 1000;
         for (const created of def.createWorkers(serviceConfig as never, ctx)) {
-          const worker = account ? accountWorker(created, account, aws) : created;
+          const { task } = created;
+          const inAccount = account ? accountWorker(created, account, aws) : created;
+          const worker =
+            this.taskLeases && task
+              ? this.taskLeases.lease(inAccount, task, { service: serviceName, region })
+              : inAccount;
           const health = this.health.worker(
             { service: serviceName, region, task: worker.name },
             periodMs,
@@ -195,6 +219,7 @@ export class Collector {
   /** Starts outputs (fails fast on bad certificates), then every worker. */
   async start(): Promise<void> {
     const g = this.config.globals;
+    await this.state.open();
     if (g.status_port !== undefined)
       this.status = await startStatusServer(g.status_address, g.status_port, {
         metrics: this.metrics,
@@ -239,6 +264,7 @@ export class Collector {
         w.logger.error({ worker: w.worker.name, err }, `worker stopped: ${describeError(err)}`),
       ),
     );
+    this.taskLeases?.start();
   }
 
   /**
@@ -276,16 +302,12 @@ export class Collector {
     // Releasing SQS messages needs AWS; if AWS is unreachable, their visibility timeout releases them.
     await withTimeout(Promise.allSettled(this.workers.map((w) => w.worker.stop())), WORKER_STOP_TIMEOUT_MS);
     await this.status?.close();
+    // Every checkpoint is saved by now: the tasks are free for the other replicas at once.
+    await this.taskLeases?.stop();
     await this.state.close();
     for (const target of this.targets) target.aws.destroy();
     this.logger.info('stopped');
   }
-}
-
-function createStateStore(config: CollectorConfig, cwd: string): StateStore {
-  const p = config.globals.persistence;
-  if (p.type === 'redis') return new RedisStateStore(p.config);
-  return new FileStateStore(resolve(cwd, p.config.directory_name));
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

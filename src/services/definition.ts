@@ -37,6 +37,22 @@ export interface WorkerContext {
    * SHUTTING_DOWN when the collector stops before admitting it (the batch is then released).
    */
   deliver(batch: Batch): Promise<void>;
+  /**
+   * Replicas sharing a Redis: throws LEASE_LOST unless this replica still holds the pull task whose
+   * checkpoint is at `key` (asked before each batch of a leased task is delivered). Absent alone.
+   */
+  readonly leaseGuard?: (key: string) => Promise<void>;
+}
+
+/** A pull worker's task (service × region, or a log group): what replicas lease (runtime/task-leases.ts). */
+export interface PullTask {
+  /**
+   * The state key of its checkpoint, which names the task; a task of several checkpoints (a
+   * CloudWatch Logs entry reading many groups) owns every key under it (`key/...`).
+   */
+  readonly key: string;
+  /** Drops the position kept in memory: the next pull resumes from the saved checkpoint (another replica may have moved it). */
+  forget(): void;
 }
 
 /** One service × region. The runtime calls pull() every request_period_in_seconds. */
@@ -52,6 +68,8 @@ export interface ServiceWorker {
   stop(): Promise<void>;
   /** How far behind the worker is (read when /metrics or /status is asked); {} when it does not know. */
   position?(): WorkerPosition;
+  /** Pull workers resuming from a checkpoint: their task, leased to one replica at a time. */
+  readonly task?: PullTask;
 }
 
 /** An SQS queue a service reads in each of its regions, and what feeds it. */

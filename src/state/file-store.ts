@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CollectorError, ErrorCodes } from '../core/errors.js';
+import { lockDirectory } from './dir-lock.js';
 import type { StateStore } from './store.js';
 
 /**
@@ -14,8 +15,14 @@ export class FileStateStore implements StateStore {
   /** Writes to one key are serialised so an older value never lands after a newer one. */
   private readonly chains = new Map<string, Promise<void>>();
 
+  private unlock: (() => Promise<void>) | undefined;
+
   constructor(dir: string) {
     this.dir = resolve(dir);
+  }
+
+  async open(): Promise<void> {
+    this.unlock ??= await lockDirectory(this.dir);
   }
 
   fileFor(key: string): string {
@@ -88,6 +95,8 @@ export class FileStateStore implements StateStore {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.chains.values()]);
+    await this.unlock?.();
+    this.unlock = undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { CollectorError, ErrorCodes } from '../core/errors.js';
 import { registerSecret } from '../telemetry/secrets.js';
+import { RedisLeases, type Lease } from './leases.js';
 import type { StateStore } from './store.js';
 
 export interface RedisStoreOptions {
@@ -12,9 +13,13 @@ export interface RedisStoreOptions {
   key_prefix: string;
 }
 
+/** Longest wait for a lease command: a renewal stuck on a lost connection must not outlast the lease. */
+const LEASE_COMMAND_TIMEOUT_MS = 2_000;
+
 /** State kept in Redis. A SET is atomic, so readers see the previous or the new value. */
 export class RedisStateStore implements StateStore {
   private readonly redis: Redis;
+  private leaseConnection: Redis | undefined;
   private closed = false;
 
   constructor(private readonly options: RedisStoreOptions) {
@@ -30,6 +35,54 @@ export class RedisStateStore implements StateStore {
     });
     // Connection errors surface on the calls that need the connection; this keeps them out of stderr.
     this.redis.on('error', () => undefined);
+  }
+
+  /**
+   * Connects, or fails naming the host and port (never the password): a replica that cannot reach
+   * its Redis must not start as if it were alone.
+   */
+  async open(): Promise<void> {
+    try {
+      await this.redis.connect();
+      await this.redis.ping();
+    } catch (err) {
+      throw new CollectorError(
+        ErrorCodes.STATE_UNREACHABLE,
+        `cannot reach redis at ${this.options.host}:${this.options.port}: ${(err as Error).message}`,
+        { cause: err, details: { host: this.options.host, port: this.options.port } },
+      );
+    }
+  }
+
+  /** The leases of replica `replicaId`, on a connection of their own whose commands time out. */
+  leases(replicaId: string, ttlMs: number): RedisLeases {
+    const connection = this.redis.duplicate({
+      commandTimeout: Math.min(LEASE_COMMAND_TIMEOUT_MS, ttlMs / 3),
+      maxRetriesPerRequest: 0,
+    });
+    connection.on('error', () => undefined);
+    this.leaseConnection = connection;
+    return new RedisLeases(connection, this.options.key_prefix, replicaId, ttlMs);
+  }
+
+  /** Saves like set(), but only while `lease` is its task's current lease (else LEASE_LOST). */
+  async setFenced(leases: RedisLeases, lease: Lease, key: string, value: unknown): Promise<void> {
+    let written: boolean;
+    try {
+      written = await leases.fencedSet(lease, this.options.key_prefix + key, encode(key, value));
+    } catch (err) {
+      throw new CollectorError(
+        ErrorCodes.STATE_WRITE_FAILED,
+        `cannot save state to ${this.where(key)}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    if (!written)
+      throw new CollectorError(
+        ErrorCodes.LEASE_LOST,
+        `checkpoint at ${this.where(key)} not saved: the lease of task ${lease.task} (token ${lease.token}) has moved on`,
+        { details: { task: lease.task, token: lease.token } },
+      );
   }
 
   private where(key: string): string {
@@ -61,10 +114,7 @@ export class RedisStateStore implements StateStore {
 
   async set(key: string, value: unknown): Promise<void> {
     try {
-      await this.redis.set(
-        this.options.key_prefix + key,
-        JSON.stringify({ key, savedAt: new Date().toISOString(), value }),
-      );
+      await this.redis.set(this.options.key_prefix + key, encode(key, value));
     } catch (err) {
       throw new CollectorError(
         ErrorCodes.STATE_WRITE_FAILED,
@@ -77,6 +127,11 @@ export class RedisStateStore implements StateStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    for (const connection of [this.redis, this.leaseConnection])
+      await connection?.quit().catch(() => connection.disconnect());
   }
+}
+
+function encode(key: string, value: unknown): string {
+  return JSON.stringify({ key, savedAt: new Date().toISOString(), value });
 }

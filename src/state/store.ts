@@ -3,6 +3,11 @@
  * input/service/region (and log group) has its own entry. Values are small JSON documents.
  */
 export interface StateStore {
+  /**
+   * Before the first use by a running collector: takes the state directory's lock, or checks the
+   * Redis connection. Throws STATE_LOCKED / STATE_UNREACHABLE naming the place.
+   */
+  open(): Promise<void>;
   /** The saved value, or undefined when none was ever saved. Throws STATE_UNREADABLE if corrupt. */
   get<T = unknown>(key: string): Promise<T | undefined>;
   /** Saves durably (atomic: a reader sees the previous or the new value, never a mix). */

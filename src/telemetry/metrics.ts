@@ -71,6 +71,17 @@ export class Metrics {
     labelNames: ['service', 'region'] as const,
     registers: [this.registry],
   });
+  /** Replicas on one Redis: 1 while this replica holds a pull task's lease, else 0. */
+  readonly leaseHeld = new Gauge({
+    name: 'collector_lease_held',
+    help: 'Whether this replica holds the lease of the pull task (1) or not (0)',
+    labelNames: ['service', 'region', 'task'] as const,
+    registers: [this.registry],
+  });
+  readonly replicasLive = this.gauge(
+    'collector_replicas_live',
+    'Replicas of this configuration alive on the shared Redis, as this replica last counted them',
+  );
   readonly outputReconnects = this.counter(
     'collector_output_reconnects_total',
     'Connections opened again after one was lost',

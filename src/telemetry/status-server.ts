@@ -28,6 +28,14 @@ export interface StatusSnapshot extends HealthReport {
  * shutting down) — JSON with per-worker detail, 200 or 503 — /status (JSON for `top`) and
  * /metrics (Prometheus text), on `address:port`.
  */
+/** The paths the status server answers (probes and scrapers are pointed at them). */
+export const STATUS_PATHS = {
+  live: '/healthz',
+  ready: '/readyz',
+  status: '/status',
+  metrics: '/metrics',
+} as const;
+
 export async function startStatusServer(
   address: string,
   port: number,
@@ -36,14 +44,14 @@ export async function startStatusServer(
   const { metrics, health } = sources;
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path === '/healthz') sendReport(res, health.live(), sources);
-    else if (path === '/readyz') sendReport(res, health.ready(), sources);
-    else if (path === '/status') {
+    if (path === STATUS_PATHS.live) sendReport(res, health.live(), sources);
+    else if (path === STATUS_PATHS.ready) sendReport(res, health.ready(), sources);
+    else if (path === STATUS_PATHS.status) {
       snapshot(sources).then(
         (s) => sendJson(res, 200, s),
         () => res.writeHead(500).end(),
       );
-    } else if (path === '/metrics') {
+    } else if (path === STATUS_PATHS.metrics) {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
         () => res.writeHead(500).end(),

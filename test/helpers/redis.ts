@@ -1,42 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { freePort } from './wait.js';
+import { hasRedisServer } from '../../sandbox/redis.js';
 
-export function hasRedisServer(): boolean {
-  return spawnSync('redis-server', ['--version']).status === 0;
-}
+export { hasRedisServer, REDIS_PASSWORD, startRedis } from '../../sandbox/redis.js';
 
-/** A throw-away redis-server on 127.0.0.1 with no persistence. */
-export async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--requirepass',
-      'test-redis-pass',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
-  return {
-    port,
-    stop: async () => {
-      child.kill('SIGKILL');
-      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-    },
-  };
-}
+/** Tests needing redis-server: CI installs it (.ci/run); elsewhere they say why they did not run. */
+export const skipWithoutRedis =
+  !hasRedisServer() && !process.env.CI
+    ? 'redis-server is not installed (apt-get install redis-server)'
+    : false;

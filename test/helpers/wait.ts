@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 
 /** Polls `check` until it holds; fails the test after `ms`, naming `what`. */
 export async function waitUntil(check: () => boolean, ms = 5_000, what = 'a condition'): Promise<void> {
@@ -10,11 +9,4 @@ export async function waitUntil(check: () => boolean, ms = 5_000, what = 'a cond
   }
 }
 
-/** A TCP port free on 127.0.0.1 right now (for a server the test starts in another process). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../sandbox/ports.js';

@@ -2,13 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisStateStore } from '../../src/state/redis-store.js';
-import { hasRedisServer, startRedis } from '../helpers/redis.js';
+import { skipWithoutRedis, startRedis } from '../helpers/redis.js';
 
-// CI installs redis-server (.ci/run); elsewhere the test says why it did not run.
-const skip =
-  !hasRedisServer() && !process.env.CI
-    ? 'redis-server is not installed (apt-get install redis-server)'
-    : false;
+const skip = skipWithoutRedis;
 
 test('RedisStateStore: replicas share state; corrupt values are a clear error', { skip }, async () => {
   const redis = await startRedis();

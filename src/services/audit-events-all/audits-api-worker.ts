@@ -9,7 +9,7 @@ import { createTagger, type Tagger } from '../shared/tagging/tagger.js';
 import { auditEventsTagRule, TAG_AUDIT_EVENTS } from './tags.js';
 import { ProgressReporter } from '../../telemetry/progress.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
-import type { ServiceWorker, WorkerContext } from '../definition.js';
+import type { PullTask, ServiceWorker, WorkerContext } from '../definition.js';
 import { LOOKUP_EVENTS_PER_SECOND, lookupEventsApi, type LookupEventsApi } from './lookup.js';
 import {
   DeliveredBefore,
@@ -127,6 +127,10 @@ export class CloudTrailApiWorker implements ServiceWorker {
 
   position(): WorkerPosition {
     return this.window.position();
+  }
+
+  get task(): PullTask {
+    return this.window.task;
   }
 
   async stop(): Promise<void> {}

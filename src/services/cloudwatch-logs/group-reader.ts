@@ -133,6 +133,11 @@ export class GroupReader {
     await pull?.seq.settled(this.ctx.signal);
   }
 
+  /** Drops the position in memory: the next pull resumes from the saved checkpoint. */
+  forget(): void {
+    this.window.task.forget();
+  }
+
   position(): WorkerPosition {
     return this.window.position();
   }

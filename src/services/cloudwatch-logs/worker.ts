@@ -1,7 +1,8 @@
 import { LIMITER_WINDOW_MS } from '../../aws/rate-limiter.js';
+import { taskKey } from '../../state/store.js';
 import { ErrorCodes, isCollectorError } from '../../core/errors.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
-import type { ServiceWorker, WorkerContext } from '../definition.js';
+import type { PullTask, ServiceWorker, WorkerContext } from '../definition.js';
 import { fixedTag } from '../shared/tagging/worker-tagger.js';
 import { GroupReader, type LogGroupTarget } from './group-reader.js';
 import { listLogGroups } from './log-groups.js';
@@ -143,6 +144,19 @@ export class LogsWorker implements ServiceWorker {
         stateUnsavedSince = Math.min(stateUnsavedSince ?? Infinity, p.stateUnsavedSince);
     }
     return { behindSince, stateUnsavedSince };
+  }
+
+  /**
+   * What replicas lease: the whole entry in its region, every group's checkpoint under its key. Its
+   * groups share one FilterLogEvents budget, which only one process can pace.
+   */
+  get task(): PullTask {
+    return {
+      key: taskKey(this.ctx),
+      forget: () => {
+        for (const reader of this.groups.values()) reader.forget();
+      },
+    };
   }
 
   async stop(): Promise<void> {}

@@ -13,7 +13,7 @@ import { taskKey } from '../../state/store.js';
 import { fixedTag } from '../shared/tagging/worker-tagger.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
 import { ProgressReporter } from '../../telemetry/progress.js';
-import type { ServiceWorker, WorkerContext } from '../definition.js';
+import type { PullTask, ServiceWorker, WorkerContext } from '../definition.js';
 import { WindowCursor } from '../shared/time-window.js';
 import {
   buildQueries,
@@ -166,6 +166,10 @@ export class MetricsWorker implements ServiceWorker {
 
   position(): WorkerPosition {
     return this.window.position();
+  }
+
+  get task(): PullTask {
+    return this.window.task;
   }
 
   async stop(): Promise<void> {}

@@ -1,7 +1,7 @@
 import { ErrorCodes, isCollectorError } from '../../core/errors.js';
 import { CheckpointSequencer } from '../../core/checkpoints.js';
 import type { WorkerPosition } from '../../telemetry/health.js';
-import type { WorkerContext } from '../definition.js';
+import type { PullTask, WorkerContext } from '../definition.js';
 
 /** How a pull service's checkpoints look and where its windows end. */
 export interface WindowSpec<T> {
@@ -43,10 +43,24 @@ export class WindowCursor<T> {
   private unsavedSince: number | undefined;
   private lastWarned = -Infinity;
 
+  /** What replicas lease: this checkpoint. */
+  readonly task: PullTask;
+
   constructor(
     private readonly ctx: WorkerContext,
     private readonly spec: WindowSpec<T>,
-  ) {}
+  ) {
+    this.task = {
+      key: spec.key,
+      forget: () => {
+        this.reached = undefined;
+        // What this replica could not save is another's to read again now.
+        this.unsavedValue = undefined;
+        this.unsavedSince = undefined;
+        ctx.metrics.stateUnsaved.set({ service: ctx.serviceName, region: ctx.region }, 0);
+      },
+    };
+  }
 
   /** Where this pull starts: the delivered position, else the saved one, else a first start (saved at once). */
   async resume(): Promise<T> {
@@ -77,10 +91,14 @@ export class WindowCursor<T> {
 
   /** Checkpoints of this pull's batches: each becomes the position once delivered, and is saved. */
   sequencer(): CheckpointSequencer<T> {
-    return new CheckpointSequencer<T>(async (checkpoint) => {
-      this.reached = checkpoint;
-      await this.save(checkpoint);
-    });
+    const { leaseGuard } = this.ctx;
+    return new CheckpointSequencer<T>(
+      async (checkpoint) => {
+        this.reached = checkpoint;
+        await this.save(checkpoint);
+      },
+      leaseGuard && (() => leaseGuard(this.spec.key)),
+    );
   }
 
   /**

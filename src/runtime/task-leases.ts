@@ -1,0 +1,311 @@
+import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import type { PullTask, ServiceWorker } from '../services/definition.js';
+import type { Lease, RedisLeases } from '../state/leases.js';
+import type { RedisStateStore } from '../state/redis-store.js';
+import type { StateStore } from '../state/store.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+
+/**
+ * A task handed over stays closed to others this long after its last pull: the APIs' quotas
+ * (LookupEvents: 2 a second per region) count calls over one second, whoever makes them.
+ */
+const HANDOVER_CLOSED_MS = 1_100;
+
+interface TaskState {
+  readonly task: PullTask;
+  readonly labels: { service: string; region: string; task: string };
+  /** The lease while this replica holds the task. */
+  lease: Lease | undefined;
+  /** The lease the latest pull started under: its deliveries and checkpoints are fenced by it. */
+  pullLease: Lease | undefined;
+  /** Local time until which the lease is trusted: the start of its latest renewal + TTL. */
+  validUntil: number;
+  pulling: boolean;
+  /** Above the fair share: give the task up when the pull under way ends. */
+  handOver: boolean;
+}
+
+export interface TaskLeasesOptions {
+  store: RedisStateStore;
+  leases: RedisLeases;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Shares the pull tasks of replicas on one Redis: each holds at most its fair share (tasks ÷ live
+ * replicas, rounded up), renews its leases every third of the TTL, takes free tasks while below
+ * its share, and hands tasks over between pulls (a window boundary) while above it. A task pulls
+ * only while its lease is held; its deliveries are checked against the lease and its checkpoint
+ * writes fenced by it, so a replica whose lease moved on never delivers a window or moves a
+ * checkpoint again. SQS services are not leased: every replica consumes their queues.
+ */
+export class TaskLeases {
+  private readonly tasks = new Map<string, TaskState>();
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private redisDown = false;
+  private readonly ttlMs: number;
+
+  constructor(private readonly o: TaskLeasesOptions) {
+    this.ttlMs = o.leases.ttlMs;
+  }
+
+  /** `worker` pulling only while this replica holds its task. */
+  lease(worker: ServiceWorker, task: PullTask, labels: { service: string; region: string }): ServiceWorker {
+    const t: TaskState = {
+      task,
+      labels: { ...labels, task: worker.name },
+      lease: undefined,
+      pullLease: undefined,
+      validUntil: -Infinity,
+      pulling: false,
+      handOver: false,
+    };
+    this.tasks.set(task.key, t);
+    this.o.metrics.leaseHeld.set(t.labels, 0);
+    return {
+      name: worker.name,
+      position: () => (t.lease ? (worker.position?.() ?? {}) : {}),
+      stop: () => worker.stop(),
+      pull: () => this.pull(t, worker),
+    };
+  }
+
+  /** The state store of leased workers: checkpoint writes of a leased task are fenced by its lease. */
+  get state(): StateStore {
+    const { store, leases } = this.o;
+    return {
+      open: () => store.open(),
+      close: () => store.close(),
+      get: (key) => store.get(key),
+      set: (key, value) => {
+        const t = this.taskOf(key);
+        if (!t) return store.set(key, value);
+        const lease = t.pullLease;
+        if (!lease || t.lease !== lease) return Promise.reject(lost(t, 'the lease is no longer held'));
+        return store.setFenced(leases, lease, key, value);
+      },
+    };
+  }
+
+  /** WorkerContext.leaseGuard: the lease the pull started under is still this replica's, here and in Redis. */
+  readonly guard = async (key: string): Promise<void> => {
+    const t = this.taskOf(key);
+    if (!t) return;
+    const lease = t.pullLease;
+    if (!lease || t.lease !== lease || this.o.clock.now() >= t.validUntil)
+      throw lost(t, 'the lease is no longer held');
+    let holds: boolean;
+    try {
+      holds = await this.o.leases.holds(lease);
+    } catch (err) {
+      throw lost(t, `redis cannot confirm the lease: ${describeError(err)}`);
+    }
+    if (!holds) {
+      this.dropped(t, 'taken');
+      throw lost(t, 'another replica took the task');
+    }
+  };
+
+  /** The task a checkpoint key belongs to: its own key, or a key under it (one group of an entry). */
+  private taskOf(key: string): TaskState | undefined {
+    const exact = this.tasks.get(key);
+    if (exact) return exact;
+    for (const [taskKey, t] of this.tasks) if (key.startsWith(`${taskKey}/`)) return t;
+    return undefined;
+  }
+
+  /** Beats, renews and balances every third of the TTL until stop(). */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** After the last checkpoint was saved: gives every task up at once and leaves. Safe twice. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    for (const t of this.tasks.values()) if (t.lease) await this.release(t, 'shutdown', 0);
+    await this.o.leases.leave().catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    const { clock } = this.o;
+    const every = this.ttlMs / 3;
+    // Beat once and wait a round before taking anything, so replicas started together count each
+    // other first and split the tasks without handing them over.
+    await this.beat();
+    while (await clock.sleep(every, this.abort.signal)) {
+      try {
+        await this.round();
+      } catch (err) {
+        this.o.logger.error(
+          { event: 'lease_round_failed', err },
+          `lease round failed: ${describeError(err)}`,
+        );
+      }
+    }
+  }
+
+  private async pull(t: TaskState, worker: ServiceWorker): Promise<void> {
+    const lease = t.lease;
+    if (!lease) return;
+    // A new lease: another replica may have moved the checkpoint since this one last pulled, unless
+    // its token follows this replica's previous one (nobody held the task in between: e.g. a renewal
+    // came too late under load), when the position in memory is still the task's.
+    if (t.pullLease !== lease && lease.token !== (t.pullLease?.token ?? NaN) + 1) t.task.forget();
+    t.pullLease = lease;
+    t.pulling = true;
+    try {
+      await worker.pull();
+    } catch (err) {
+      // Lost while pulling: nothing more was delivered or saved; the loss is logged where found.
+      if (!isCollectorError(err, ErrorCodes.LEASE_LOST)) throw err;
+    } finally {
+      t.pulling = false;
+      if (t.handOver && t.lease) await this.release(t, 'rebalance', HANDOVER_CLOSED_MS);
+      t.handOver = false;
+    }
+  }
+
+  private async beat(): Promise<boolean> {
+    try {
+      await this.o.leases.heartbeat();
+    } catch (err) {
+      this.unreachable(err);
+      return false;
+    }
+    return true;
+  }
+
+  /** One round (start() runs one every third of the TTL): beat, renew, give up beyond the share, take free tasks up to it. */
+  async round(): Promise<void> {
+    const { leases, clock, metrics } = this.o;
+    const up = await this.beat();
+    for (const t of this.tasks.values()) {
+      if (!t.lease) continue;
+      const started = clock.now();
+      let renewed: boolean | undefined;
+      if (up) {
+        try {
+          renewed = await leases.renew(t.lease);
+        } catch (err) {
+          this.unreachable(err);
+        }
+      }
+      if (renewed === true) t.validUntil = started + this.ttlMs;
+      else if (renewed === false) this.dropped(t, 'taken');
+      // Unconfirmed: held until it would expire in Redis, then paused (another may take it then).
+      else if (clock.now() >= t.validUntil) this.dropped(t, 'unrenewable');
+    }
+    if (!up) return;
+    let live: number;
+    try {
+      live = Math.max(1, await leases.liveReplicas());
+    } catch (err) {
+      this.unreachable(err);
+      return;
+    }
+    if (this.redisDown) {
+      this.redisDown = false;
+      this.o.logger.info({ event: 'redis_reachable' }, 'redis reachable again: pull tasks resume');
+    }
+    metrics.replicasLive.set(live);
+    const share = Math.ceil(this.tasks.size / live);
+    const held = [...this.tasks.values()].filter((t) => t.lease);
+    for (const t of held.slice(share)) {
+      if (t.pulling) t.handOver = true;
+      else await this.release(t, 'rebalance', HANDOVER_CLOSED_MS);
+    }
+    let holding = Math.min(held.length, share);
+    // In a random order, so replicas looking at once try different tasks first.
+    const free = [...this.tasks.values()].filter((t) => !t.lease).sort(() => Math.random() - 0.5);
+    for (const t of free) {
+      if (holding >= share) break;
+      const started = clock.now();
+      let lease: Lease | undefined;
+      try {
+        lease = await leases.acquire(t.task.key);
+      } catch (err) {
+        this.unreachable(err);
+        return;
+      }
+      if (!lease) continue;
+      t.lease = lease;
+      t.validUntil = started + this.ttlMs;
+      holding++;
+      metrics.leaseHeld.set(t.labels, 1);
+      this.o.logger.info(
+        {
+          event: 'lease_taken',
+          task: t.labels.task,
+          checkpointKey: t.task.key,
+          fence: lease.token,
+          share,
+          live,
+        },
+        `took task ${t.labels.task} (${holding} of a share of ${share}, ${live} replica(s) live)`,
+      );
+    }
+  }
+
+  private async release(t: TaskState, reason: 'rebalance' | 'shutdown', closedMs: number): Promise<void> {
+    const lease = t.lease;
+    if (!lease) return;
+    t.lease = undefined;
+    this.o.metrics.leaseHeld.set(t.labels, 0);
+    try {
+      await this.o.leases.release(lease, closedMs);
+    } catch (err) {
+      this.unreachable(err);
+    }
+    this.o.logger.info(
+      { event: 'lease_released', task: t.labels.task, checkpointKey: t.task.key, fence: lease.token, reason },
+      `gave up task ${t.labels.task} (${reason})`,
+    );
+  }
+
+  /** The lease is gone (taken after it expired, or not renewed in time): the task pauses here. */
+  private dropped(t: TaskState, reason: 'taken' | 'unrenewable'): void {
+    const lease = t.lease;
+    if (!lease) return;
+    t.lease = undefined;
+    this.o.metrics.leaseHeld.set(t.labels, 0);
+    this.o.metrics.errors.inc({
+      service: t.labels.service,
+      region: t.labels.region,
+      code: ErrorCodes.LEASE_LOST,
+    });
+    this.o.logger.warn(
+      {
+        event: 'lease_lost',
+        task: t.labels.task,
+        checkpointKey: t.task.key,
+        fence: lease.token,
+        reason,
+        code: ErrorCodes.LEASE_LOST,
+      },
+      reason === 'taken'
+        ? `lost task ${t.labels.task}: another replica holds it now`
+        : `lost task ${t.labels.task}: its lease could not be renewed in time; it pauses until redis is back`,
+    );
+  }
+
+  private unreachable(err: unknown): void {
+    if (this.redisDown) return;
+    this.redisDown = true;
+    this.o.logger.warn(
+      { event: 'redis_unreachable', code: ErrorCodes.STATE_UNREACHABLE, err },
+      `redis unreachable: leases cannot be renewed; pull tasks pause once their leases expire (SQS services go on): ${describeError(err)}`,
+    );
+  }
+}
+
+function lost(t: TaskState, why: string): CollectorError {
+  return new CollectorError(ErrorCodes.LEASE_LOST, `task ${t.labels.task}: ${why}`, {
+    details: { task: t.labels.task, checkpointKey: t.task.key },
+  });
+}

@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { ErrorCodes, isCollectorError } from '../../src/core/errors.js';
+import { TaskLeases } from '../../src/runtime/task-leases.js';
+import type { PullTask, ServiceWorker } from '../../src/services/definition.js';
+import { RedisLeases } from '../../src/state/leases.js';
+import { RedisStateStore } from '../../src/state/redis-store.js';
+import { stateKey } from '../../src/state/store.js';
+import { Metrics } from '../../src/telemetry/metrics.js';
+import { capturingLogger } from '../helpers/harness.js';
+import { SimClock } from '../helpers/clock.js';
+import { REDIS_PASSWORD, skipWithoutRedis, startRedis } from '../helpers/redis.js';
+
+const skip = skipWithoutRedis;
+
+/** Long in Redis (nothing expires by itself during a test): expiry is played by deleting the key. */
+const TTL_MS = 60_000;
+const PREFIX = 'dac-test:';
+
+interface Replica {
+  leases: TaskLeases;
+  store: RedisStateStore;
+  clock: SimClock;
+  metrics: Metrics;
+  log: ReturnType<typeof capturingLogger>;
+  workers: ServiceWorker[];
+  /** Keys of the tasks whose pull ran, in order. */
+  pulled: string[];
+  forgotten: string[];
+}
+
+describe('TaskLeases on a real redis-server', { skip }, () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let raw: Redis;
+  const replicas: Replica[] = [];
+  before(async () => {
+    redis = await startRedis();
+    raw = new Redis({ host: '127.0.0.1', port: redis.port, password: REDIS_PASSWORD });
+  });
+  after(async () => {
+    for (const r of replicas) await r.store.close();
+    raw.disconnect();
+    await redis.stop();
+  });
+
+  function replica(
+    id: string,
+    tasks: string[],
+    pull?: (key: string, r: Replica) => Promise<void>,
+    ttlMs = TTL_MS,
+  ): Replica {
+    const store = new RedisStateStore({
+      host: '127.0.0.1',
+      port: redis.port,
+      password: REDIS_PASSWORD,
+      db: 0,
+      tls: false,
+      key_prefix: PREFIX,
+    });
+    const clock = new SimClock(1_700_000_000_000);
+    const metrics = new Metrics();
+    const log = capturingLogger();
+    const leases = new TaskLeases({
+      store,
+      leases: store.leases(id, ttlMs),
+      clock,
+      logger: log.logger,
+      metrics,
+    });
+    const r: Replica = { leases, store, clock, metrics, log, workers: [], pulled: [], forgotten: [] };
+    for (const key of tasks) {
+      const task: PullTask = { key, forget: () => void r.forgotten.push(key) };
+      const worker: ServiceWorker = {
+        name: `w/${key}`,
+        pull: async () => {
+          r.pulled.push(key);
+          await pull?.(key, r);
+        },
+        stop: async () => undefined,
+      };
+      r.workers.push(leases.lease(worker, task, { service: 'svc', region: key }));
+    }
+    replicas.push(r);
+    return r;
+  }
+
+  const held = (r: Replica): string[] =>
+    r.log
+      .lines()
+      .filter((l) => l.event === 'lease_taken' || l.event === 'lease_released' || l.event === 'lease_lost')
+      .reduce<string[]>(
+        (keys, l) =>
+          l.event === 'lease_taken'
+            ? [...keys, l.checkpointKey as string]
+            : keys.filter((k) => k !== l.checkpointKey),
+        [],
+      )
+      .sort();
+
+  async function pullAll(r: Replica): Promise<void> {
+    for (const w of r.workers) await w.pull();
+  }
+
+  test('a replica takes its fair share; a joining one gets tasks handed over; a dead one’s are taken over', async () => {
+    await raw.flushdb();
+    const tasks = ['t0', 't1', 't2', 't3', 't4'].map((t) => stateKey('in', 'svc', t));
+    const a = replica('a', tasks);
+    await a.leases.round();
+    assert.deepEqual(held(a), [...tasks].sort(), 'alone: every task');
+    const b = replica('b', tasks);
+    const c = replica('c', tasks);
+    await b.leases.round();
+    await c.leases.round();
+    assert.deepEqual([...held(b), ...held(c)], [], 'nothing free yet');
+    // A sees 3 live replicas: keeps ceil(5/3) = 2 and hands the rest over.
+    await a.leases.round();
+    assert.equal(held(a).length, 2);
+    assert.equal(
+      a.log.lines().filter((l) => l.event === 'lease_released' && l.reason === 'rebalance').length,
+      3,
+    );
+    // Handed-over tasks stay closed a little (the APIs' per-second quotas), then are free.
+    for (const t of tasks) if (!held(a).includes(t)) await raw.pexpire(`${PREFIX}lease:${t}`, 1);
+    await new Promise((r) => setTimeout(r, 5));
+    await b.leases.round();
+    await c.leases.round();
+    assert.deepEqual([held(a).length, held(b).length, held(c).length], [2, 2, 1]);
+    assert.deepEqual([...held(a), ...held(b), ...held(c)].sort(), [...tasks].sort(), 'each task once');
+    assert.equal(
+      (await b.metrics.registry.getSingleMetric('collector_replicas_live')?.get())?.values[0]?.value,
+      3,
+    );
+
+    // Pulls run only where the lease is held.
+    for (const r of [a, b, c]) await pullAll(r);
+    assert.deepEqual([...a.pulled, ...b.pulled, ...c.pulled].sort(), [...tasks].sort());
+
+    // A dies: its heartbeat and leases expire; B and C take its tasks over (share ceil(5/2) = 3).
+    await raw.del(`${PREFIX}replica:a`, ...held(a).map((t) => `${PREFIX}lease:${t}`));
+    await b.leases.round();
+    await c.leases.round();
+    assert.deepEqual([held(b).length, held(c).length].sort(), [2, 3]);
+    assert.deepEqual([...held(b), ...held(c)].sort(), [...tasks].sort());
+    const gauge = await c.metrics.registry.getSingleMetric('collector_lease_held')?.get();
+    assert.equal(gauge?.values.filter((v) => v.value === 1).length, held(c).length);
+  });
+
+  test('fencing: a replica whose lease moved on has its deliveries and checkpoint writes refused', async () => {
+    await raw.flushdb();
+    const key = stateKey('in', 'svc', 'fenced');
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => (resume = r));
+    const outcomes: string[] = [];
+    const pull = async (k: string, r: Replica): Promise<void> => {
+      if (r === a) await paused;
+      for (const step of [
+        () => r.leases.guard(k),
+        () => r.leases.state.set(k, { by: r === a ? 'a' : 'b' }),
+      ]) {
+        try {
+          await step();
+          outcomes.push(`${r === a ? 'a' : 'b'}:ok`);
+        } catch (err) {
+          assert.ok(isCollectorError(err, ErrorCodes.LEASE_LOST), String(err));
+          outcomes.push(`${r === a ? 'a' : 'b'}:${ErrorCodes.LEASE_LOST}`);
+          throw err;
+        }
+      }
+    };
+    const a = replica('a', [key], pull);
+    await a.leases.round();
+    const aPull = a.workers[0]!.pull(); // A pulls, then pauses before delivering
+    // A's lease expires while it is paused; B takes the task over and moves the checkpoint.
+    await raw.del(`${PREFIX}lease:${key}`, `${PREFIX}replica:a`);
+    const b = replica('b', [key], pull);
+    await b.leases.round();
+    assert.deepEqual(held(b), [key]);
+    await b.workers[0]!.pull();
+    // A resumes: nothing it does reaches the output or the checkpoint.
+    resume();
+    await aPull;
+    assert.deepEqual(outcomes, ['b:ok', 'b:ok', `a:${ErrorCodes.LEASE_LOST}`]);
+    assert.deepEqual(await b.store.get(key), { by: 'b' });
+    const lost = a.log.lines().find((l) => l.event === 'lease_lost');
+    assert.equal(lost?.reason, 'taken');
+    assert.equal(lost?.code, ErrorCodes.LEASE_LOST);
+    // A straight write with A's old lease is refused by Redis itself (the Lua fence), not only locally.
+    await assert.rejects(
+      a.store.setFenced(
+        new RedisLeases(raw, PREFIX, 'a', TTL_MS),
+        { task: key, token: 1, holder: 'a:1' },
+        key,
+        {
+          by: 'a',
+        },
+      ),
+      (err) => isCollectorError(err, ErrorCodes.LEASE_LOST),
+    );
+    assert.deepEqual(await b.store.get(key), { by: 'b' });
+    // A later takes the task again: its first pull starts from the saved checkpoint, not from memory.
+    await b.leases.stop();
+    await a.leases.round();
+    assert.deepEqual(held(a), [key]);
+    await a.workers[0]!.pull();
+    assert.ok(a.forgotten.length >= 2, 'a new lease drops the position kept in memory');
+  });
+
+  test('a lease that expired with nobody taking it over meanwhile keeps the position in memory', async () => {
+    await raw.flushdb();
+    const key = stateKey('in', 'svc', 'late');
+    const a = replica('a', [key]);
+    await a.leases.round();
+    await a.workers[0]!.pull();
+    assert.deepEqual(a.forgotten, [key], 'the first lease starts from the saved checkpoint');
+    // The renewal came too late (a busy process): the lease expired, and A takes the task again.
+    await raw.del(`${PREFIX}lease:${key}`);
+    await a.leases.round();
+    await a.leases.round();
+    assert.deepEqual(held(a), [key]);
+    await a.workers[0]!.pull();
+    assert.deepEqual(a.forgotten, [key], 'token 2 follows token 1: nobody moved the checkpoint');
+  });
+
+  test('redis lost while running: leases are not renewed, tasks pause once they would expire, and resume', async () => {
+    await raw.flushdb();
+    const key = stateKey('in', 'svc', 'outage');
+    // A short lease, so its commands give up quickly (a third of it) while Redis is silent.
+    const ttl = 600;
+    const a = replica('a', [key], undefined, ttl);
+    await a.leases.round();
+    assert.deepEqual(held(a), [key]);
+    // Redis stops answering (longer than the lease commands wait).
+    await raw.call('CLIENT', 'PAUSE', '1000', 'ALL');
+    await a.leases.round();
+    assert.deepEqual(held(a), [key], 'held while it cannot have expired');
+    a.clock.time += ttl;
+    await a.leases.round();
+    assert.deepEqual(held(a), [], 'paused once it would have expired');
+    await a.workers[0]!.pull();
+    assert.deepEqual(a.pulled, [], 'no pull without the lease');
+    const events = a.log.lines().map((l) => l.event);
+    assert.ok(events.includes('redis_unreachable'));
+    assert.equal(a.log.lines().find((l) => l.event === 'lease_lost')?.reason, 'unrenewable');
+    // Back (this command waits for the pause to end): the lease, expired in Redis meanwhile, is
+    // taken again and the task pulls.
+    await raw.ping();
+    await a.leases.round();
+    assert.deepEqual(held(a), [key]);
+    assert.ok(a.log.lines().some((l) => l.event === 'redis_reachable'));
+    await a.workers[0]!.pull();
+    assert.deepEqual(a.pulled, [key]);
+  });
+});
