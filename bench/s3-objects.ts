@@ -17,6 +17,7 @@ import { Metrics } from '../src/telemetry/metrics.js';
 import { benchPipeline } from './pipeline.js';
 import type { BenchResult } from './types.js';
 import { seededRandom as random } from '../sandbox/random.js';
+import { Secrets } from '../src/telemetry/secrets.js';
 
 /**
  * S3 objects announced on SQS, end to end: one gzip object per format (about 1 GiB uncompressed)
@@ -212,9 +213,15 @@ async function collectorChild(config: ChildConfig): Promise<void> {
       atPeak = process.memoryUsage();
     }
   }, 25);
-  const logger = createLogger({ level: 'warn' });
+  const secrets = new Secrets();
+  const logger = createLogger({ secrets, level: 'warn' });
   const metrics = new Metrics();
-  const aws = new AwsClients({ credentials: CREDENTIALS, endpoint: config.endpoint, stsRegion: REGION });
+  const aws = new AwsClients({
+    credentials: CREDENTIALS,
+    secrets,
+    endpoint: config.endpoint,
+    stsRegion: REGION,
+  });
   const output = devoTls.create(
     devoTls.schema.parse({
       address: '127.0.0.1',
@@ -224,7 +231,7 @@ async function collectorChild(config: ChildConfig): Promise<void> {
       key: 'client.key',
       ...(RESEND_WINDOW_BYTES === undefined ? {} : { resend_window_bytes: Number(RESEND_WINDOW_BYTES) }),
     }),
-    { name: 'devo', configDir: config.certDir, logger, metrics, hostname: 'bench-host' },
+    { name: 'devo', configDir: config.certDir, logger, metrics, secrets, hostname: 'bench-host' },
   );
   await output.start();
   const pipeline = benchPipeline({

@@ -167,10 +167,14 @@ export class SyslogStreamOutput implements Output {
   private async open(): Promise<void> {
     const { logger, name } = this.ctx;
     if (this.settings.transport === 'tls') {
-      const material = await loadTlsMaterial(this.settings.tls, {
-        configDir: this.ctx.configDir,
-        configKey: `outputs.${name}.config`,
-      });
+      const material = await loadTlsMaterial(
+        this.settings.tls,
+        {
+          configDir: this.ctx.configDir,
+          configKey: `outputs.${name}.config`,
+        },
+        this.ctx.secrets,
+      );
       // One context for every connection: the files are parsed once, and a bad combination fails here.
       try {
         this.secureContext = createSecureContext({

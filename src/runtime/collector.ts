@@ -17,6 +17,7 @@ import { FileStateStore } from '../state/file-store.js';
 import { RedisStateStore } from '../state/redis-store.js';
 import type { StateStore } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Secrets } from '../telemetry/secrets.js';
 import { Health, type WorkerHealth } from '../telemetry/health.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { startStatusServer, type StatusServer } from '../telemetry/status-server.js';
@@ -38,6 +39,8 @@ interface RunningWorker {
 
 export interface CollectorOptions {
   logger: Logger;
+  /** The process's secrets registry (the logger's): outputs, state and AWS clients register theirs. */
+  secrets: Secrets;
   /** Base folder for a relative filesystem state folder (default: the working directory). */
   cwd?: string;
 }
@@ -74,7 +77,7 @@ export class Collector {
     setMaxListeners(0, this.abort.signal);
     this.metrics.track(this.health);
     const g = this.config.globals;
-    this.state = createStateStore(this.config, options.cwd ?? process.cwd());
+    this.state = createStateStore(this.config, options.cwd ?? process.cwd(), options.secrets);
     const host = hostname();
     this.outputs = Object.entries(this.config.outputs).map(([name, o]) => {
       const { type, config } = o as { type: string; config: unknown };
@@ -84,6 +87,7 @@ export class Collector {
         configDir: loaded.dir,
         logger: this.logger,
         metrics: this.metrics,
+        secrets: options.secrets,
         hostname: host,
         health: this.health.output(name),
       });
@@ -101,6 +105,7 @@ export class Collector {
     const firstRegion = services[0]?.[1]?.regions[0] ?? 'us-east-1';
     this.aws = new AwsClients({
       credentials: input.credentials,
+      secrets: options.secrets,
       endpoint: input.endpoint,
       stsRegion: firstRegion,
       sessionName: `devo-aws-collector-${input.id}`,
@@ -239,9 +244,9 @@ export class Collector {
   }
 }
 
-function createStateStore(config: CollectorConfig, cwd: string): StateStore {
+function createStateStore(config: CollectorConfig, cwd: string, secrets: Secrets): StateStore {
   const p = config.globals.persistence;
-  if (p.type === 'redis') return new RedisStateStore(p.config);
+  if (p.type === 'redis') return new RedisStateStore(p.config, secrets);
   return new FileStateStore(resolve(cwd, p.config.directory_name));
 }
 

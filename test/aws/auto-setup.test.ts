@@ -14,6 +14,7 @@ import type { AwsInputConfig, CollectorConfig } from '../../src/config/schema.js
 import { Collector } from '../../src/runtime/collector.js';
 import { tempDir } from '../helpers/paths.js';
 import { capturingLogger } from '../helpers/harness.js';
+import { Secrets } from '../../src/telemetry/secrets.js';
 
 const ACCOUNT = '123456789012';
 const EU = 'eu-west-1';
@@ -103,6 +104,7 @@ describe('auto_setup against the fake AWS', () => {
   const newClients = (): AwsClients => {
     const aws = new AwsClients({
       credentials: { access_key: 'AKIAAUTOSETUP', access_secret: 'auto-setup-secret-0000' },
+      secrets: new Secrets(),
       endpoint: fake.endpoint,
       stsRegion: EU,
     });
@@ -488,6 +490,7 @@ describe('auto_setup against the fake AWS', () => {
       { config: withFileOutput, file: join(dir, 'c.yaml'), dir, inlineSecrets: [] },
       {
         logger,
+        secrets: new Secrets(),
         cwd: dir,
       },
     );

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { configJsonSchema, configReferenceMarkdown } from '../../src/config/json-schema.js';
 import { loadConfig, parseConfigText } from '../../src/config/loader.js';
 import { isCollectorError } from '../../src/core/errors.js';
-import { scrub } from '../../src/telemetry/secrets.js';
+import { Secrets } from '../../src/telemetry/secrets.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
 
 const fullExample = readFileSync(join(repoRoot, 'docs/examples/full.yaml'), 'utf8');
@@ -30,7 +30,7 @@ ${services}
 
 describe('configuration', () => {
   test('accepts every service block of the reference document, with defaults applied', () => {
-    const { config, problems } = parseConfigText(fullExample, { env });
+    const { config, problems, secretValues } = parseConfigText(fullExample, { env });
     assert.deepEqual(problems, []);
     assert.ok(config);
     const s = config.inputs.aws.services;
@@ -48,11 +48,38 @@ describe('configuration', () => {
     );
     assert.equal(config.globals.persistence.type, 'filesystem');
     assert.ok(Object.isFrozen(config.inputs.aws.services), 'validated config is frozen');
-    assert.equal(
-      scrub(`x ${env.AWS_SECRET_ACCESS_KEY} y`),
-      'x [REDACTED] y',
-      'secrets from the environment are registered for scrubbing',
+    assert.ok(
+      secretValues.includes(env.AWS_SECRET_ACCESS_KEY),
+      'secrets from the environment are handed back for registering',
     );
+  });
+
+  test('loading registers the secrets of the file in the registry it is given, even when invalid', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'c.yaml');
+      writeFileSync(
+        file,
+        minimal('      metrics-all:\n        regions: [us-east-1]\n', '\n  unknown_key: 1').replace(
+          '    id: abc',
+          '    id: abc\n    credentials:\n      access_secret: ${AWS_SECRET_ACCESS_KEY}',
+        ),
+      );
+      const secrets = new Secrets();
+      const other = new Secrets();
+      assert.throws(
+        () => loadConfig(file, secrets, env),
+        (e: unknown) => isCollectorError(e, 'CONFIG_INVALID'),
+      );
+      assert.equal(secrets.scrub(`x ${env.AWS_SECRET_ACCESS_KEY} y`), 'x [REDACTED] y');
+      assert.equal(
+        other.scrub(env.AWS_SECRET_ACCESS_KEY),
+        env.AWS_SECRET_ACCESS_KEY,
+        'registries are separate',
+      );
+    } finally {
+      cleanup();
+    }
   });
 
   test('reports every problem at once, each with its path and what was expected', () => {
@@ -271,7 +298,7 @@ inputs:
     assert.equal(problems.length, 1);
     assert.match(problems[0]!.path, /^line \d+/);
     assert.throws(
-      () => loadConfig('/nonexistent/collector.yaml'),
+      () => loadConfig('/nonexistent/collector.yaml', new Secrets()),
       (e: unknown) =>
         isCollectorError(e, 'CONFIG_UNREADABLE') && /\/nonexistent\/collector\.yaml/.test(e.message),
     );

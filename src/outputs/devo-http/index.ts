@@ -5,7 +5,6 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { z } from 'zod';
 import { CollectorError, ErrorCodes, describeError } from '../../core/errors.js';
 import { singleMessages, type CollectorEvent } from '../../core/batch.js';
-import { registerSecret } from '../../telemetry/secrets.js';
 import { backoffDelay, sleep } from '../../core/backoff.js';
 import { backoffOptions, backoffSchema } from '../backoff-schema.js';
 import type { OutputContext, OutputDefinition } from '../definition.js';
@@ -241,7 +240,7 @@ export class DevoHttpOutput implements Output {
         );
       }
     }
-    registerSecret(token);
+    ctx.secrets.register(token);
     const ca =
       config.ca === undefined
         ? undefined
@@ -249,6 +248,7 @@ export class DevoHttpOutput implements Output {
             await loadTlsMaterial(
               { ca: config.ca },
               { configDir: ctx.configDir, configKey: `outputs.${this.name}.config` },
+              ctx.secrets,
             )
           ).ca;
     this.agent = new Agent({

@@ -10,6 +10,7 @@ import { stateKey } from '../../../src/state/store.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { createHarness, failAfterWrites, busiestWindow } from '../../helpers/harness.js';
 import { clockAt } from '../../helpers/clock.js';
+import { Secrets } from '../../../src/telemetry/secrets.js';
 
 const SERVICE = 'audit-events-all';
 const MINUTE = 60_000;
@@ -256,6 +257,7 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
     const region = 'ca-central-1';
     const lines: string[] = [];
     const logger = createLogger({
+      secrets: new Secrets(),
       level: 'warn',
       destination: new Writable({
         write(chunk: Buffer, _enc, done) {
