@@ -134,7 +134,7 @@ async function run(configFile: string, secrets: Secrets): Promise<void> {
   logProcessWarnings(logger);
   for (const path of loaded.inlineSecrets)
     logger.warn(
-      { key: path },
+      { event: 'inline_secret', configKey: path },
       `${path} is written inline in the configuration; prefer \${ENV_VAR} or \${file:/path}`,
     );
   boundHeapGrowth();
@@ -144,13 +144,13 @@ async function run(configFile: string, secrets: Secrets): Promise<void> {
     const onSignal = (signal: NodeJS.Signals) => {
       signals += 1;
       if (signals > 1) {
-        logger.warn({ signal }, 'second signal: exiting now');
+        logger.warn({ event: 'second_signal', signal }, 'second signal: exiting now');
         logger.flush();
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
-      logger.info({ signal }, 'signal received: shutting down');
+      logger.info({ event: 'signal_received', signal }, 'signal received: shutting down');
       collector.stop().then(resolve, (err: unknown) => {
-        logger.error({ err }, `shutdown failed: ${describeError(err)}`);
+        logger.error({ event: 'shutdown_failed', err }, `shutdown failed: ${describeError(err)}`);
         process.exitCode = EXIT_RUNTIME;
         resolve();
       });
@@ -176,9 +176,8 @@ export async function main(argv: string[], secrets: Secrets): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
     const isConfig = err instanceof CollectorError && err.code.startsWith('CONFIG');
-    process.stderr.write(
-      `devo-aws-collector: ${secrets.scrub(err instanceof CollectorError ? err.message : describeError(err))}\n`,
-    );
+    // describeError() leads with the stable code (CONFIG_INVALID, ...), for scripts and tests.
+    process.stderr.write(`devo-aws-collector: ${secrets.scrub(describeError(err))}\n`);
     return isConfig ? EXIT_USAGE : EXIT_RUNTIME;
   }
 }

@@ -184,7 +184,7 @@ export class Collector {
       if (this.abort.signal.aborted) return;
     }
     this.logger.info(
-      { workers: this.workerNames, outputs: this.outputs.map((o) => o.name) },
+      { event: 'collector_started', workers: this.workerNames, outputs: this.outputs.map((o) => o.name) },
       `started ${this.workers.length} worker(s) and ${this.outputs.length} output(s)`,
     );
     this.loops = this.workers.map((w) =>
@@ -198,7 +198,10 @@ export class Collector {
         systemClock,
         w.health,
       ).catch((err: unknown) =>
-        this.logger.error({ worker: w.worker.name, err }, `worker stopped: ${describeError(err)}`),
+        this.logger.error(
+          { event: 'worker_stopped', worker: w.worker.name, err },
+          `worker stopped: ${describeError(err)}`,
+        ),
       ),
     );
   }
@@ -216,7 +219,7 @@ export class Collector {
   private async shutdown(graceMs: number): Promise<void> {
     const deadline = Date.now() + graceMs;
     this.logger.info(
-      { inFlight: this.delivery.inFlight, graceMs },
+      { event: 'collector_stopping', inFlight: this.delivery.inFlight, graceMs },
       'stopping: no new pulls; delivering what is in flight',
     );
     this.health.shutdown();
@@ -228,7 +231,7 @@ export class Collector {
     const drained = await this.delivery.drain(Math.max(0, deadline - Date.now()));
     if (!drained)
       this.logger.warn(
-        { inFlight: this.delivery.inFlight },
+        { event: 'grace_period_over', inFlight: this.delivery.inFlight },
         'grace period over: releasing undelivered events to their sources',
       );
     // Stopping outputs rejects their pending writes, which releases those batches; stream outputs
@@ -240,7 +243,7 @@ export class Collector {
     await this.status?.close();
     await this.state.close();
     this.aws.destroy();
-    this.logger.info('stopped');
+    this.logger.info({ event: 'collector_stopped' }, 'stopped');
   }
 }
 
