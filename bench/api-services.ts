@@ -17,6 +17,7 @@ import { silentLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import { benchPipeline, rssSampler } from './pipeline.js';
 import type { BenchResult } from './types.js';
+import { Secrets } from '../src/telemetry/secrets.js';
 
 /**
  * The three API-pulled services end to end, from the fake AWS (real SDK clients over HTTP on
@@ -49,7 +50,7 @@ async function measure(
   const file = join(setup.dir, `${service}.jsonl`);
   const output: Output = fileOutput.create(
     { path: file },
-    { name: 'file', configDir: setup.dir, logger, metrics, hostname: 'bench' },
+    { name: 'file', configDir: setup.dir, logger, metrics, secrets: new Secrets(), hostname: 'bench' },
   );
   await output.start();
   const pipeline = benchPipeline({
@@ -86,6 +87,7 @@ export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'dac-bench-api-'));
   const aws = new AwsClients({
     credentials: { access_key: 'AKIABENCHBENCHBENCH', access_secret: 'bench-secret' },
+    secrets: new Secrets(),
     endpoint: fake.endpoint,
     stsRegion: REGION,
   });

@@ -9,6 +9,7 @@ import type { CollectorEvent } from '../src/core/batch.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import type { BenchResult } from './types.js';
+import { Secrets } from '../src/telemetry/secrets.js';
 
 /**
  * devo_platform throughput: 200-byte events into the output, over TLS with client-certificate
@@ -75,6 +76,7 @@ export async function run(): Promise<BenchResult[]> {
     configDir: dir,
     logger: silentLogger(),
     metrics,
+    secrets: new Secrets(),
     hostname: 'bench-host',
   });
   // Distinct 200-byte messages, as compact JSON would be; batches reuse them.

@@ -20,6 +20,7 @@ import { benchPipeline } from './pipeline.js';
 import type { BenchResult } from './types.js';
 import { seededRandom as random } from '../sandbox/random.js';
 import { writeVpcFlowParquetFile } from '../sandbox/vpc-flow-parquet.js';
+import { Secrets } from '../src/telemetry/secrets.js';
 
 /**
  * S3 objects announced on SQS, end to end: one gzip object per format (about 1 GiB uncompressed)
@@ -257,9 +258,15 @@ async function collectorChild(config: ChildConfig): Promise<void> {
       atPeak = process.memoryUsage();
     }
   }, 25);
-  const logger = createLogger({ level: 'warn' });
+  const secrets = new Secrets();
+  const logger = createLogger({ secrets, level: 'warn' });
   const metrics = new Metrics();
-  const aws = new AwsClients({ credentials: CREDENTIALS, endpoint: config.endpoint, stsRegion: REGION });
+  const aws = new AwsClients({
+    credentials: CREDENTIALS,
+    secrets,
+    endpoint: config.endpoint,
+    stsRegion: REGION,
+  });
   const output = devoTls.create(
     devoTls.schema.parse({
       address: '127.0.0.1',
@@ -269,7 +276,7 @@ async function collectorChild(config: ChildConfig): Promise<void> {
       key: 'client.key',
       ...(RESEND_WINDOW_BYTES === undefined ? {} : { resend_window_bytes: Number(RESEND_WINDOW_BYTES) }),
     }),
-    { name: 'devo', configDir: config.certDir, logger, metrics, hostname: 'bench-host' },
+    { name: 'devo', configDir: config.certDir, logger, metrics, secrets, hostname: 'bench-host' },
   );
   await output.start();
   const pipeline = benchPipeline({

@@ -17,6 +17,7 @@ import { RECEIVED_ATTRIBUTES } from '../src/services/shared/sqs/consumer.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import type { BenchResult } from './types.js';
+import { Secrets } from '../src/telemetry/secrets.js';
 
 /**
  * service-events-all and sqs-cloudwatch-consumer end to end: the fake SQS (real SDK over HTTP on
@@ -193,7 +194,7 @@ async function measure(child: ChildProcess, aws: AwsClients, dir: string, s: Sce
   const file = join(dir, `${queue}.jsonl`);
   const output = fileOutput.create(
     { path: file },
-    { name: 'file', configDir: dir, logger, metrics, hostname: 'bench' },
+    { name: 'file', configDir: dir, logger, metrics, secrets: new Secrets(), hostname: 'bench' },
   );
   await output.start();
   const pipeline = benchPipeline({ output, aws, stateDir: join(dir, `state-${queue}`), logger, metrics });
@@ -288,6 +289,7 @@ export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'dac-bench-sqs-'));
   const aws = new AwsClients({
     credentials: { access_key: 'AKIABENCHBENCHBENCH', access_secret: 'bench-secret' },
+    secrets: new Secrets(),
     endpoint,
     stsRegion: REGION,
   });

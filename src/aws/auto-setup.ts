@@ -90,7 +90,10 @@ export async function runAutoSetup(options: AutoSetupOptions): Promise<AutoSetup
   const { plans } = options;
   const report: AutoSetupReport = { steps: [], incomplete: [] };
   if (plans.length === 0) {
-    options.logger.info('auto_setup: no configured service reads from SQS; nothing to set up');
+    options.logger.info(
+      { event: 'auto_setup_done', queues: 0 },
+      'auto_setup: no configured service reads from SQS; nothing to set up',
+    );
     return report;
   }
   const byRegion = new Map<string, QueuePlan[]>();
@@ -108,6 +111,8 @@ export async function runAutoSetup(options: AutoSetupOptions): Promise<AutoSetup
   const count = (status: SetupStatus) => report.steps.filter((s) => s.status === status).length;
   options.logger.info(
     {
+      event: 'auto_setup_done',
+      queues: plans.length,
       created: count('created'),
       updated: count('updated'),
       unchanged: count('unchanged'),
@@ -161,7 +166,7 @@ class QueueSetup {
       if (!(err instanceof StepFailed)) {
         const { service, region } = this.plan;
         this.options.logger.error(
-          { service, region, err },
+          { event: 'auto_setup_failed', service, region, err },
           `auto_setup: unexpected failure for ${service} in ${region}: ${describeError(err)}`,
         );
       }
@@ -218,6 +223,10 @@ class QueueSetup {
         name,
         'kept',
         `SQS queue ${this.where(name)} exists with ContentBasedDeduplication=${attributes.ContentBasedDeduplication ?? 'unset'} (auto_setup would set true); left as it is`,
+        {
+          found: { ContentBasedDeduplication: attributes.ContentBasedDeduplication ?? null },
+          wanted: { ContentBasedDeduplication: 'true' },
+        },
       );
     } else if (outcome === 'raced') {
       this.record(
@@ -249,6 +258,10 @@ class QueueSetup {
         dlq,
         'kept',
         `SQS queue ${this.where(name)} exists without a redrive policy (auto_setup would move a message to ${dlq} after ${this.plan.maxReceiveCount} receives); left as it is`,
+        {
+          found: { RedrivePolicy: null },
+          wanted: { deadLetterQueue: dlq, maxReceiveCount: this.plan.maxReceiveCount },
+        },
       );
   }
 
@@ -406,6 +419,10 @@ class QueueSetup {
           name,
           'kept',
           `EventBridge rule ${this.where(name)} exists with ${samePattern ? `state ${existing.State}` : `pattern ${existing.EventPattern ?? '(none)'}`}; left as it is (auto_setup would make it ENABLED with pattern ${pattern})`,
+          {
+            found: { State: existing.State ?? null, EventPattern: existing.EventPattern ?? null },
+            wanted: { State: 'ENABLED', EventPattern: pattern },
+          },
         );
       }
       return existing.Arn;
@@ -491,20 +508,28 @@ class QueueSetup {
   /** Buckets are the user's and not in the configuration: say exactly what they still have to set. */
   private instructS3(queue: QueueInfo, content: string): void {
     const where = `in ${this.region}`;
+    const notification = queue.fifo
+      ? { EventBridgeConfiguration: {} }
+      : {
+          QueueConfigurations: [
+            { Id: `devo-aws-collector-${queue.name}`, QueueArn: queue.arn, Events: ['s3:ObjectCreated:*'] },
+          ],
+        };
     const message = queue.fifo
       ? `S3 cannot notify a FIFO queue directly. On each bucket holding ${content} ${where}, turn on EventBridge notifications ` +
-        `(aws s3api put-bucket-notification-configuration --bucket <bucket> --notification-configuration '{"EventBridgeConfiguration":{}}', ` +
+        `(aws s3api put-bucket-notification-configuration --bucket <bucket> --notification-configuration '${JSON.stringify(notification)}', ` +
         `merged with the bucket's existing configuration), then create an EventBridge rule ${where} with pattern ` +
         `{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"bucket":{"name":["<bucket>"]}}} ` +
         `and target ${queue.arn} with SqsParameters {"MessageGroupId":"<bucket>"}`
       : `on each bucket holding ${content} ${where}, add this notification (aws s3api put-bucket-notification-configuration --bucket <bucket> ` +
-        `--notification-configuration '${JSON.stringify({ QueueConfigurations: [{ Id: `devo-aws-collector-${queue.name}`, QueueArn: queue.arn, Events: ['s3:ObjectCreated:*'] }] })}'; ` +
+        `--notification-configuration '${JSON.stringify(notification)}'; ` +
         `the call replaces the bucket's whole configuration, so merge it with what get-bucket-notification-configuration shows)`;
     this.record(
       'S3 notification',
       queue.name,
       'manual',
       `still to do by you for ${this.plan.service}: ${message}`,
+      { notification },
     );
   }
 
@@ -548,7 +573,20 @@ class QueueSetup {
       `Other services are not affected; the ${service} worker for ${this.region} starts anyway and keeps retrying, ` +
       `and its events arrive once this exists: ${remedy}`;
     this.push({ service, region: this.region, resource, name, status: 'failed', message, action });
-    this.options.logger.error({ service, region: this.region, resource, name, action, err }, message);
+    this.options.logger.error(
+      {
+        event: 'auto_setup_step',
+        status: 'failed',
+        service,
+        region: this.region,
+        resource,
+        name,
+        action,
+        denied,
+        err,
+      },
+      message,
+    );
     throw new StepFailed(message);
   }
 
@@ -557,10 +595,20 @@ class QueueSetup {
     name: string,
     status: Exclude<SetupStatus, 'failed'>,
     message: string,
+    /** What a kept or manual step found and would have made, for a reader of the log record. */
+    details: Record<string, unknown> = {},
   ): void {
     const { service } = this.plan;
     this.push({ service, region: this.region, resource, name, status, message });
-    const fields = { service, region: this.region, resource, name, status };
+    const fields = {
+      event: 'auto_setup_step',
+      service,
+      region: this.region,
+      resource,
+      name,
+      status,
+      ...details,
+    };
     const text = `auto_setup: ${message}`;
     if (status === 'unchanged') this.options.logger.debug(fields, text);
     else if (status === 'kept' || status === 'manual') this.options.logger.warn(fields, text);

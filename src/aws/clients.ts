@@ -18,7 +18,7 @@ import type {
   NodeHttpHandlerOptions,
 } from '@smithy/types';
 import type { HttpHandler } from '@smithy/core/protocols';
-import { forgetSecret, registerSecret } from '../telemetry/secrets.js';
+import type { Secrets } from '../telemetry/secrets.js';
 import { fastClientConfig, reuseSigner } from './sdk-fast-paths.js';
 
 export interface AwsCredentialsConfig {
@@ -31,6 +31,8 @@ export interface AwsCredentialsConfig {
 
 export interface AwsClientsOptions {
   credentials: AwsCredentialsConfig;
+  /** Where the access secret and every temporary secret/token are registered, so logs never show them. */
+  secrets: Secrets;
   /** Endpoint override for every service (emulators); the SDK's AWS_ENDPOINT_URL* variables also work. */
   endpoint?: string | undefined;
   /** Region for STS calls of the assume-role chain. */
@@ -262,7 +264,7 @@ function buildCredentials(options: AwsClientsOptions): AwsCredentialIdentityProv
   const c = options.credentials;
   let provider: AwsCredentialIdentityProvider | undefined;
   if (c.access_key && c.access_secret) {
-    registerSecret(c.access_secret);
+    options.secrets.register(c.access_secret);
     const identity: AwsCredentialIdentity = { accessKeyId: c.access_key, secretAccessKey: c.access_secret };
     provider = async () => identity;
   }
@@ -288,7 +290,7 @@ function buildCredentials(options: AwsClientsOptions): AwsCredentialIdentityProv
   if (!provider) return undefined;
   // Shared by every client of every region: one AssumeRole chain, refreshed before expiry.
   const shared = memoizeIdentityProvider(
-    secretRegistering(provider),
+    secretRegistering(provider, options.secrets),
     isIdentityExpired,
     doesIdentityRequireRefresh,
   )!;
@@ -301,17 +303,20 @@ function buildCredentials(options: AwsClientsOptions): AwsCredentialIdentityProv
  * renewed about hourly for as long as the collector runs: the one before the previous session is
  * long expired and is forgotten, or the registry (scanned for every log line) would grow forever.
  */
-function secretRegistering(provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
+function secretRegistering(
+  provider: AwsCredentialIdentityProvider,
+  secrets: Secrets,
+): AwsCredentialIdentityProvider {
   const sessions: AwsCredentialIdentity[] = [];
   return async (props) => {
     const identity = await provider(props);
-    registerSecret(identity.secretAccessKey);
-    registerSecret(identity.sessionToken);
+    secrets.register(identity.secretAccessKey);
+    secrets.register(identity.sessionToken);
     if (!sessions.some((s) => s.secretAccessKey === identity.secretAccessKey)) sessions.push(identity);
     if (sessions.length > 2) {
       const expired = sessions.shift()!;
-      forgetSecret(expired.secretAccessKey);
-      forgetSecret(expired.sessionToken);
+      secrets.forget(expired.secretAccessKey);
+      secrets.forget(expired.sessionToken);
     }
     return identity;
   };

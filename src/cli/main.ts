@@ -10,7 +10,7 @@ import { runTop } from './top.js';
 import { Collector } from '../runtime/collector.js';
 import { boundHeapGrowth } from '../runtime/memory.js';
 import { createLogger, logProcessWarnings } from '../telemetry/logger.js';
-import { scrub } from '../telemetry/secrets.js';
+import { Secrets } from '../telemetry/secrets.js';
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad invocation or configuration. */
 const EXIT_RUNTIME = 1;
@@ -20,7 +20,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../../package.json', imp
   version: string;
 };
 
-export function buildProgram(): Command {
+export function buildProgram(secrets: Secrets): Command {
   const program = new Command('devo-aws-collector')
     .description('Collects AWS monitoring data and delivers it to Devo.')
     .version(version, '-V, --version')
@@ -32,7 +32,7 @@ export function buildProgram(): Command {
     .description('Collect and deliver until SIGINT/SIGTERM.')
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action(async (opts: { config: string }) => {
-      await run(opts.config);
+      await run(opts.config, secrets);
     });
 
   program
@@ -40,7 +40,7 @@ export function buildProgram(): Command {
     .description('Check a configuration file; lists every problem at once.')
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action((opts: { config: string }) => {
-      const loaded = loadConfig(opts.config);
+      const loaded = loadConfig(opts.config, secrets);
       const input = loaded.config.inputs.aws;
       const services = Object.entries(input.services).filter(([, s]) => s);
       const workers = accountsOf(input).reduce(
@@ -63,7 +63,7 @@ export function buildProgram(): Command {
     )
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action((opts: { config: string }) => {
-      const { config } = loadConfig(opts.config);
+      const { config } = loadConfig(opts.config, secrets);
       const policy = config.inputs.aws.accounts ? accountsIamPolicy(config) : iamPolicy(config);
       process.stdout.write(`${JSON.stringify(policy, null, 2)}\n`);
     });
@@ -77,7 +77,7 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'or the configuration file: globals.status_address and status_port')
     .option('--once', 'print one snapshot (rates over one second) and exit, for scripts')
     .action(async (opts: { url?: string; config?: string; once?: boolean }) => {
-      await runTop({ url: statusUrl(opts), once: opts.once === true, intervalMs: 1_000 });
+      await runTop({ url: statusUrl(opts, secrets), once: opts.once === true, intervalMs: 1_000 });
     });
 
   program
@@ -116,10 +116,10 @@ export function buildProgram(): Command {
 }
 
 /** The status server `top` reads: --url, or the configuration's status_address and status_port. */
-function statusUrl(opts: { url?: string; config?: string }): string {
+function statusUrl(opts: { url?: string; config?: string }, secrets: Secrets): string {
   if (opts.url) return opts.url;
   if (!opts.config) throw new CollectorError(ErrorCodes.CONFIG_INVALID, 'top needs --url or --config');
-  const { status_address: address, status_port: port } = loadConfig(opts.config).config.globals;
+  const { status_address: address, status_port: port } = loadConfig(opts.config, secrets).config.globals;
   if (port === undefined)
     throw new CollectorError(
       ErrorCodes.CONFIG_INVALID,
@@ -136,29 +136,29 @@ function statusUrl(opts: { url?: string; config?: string }): string {
   return `http://${host}:${port}`;
 }
 
-async function run(configFile: string): Promise<void> {
-  const loaded = loadConfig(configFile);
-  const logger = createLogger({ debug: loaded.config.globals.debug });
+async function run(configFile: string, secrets: Secrets): Promise<void> {
+  const loaded = loadConfig(configFile, secrets);
+  const logger = createLogger({ secrets, debug: loaded.config.globals.debug });
   logProcessWarnings(logger);
   for (const path of loaded.inlineSecrets)
     logger.warn(
-      { key: path },
+      { event: 'inline_secret', configKey: path },
       `${path} is written inline in the configuration; prefer \${ENV_VAR} or \${file:/path}`,
     );
   boundHeapGrowth();
-  const collector = new Collector(loaded, { logger });
+  const collector = new Collector(loaded, { logger, secrets });
   let signals = 0;
   const done = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       signals += 1;
       if (signals > 1) {
-        logger.warn({ signal }, 'second signal: exiting now');
+        logger.warn({ event: 'second_signal', signal }, 'second signal: exiting now');
         logger.flush();
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
-      logger.info({ signal }, 'signal received: shutting down');
+      logger.info({ event: 'signal_received', signal }, 'signal received: shutting down');
       collector.stop().then(resolve, (err: unknown) => {
-        logger.error({ err }, `shutdown failed: ${describeError(err)}`);
+        logger.error({ event: 'shutdown_failed', err }, `shutdown failed: ${describeError(err)}`);
         process.exitCode = EXIT_RUNTIME;
         resolve();
       });
@@ -176,26 +176,28 @@ async function run(configFile: string): Promise<void> {
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], secrets: Secrets): Promise<number> {
+  const program = buildProgram(secrets);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
     const isConfig = err instanceof CollectorError && err.code.startsWith('CONFIG');
-    process.stderr.write(
-      `devo-aws-collector: ${scrub(err instanceof CollectorError ? err.message : describeError(err))}\n`,
-    );
+    // describeError() leads with the stable code (CONFIG_INVALID, ...), for scripts and tests.
+    process.stderr.write(`devo-aws-collector: ${secrets.scrub(describeError(err))}\n`);
     return isConfig ? EXIT_USAGE : EXIT_RUNTIME;
   }
 }
 
+// The process's one secrets registry: the configuration, the collector and its parts register into
+// it, and the logger and every error line written here are scrubbed with it.
+const secrets = new Secrets();
 // Exit explicitly: a lingering keep-alive socket must not keep a finished collector alive.
-main(process.argv).then(
+main(process.argv, secrets).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`devo-aws-collector: ${scrub(describeError(err))}\n`);
+    process.stderr.write(`devo-aws-collector: ${secrets.scrub(describeError(err))}\n`);
     process.exitCode = EXIT_RUNTIME;
   },
 );

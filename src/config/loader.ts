@@ -4,7 +4,7 @@ import { closest } from 'fastest-levenshtein';
 import { parseDocument, type YAMLError } from 'yaml';
 import { z } from 'zod';
 import { CollectorError, ErrorCodes } from '../core/errors.js';
-import { registerSecret } from '../telemetry/secrets.js';
+import type { Secrets } from '../telemetry/secrets.js';
 import { outputDefinitions } from '../outputs/registry.js';
 import { configSchema, PREDEFINED_SERVICES, type CollectorConfig } from './schema.js';
 
@@ -27,8 +27,15 @@ export interface LoadedConfig {
 /** Keys whose values are secrets: registered for scrubbing wherever they come from. */
 const SECRET_KEYS = new Set(['access_key', 'access_secret', 'assume_role_external_id', 'token', 'password']);
 
-/** Reads, interpolates, validates and freezes a configuration file. Throws CONFIG_UNREADABLE / CONFIG_INVALID. */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/**
+ * Reads, interpolates, validates and freezes a configuration file; the secret values it holds are
+ * registered in `secrets`, even when it is invalid. Throws CONFIG_UNREADABLE / CONFIG_INVALID.
+ */
+export function loadConfig(
+  file: string,
+  secrets: Secrets,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedConfig {
   const path = resolve(file);
   let text: string;
   try {
@@ -44,7 +51,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     );
   }
   const dir = dirname(path);
-  const { config, problems, inlineSecrets } = parseConfigText(text, { env, dir });
+  const { config, problems, inlineSecrets, secretValues } = parseConfigText(text, { env, dir });
+  for (const value of secretValues) secrets.register(value);
   if (problems.length > 0 || !config) {
     throw new CollectorError(ErrorCodes.CONFIG_INVALID, formatProblems(path, problems), {
       details: { file: path, problems },
@@ -58,15 +66,22 @@ export function formatProblems(file: string, problems: ConfigProblem[]): string 
   return `invalid configuration ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`;
 }
 
-/** The pure part of loading: YAML text → validated config, or every problem at once. */
+/**
+ * The pure part of loading: YAML text → validated config, or every problem at once; and the values
+ * of its secret keys, for the caller to register.
+ */
 export function parseConfigText(
   text: string,
   options: { env?: NodeJS.ProcessEnv; dir?: string } = {},
-): { config?: CollectorConfig; problems: ConfigProblem[]; inlineSecrets: string[] } {
+): { config?: CollectorConfig; problems: ConfigProblem[]; inlineSecrets: string[]; secretValues: string[] } {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const syntaxError = doc.errors[0];
   if (syntaxError)
-    return { problems: [yamlSyntaxProblem(syntaxError, doc.errors.length, text)], inlineSecrets: [] };
+    return {
+      problems: [yamlSyntaxProblem(syntaxError, doc.errors.length, text)],
+      inlineSecrets: [],
+      secretValues: [],
+    };
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object') {
     return {
@@ -74,15 +89,18 @@ export function parseConfigText(
         { path: '', message: 'the configuration must be a YAML mapping with globals, outputs and inputs' },
       ],
       inlineSecrets: [],
+      secretValues: [],
     };
   }
   const problems: ConfigProblem[] = [];
   const inlineSecrets: string[] = [];
+  const secretValues: string[] = [];
   const interpolated = interpolate(raw, [], {
     env: options.env ?? process.env,
     dir: options.dir ?? process.cwd(),
     problems,
     inlineSecrets,
+    secretValues,
   });
   const result = configSchema.safeParse(interpolated);
   if (!result.success) {
@@ -90,8 +108,8 @@ export function parseConfigText(
     const reported = new Set(problems.map((p) => p.path));
     problems.push(...describeIssues(result.error.issues, interpolated).filter((p) => !reported.has(p.path)));
   }
-  if (problems.length > 0) return { problems, inlineSecrets };
-  return { config: deepFreeze(result.data), problems, inlineSecrets };
+  if (problems.length > 0) return { problems, inlineSecrets, secretValues };
+  return { config: deepFreeze(result.data), problems, inlineSecrets, secretValues };
 }
 
 /** What usually causes each YAML error, since its own message quotes the file (and so its secrets). */
@@ -132,6 +150,8 @@ interface InterpolationContext {
   dir: string;
   problems: ConfigProblem[];
   inlineSecrets: string[];
+  /** The values of secret keys, once interpolated. */
+  secretValues: string[];
 }
 
 const REFERENCE = /\$\{(?:file:([^}]+)|([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?)\}/g;
@@ -194,7 +214,7 @@ function interpolate(value: unknown, path: (string | number)[], ctx: Interpolati
         return '';
       },
     );
-    if (isSecret) registerSecret(out);
+    if (isSecret) ctx.secretValues.push(out);
     // Secrets are text even when all digits (a Redis password, an external id).
     return isSecret ? out : numericIfReferenced(value, out, hasReference);
   }

@@ -1,9 +1,9 @@
 /**
  * The one admission mechanism: a weighted semaphore over one or more dimensions (e.g. events and
  * bytes), served in arrival order. Holders take amounts of a fixed capacity and give them back.
- * Bounds what is in flight: the collector's delivery window (events, bytes), what one S3 worker
- * reads and holds (objects; event bytes), the SQS messages a consumer holds, an HTTP output's
- * concurrent requests.
+ * Bounds what is in flight: the collector's delivery window (events, bytes) and its batches
+ * awaiting confirmation, what one S3 worker reads and holds (objects; event bytes), the SQS
+ * messages a consumer holds, an HTTP output's concurrent requests.
  */
 export class Admission {
   private readonly used: number[];
@@ -97,6 +97,16 @@ export class Admission {
       });
     }
     return 0;
+  }
+
+  /**
+   * Counts `amounts` as held at once, even beyond the capacity: for what is already in and cannot
+   * be refused (a batch accepted and now awaiting confirmation), so that later acquisitions wait
+   * for it. Returns the function that gives them back (idempotent).
+   */
+  hold(amounts: readonly number[]): () => void {
+    this.take(amounts);
+    return this.giver(amounts);
   }
 
   /** Gives back `amounts` taken by takeUpTo()/takeSome() or acquired (when not through the giver). */

@@ -14,8 +14,30 @@ import {
  */
 export const DEFAULT_CLOUDTRAIL_KEY_FILTER = String.raw`(?:^|/)AWSLogs/(?:o-[a-z0-9]{10,32}/)?\d{12}/CloudTrail/[a-z0-9-]+/\d{4}/\d{2}/\d{2}/\d{12}_CloudTrail_[a-z0-9-]+_\d{8}T\d{4}Z_[A-Za-z0-9]+\.json\.gz$`;
 
-/** One CloudTrail record, with the top-level fields tagging needs. */
-export type CloudTrailRecord = ScannedRecord;
+/** The top-level fields of a CloudTrail record that tagging reads, captured while scanning. */
+const TAGGING_FIELDS = ['eventSource', 'eventName', 'awsRegion', 'recipientAccountId'];
+
+/** One CloudTrail record as compact JSON, with the top-level fields tagging needs. */
+export interface CloudTrailRecord {
+  readonly json: string;
+  readonly eventSource: string | undefined;
+  readonly eventName: string | undefined;
+  readonly awsRegion: string | undefined;
+  readonly recipientAccountId: string | undefined;
+  /** All ASCII, and being compact JSON no raw CR or LF (CollectorEvent#plain). */
+  readonly plain: boolean;
+}
+
+function cloudTrailRecord({ json, fields, plain }: ScannedRecord): CloudTrailRecord {
+  return {
+    json,
+    eventSource: fields[0],
+    eventName: fields[1],
+    awsRegion: fields[2],
+    recipientAccountId: fields[3],
+    plain,
+  };
+}
 
 export interface CloudTrailParseOptions {
   /** Names the input in error messages, e.g. `s3://bucket/key`. */
@@ -50,15 +72,16 @@ export class CloudTrailLogSplitter {
       'no top-level "Records" array: not a CloudTrail log file (digest files are excluded by s3_file_type_filter)',
       options.source ?? 'CloudTrail log file',
       options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+      { fields: TAGGING_FIELDS },
     );
   }
 
   push(chunk: Buffer): CloudTrailRecord[] {
-    return this.scanner.push(chunk);
+    return this.scanner.push(chunk).map(cloudTrailRecord);
   }
 
   end(): CloudTrailRecord[] {
-    return this.scanner.end();
+    return this.scanner.end().map(cloudTrailRecord);
   }
 
   /** Records emitted so far. */
@@ -73,5 +96,5 @@ export class CloudTrailLogSplitter {
  * is not a single valid JSON object.
  */
 export function compactCloudTrailEvent(event: string, source = 'CloudTrail event'): CloudTrailRecord {
-  return compactJsonRecord(event, source);
+  return cloudTrailRecord(compactJsonRecord(event, source, TAGGING_FIELDS));
 }

@@ -227,7 +227,7 @@ export class DecompressedStream implements AsyncIterable<Buffer> {
       this.source,
       from,
       `corrupt ${format} data between compressed bytes ${from} and ${to} (${this.produced} bytes decompressed before): ${reason}`,
-      { compression: format, offsetEnd: to, decompressedBytes: this.produced },
+      { compression: format, problem: 'corrupt', offsetEnd: to, decompressedBytes: this.produced },
       cause,
     );
   }
@@ -237,7 +237,7 @@ export class DecompressedStream implements AsyncIterable<Buffer> {
       this.source,
       this.consumed,
       `truncated ${format} data: the content ends after ${this.consumed} compressed bytes (${this.produced} bytes decompressed)`,
-      { compression: format, decompressedBytes: this.produced },
+      { compression: format, problem: 'truncated', decompressedBytes: this.produced },
       cause,
     );
   }

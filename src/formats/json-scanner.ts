@@ -4,16 +4,14 @@ import { corruptAt, describeByte } from './corrupt.js';
 import { utf8Slice as utf8 } from '../core/buffer-fast-paths.js';
 
 /**
- * One record as compact JSON, with the top-level fields tagging reads (CloudTrail's: eventSource,
- * eventName, awsRegion, recipientAccountId), found while scanning (no JSON.parse per record).
+ * One record as compact JSON, with the values of the top-level string fields the scanner was asked
+ * to capture (e.g. CloudTrail's tagging fields), found while scanning (no JSON.parse per record).
  */
 export interface ScannedRecord {
   /** The record as compact JSON: no whitespace outside strings, hence no raw newline. */
   readonly json: string;
-  readonly eventSource: string | undefined;
-  readonly eventName: string | undefined;
-  readonly awsRegion: string | undefined;
-  readonly recipientAccountId: string | undefined;
+  /** The captured fields, in the order they were asked for; undefined when absent or not a string. */
+  readonly fields: readonly (string | undefined)[];
   /** The record is all ASCII; being compact JSON it has no raw CR or LF (CollectorEvent#plain). */
   readonly plain: boolean;
 }
@@ -56,9 +54,16 @@ export function compactJsonObject(text: string, source: string): string {
   return compactJsonRecord(text, source).json;
 }
 
-/** compactJsonObject(), with the fields tagging reads. */
-export function compactJsonRecord(text: string, source: string): ScannedRecord {
-  return scanWhole(new JsonRecordScanner([], '', source, DEFAULT_MAX_RECORD_BYTES), text)[0] as ScannedRecord;
+/** compactJsonObject(), with the top-level string `fields` captured. */
+export function compactJsonRecord(
+  text: string,
+  source: string,
+  fields: readonly string[] = [],
+): ScannedRecord {
+  return scanWhole(
+    new JsonRecordScanner([], '', source, DEFAULT_MAX_RECORD_BYTES, { fields }),
+    text,
+  )[0] as ScannedRecord;
 }
 
 // Parser states. Those from ESCAPE on are scalar states, handled by scalar().
@@ -99,10 +104,10 @@ const BACKSLASH = 0x5c;
 const COLON_BYTE = 0x3a;
 const COMMA = 0x2c;
 
-/** Top-level record keys captured while scanning, in ScannedRecord order. */
-const FIELD_KEYS = ['eventSource', 'eventName', 'awsRegion', 'recipientAccountId'].map((k) => Buffer.from(k));
-/** Bit n set when a field key is n bytes long (all are 4 to 31 bytes). */
-const FIELD_KEY_LENGTHS = FIELD_KEYS.reduce((bits, k) => bits | (1 << k.length), 0);
+/** Longest key of a captured field, in bytes (field key lengths are bits of a 32-bit mask). */
+const MAX_FIELD_KEY_BYTES = 31;
+/** Most captured fields (each is a bit of a 32-bit mask). */
+const MAX_FIELDS = 32;
 /** pendingField: the key just read is the last of the path to the records array (`Records`). */
 const RECORDS = -2;
 /** pendingField: the key just read is one on the path to the records array, before the last. */
@@ -113,7 +118,7 @@ export const DEFAULT_MAX_RECORD_BYTES = 32 * 1024 * 1024;
  * Most bytes of a key held across chunks to be compared: the longest key looked for (31 bytes)
  * written with \\u escapes only. A longer key cannot be one of them and is no longer held.
  */
-const MATCHED_KEY_MAX = 6 * 31;
+const MATCHED_KEY_MAX = 6 * MAX_FIELD_KEY_BYTES;
 /** Longest record whose tagging fields are slices of its JSON text (see record()). */
 const SLICED_RECORD_MAX = 4096;
 
@@ -152,6 +157,10 @@ export class JsonRecordScanner {
   private readonly rootArray: boolean;
   /** Most bytes of a record held across chunks. */
   private readonly maxHeldBytes: number;
+  /** Top-level record keys whose string values are captured, in ScannedRecord#fields order. */
+  private readonly fieldKeys: readonly Buffer[];
+  /** Bit n set when a field key is n bytes long: most keys are told apart by their length alone. */
+  private readonly fieldKeyLengths: number;
 
   private state = VALUE;
   private readonly stack: number[] = [];
@@ -185,12 +194,12 @@ export class JsonRecordScanner {
   private recordBytes = 0;
   /** Whitespace bytes outside strings in the record so far: compacted away before emitting. */
   private recordSpace = 0;
-  // Tagging fields of the record, decoded when it is emitted: bit f of fieldsFound tells field f
+  // Captured fields of the record, decoded when it is emitted: bit f of fieldsFound tells field f
   // was seen, fieldAt[2f, 2f+1] bound its content in the compact record, fieldsEscaped bit f tells
   // it holds escapes.
   private fieldsFound = 0;
   private fieldsEscaped = 0;
-  private readonly fieldAt = new Float64Array(2 * FIELD_KEYS.length);
+  private readonly fieldAt: Float64Array;
   /** Where the content of the field value being read starts in the compact record. */
   private fieldStart = 0;
 
@@ -199,8 +208,19 @@ export class JsonRecordScanner {
     missing: string,
     source: string,
     maxHeldBytes: number,
-    options: { rootArray?: boolean } = {},
+    options: { rootArray?: boolean; fields?: readonly string[] } = {},
   ) {
+    const fields = options.fields ?? [];
+    this.fieldKeys = fields.map((k) => Buffer.from(k));
+    if (
+      this.fieldKeys.length > MAX_FIELDS ||
+      this.fieldKeys.some((k) => k.length < 1 || k.length > MAX_FIELD_KEY_BYTES)
+    )
+      throw new RangeError(
+        `at most ${MAX_FIELDS} fields of 1 to ${MAX_FIELD_KEY_BYTES} bytes can be captured`,
+      );
+    this.fieldKeyLengths = this.fieldKeys.reduce((bits, k) => bits | (1 << k.length), 0);
+    this.fieldAt = new Float64Array(2 * this.fieldKeys.length);
     this.path = path.map((k) => Buffer.from(k));
     this.missing = missing;
     this.source = source;
@@ -677,9 +697,10 @@ export class JsonRecordScanner {
       return depth === this.path.length ? RECORDS : PATH;
     }
     // Most keys are told apart by their length alone.
-    if (length >= 32 || ((FIELD_KEY_LENGTHS >>> length) & 1) === 0) return NONE;
-    for (let f = 0; f < FIELD_KEYS.length; f++) {
-      if (sameBytes(buf, start, length, FIELD_KEYS[f] as Buffer)) return f;
+    if (length > MAX_FIELD_KEY_BYTES || ((this.fieldKeyLengths >>> length) & 1) === 0) return NONE;
+    const keys = this.fieldKeys;
+    for (let f = 0; f < keys.length; f++) {
+      if (sameBytes(buf, start, length, keys[f] as Buffer)) return f;
     }
     return NONE;
   }
@@ -733,12 +754,11 @@ export class JsonRecordScanner {
     // hence only small records are sliced.
     const oneByteChars = json.length === end - start;
     const text = oneByteChars && json.length <= SLICED_RECORD_MAX ? json : undefined;
+    const fields: (string | undefined)[] = [];
+    for (let f = 0; f < this.fieldKeys.length; f++) fields.push(this.field(f, text, bytes, start));
     return {
       json,
-      eventSource: this.field(0, text, bytes, start),
-      eventName: this.field(1, text, bytes, start),
-      awsRegion: this.field(2, text, bytes, start),
-      recipientAccountId: this.field(3, text, bytes, start),
+      fields,
       // One byte per character is not enough: an invalid byte decodes to one U+FFFD.
       plain: oneByteChars && isAscii(bytes.subarray(start, end)),
     };
@@ -757,8 +777,8 @@ export class JsonRecordScanner {
 
 function sameBytes(buf: Buffer, start: number, length: number, want: Buffer): boolean {
   if (length !== want.length) return false;
-  // From the end: record keys as long as a field key mostly share its start (eventTime,
-  // eventType / eventName).
+  // From the end: record keys as long as a field key mostly share its start (CloudTrail's
+  // eventTime, eventType / eventName).
   for (let k = length - 1; k >= 0; k--) if (buf[start + k] !== want[k]) return false;
   return true;
 }

@@ -347,7 +347,13 @@ export class ConnectionPool {
         // Given up unconfirmed: their batches are released to their sources, to be sent again later.
         const { logger, name, target } = this.options;
         logger.warn(
-          { output: name, target, bytes: unconfirmed, code: ErrorCodes.OUTPUT_STOPPED },
+          {
+            event: 'output_unconfirmed_at_shutdown',
+            output: name,
+            target,
+            bytes: unconfirmed,
+            code: ErrorCodes.OUTPUT_STOPPED,
+          },
           `output ${name}: closed at shutdown without ${target} confirming it read the last ${unconfirmed} bytes sent; their events are released to their sources`,
         );
         conn.window.settle(err);
@@ -417,7 +423,7 @@ export class ConnectionPool {
     // The first failure of an outage, and any change of reason, is worth a line; repeats are not.
     if (this.failures > 1 && message === this.lastFailure) {
       logger.debug(
-        { output: name, target, attempt: this.failures },
+        { event: 'output_connect_failed', output: name, target, attempt: this.failures },
         `output ${name}: still cannot connect: ${message}`,
       );
       return;
@@ -425,7 +431,7 @@ export class ConnectionPool {
     this.lastFailure = message;
     const level = isCollectorError(err) && err.details.tlsVerification ? 'error' : 'warn';
     logger[level](
-      { output: name, target, err },
+      { event: 'output_connect_failed', output: name, target, err },
       `output ${name}: cannot connect to ${target}: ${message}; retrying with backoff`,
     );
   }
@@ -436,7 +442,7 @@ export class ConnectionPool {
     if (this.failures > 0) {
       const seconds = ((Date.now() - this.failingSince) / 1000).toFixed(1);
       logger.info(
-        { output: name, target },
+        { event: 'output_reconnected', output: name, target, attempts: this.failures },
         `output ${name}: connected to ${target} again after ${seconds} s`,
       );
       this.failures = 0;
@@ -450,7 +456,7 @@ export class ConnectionPool {
     const { logger, name, target } = this.options;
     const reason = conn.error ? describeError(conn.error) : 'closed by the server';
     logger.warn(
-      { output: name, target, err: conn.error },
+      { event: 'output_connection_lost', output: name, target, err: conn.error },
       `output ${name}: connection to ${target} lost (${reason}); unconfirmed data will be sent again`,
     );
   }

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { OutputHealth } from '../telemetry/health.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { Secrets } from '../telemetry/secrets.js';
 import type { Output } from './output.js';
 
 /** What an output gets when it is created from `outputs.<name>`. */
@@ -12,6 +13,8 @@ export interface OutputContext {
   readonly configDir: string;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Where the output registers its secrets (tokens, private keys). */
+  readonly secrets: Secrets;
   /** Host name written in syslog headers. */
   readonly hostname: string;
   /** Clock of rate-limited logs and health timestamps (tests); Date.now when absent. */

@@ -167,10 +167,14 @@ export class SyslogStreamOutput implements Output {
   private async open(): Promise<void> {
     const { logger, name } = this.ctx;
     if (this.settings.transport === 'tls') {
-      const material = await loadTlsMaterial(this.settings.tls, {
-        configDir: this.ctx.configDir,
-        configKey: `outputs.${name}.config`,
-      });
+      const material = await loadTlsMaterial(
+        this.settings.tls,
+        {
+          configDir: this.ctx.configDir,
+          configKey: `outputs.${name}.config`,
+        },
+        this.ctx.secrets,
+      );
       // One context for every connection: the files are parsed once, and a bad combination fails here.
       try {
         this.secureContext = createSecureContext({
@@ -189,12 +193,17 @@ export class SyslogStreamOutput implements Output {
       if (material.certValidTo) {
         const left = material.certValidTo.getTime() - Date.now();
         const message = `output ${name}: client certificate ${material.certSubject} is valid until ${material.certValidTo.toISOString()}`;
-        if (left < EXPIRY_WARNING_MS) logger.warn({ output: name }, `${message}: renew it soon`);
-        else logger.info({ output: name }, message);
+        const fields = { event: 'tls_certificate_valid_until', output: name, validTo: material.certValidTo };
+        if (left < EXPIRY_WARNING_MS) logger.warn(fields, `${message}: renew it soon`);
+        else logger.info(fields, message);
       }
       if (!this.settings.verifyHostname) {
         logger.warn(
-          { output: name },
+          {
+            event: 'tls_hostname_unverified',
+            output: name,
+            configKey: `outputs.${name}.config.verify_hostname`,
+          },
           `output ${name}: verify_hostname is false: the server certificate is checked against the CA but not against ${this.settings.address}`,
         );
       }

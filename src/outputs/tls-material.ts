@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { CollectorError, ErrorCodes, describeError } from '../core/errors.js';
-import { registerSecret } from '../telemetry/secrets.js';
+import type { Secrets } from '../telemetry/secrets.js';
 
 /** Configured file paths (as written in the configuration). */
 export interface TlsFiles {
@@ -58,11 +58,12 @@ export async function resolveConfigFile(configDir: string, path: string): Promis
  * error at start-up (naming the file and the config key), not a handshake failure later.
  * Throws CollectorError TLS_MATERIAL when a file is missing or unreadable, is not PEM, holds a
  * certificate that is expired or not yet valid, or when the key does not match the certificate.
- * The key's contents are registered as a secret and never appear in messages.
+ * The key's contents are registered in `secrets` and never appear in messages.
  */
 export async function loadTlsMaterial(
   files: TlsFiles,
   place: TlsMaterialPlace,
+  secrets: Secrets,
   now: Date = new Date(),
 ): Promise<TlsMaterial> {
   const material: TlsMaterial = {};
@@ -86,7 +87,7 @@ export async function loadTlsMaterial(
   if (files.key !== undefined) {
     const { path, data } = await readMaterial(files.key, 'key', place);
     const text = data.toString('utf8');
-    registerSecret(text);
+    secrets.register(text);
     let key: KeyObject;
     try {
       if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) throw new Error('no PEM private key block');

@@ -20,6 +20,7 @@ import { FileStateStore } from '../state/file-store.js';
 import { RedisStateStore } from '../state/redis-store.js';
 import type { StateStore } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Secrets } from '../telemetry/secrets.js';
 import { Health, type WorkerHealth } from '../telemetry/health.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { startStatusServer, type StatusServer } from '../telemetry/status-server.js';
@@ -53,6 +54,8 @@ interface Target {
 
 export interface CollectorOptions {
   logger: Logger;
+  /** The process's secrets registry (the logger's): outputs, state and AWS clients register theirs. */
+  secrets: Secrets;
   /** Base folder for a relative filesystem state folder (default: the working directory). */
   cwd?: string;
 }
@@ -95,7 +98,7 @@ export class Collector {
     const host = hostname();
     const p = g.persistence;
     if (p.type === 'redis') {
-      const store = new RedisStateStore(p.config);
+      const store = new RedisStateStore(p.config, options.secrets);
       const replica = `${host}:${process.pid}:${randomBytes(3).toString('hex')}`;
       this.taskLeases = new TaskLeases({
         store,
@@ -116,6 +119,7 @@ export class Collector {
         configDir: loaded.dir,
         logger: this.logger,
         metrics: this.metrics,
+        secrets: options.secrets,
         hostname: host,
         health: this.health.output(name),
       });
@@ -141,6 +145,7 @@ export class Collector {
         : input.credentials;
       const aws = new AwsClients({
         credentials,
+        secrets: options.secrets,
         endpoint: input.endpoint,
         stsRegion: firstRegion,
         sessionName: `devo-aws-collector-${input.id}`,
@@ -247,7 +252,7 @@ export class Collector {
       if (this.abort.signal.aborted) return;
     }
     this.logger.info(
-      { workers: this.workerNames, outputs: this.outputs.map((o) => o.name) },
+      { event: 'collector_started', workers: this.workerNames, outputs: this.outputs.map((o) => o.name) },
       `started ${this.workers.length} worker(s) and ${this.outputs.length} output(s)`,
     );
     this.loops = this.workers.map((w) =>
@@ -261,7 +266,10 @@ export class Collector {
         systemClock,
         w.health,
       ).catch((err: unknown) =>
-        w.logger.error({ worker: w.worker.name, err }, `worker stopped: ${describeError(err)}`),
+        w.logger.error(
+          { event: 'worker_stopped', worker: w.worker.name, err },
+          `worker stopped: ${describeError(err)}`,
+        ),
       ),
     );
     this.taskLeases?.start();
@@ -280,7 +288,7 @@ export class Collector {
   private async shutdown(graceMs: number): Promise<void> {
     const deadline = Date.now() + graceMs;
     this.logger.info(
-      { inFlight: this.delivery.inFlight, graceMs },
+      { event: 'collector_stopping', inFlight: this.delivery.inFlight, graceMs },
       'stopping: no new pulls; delivering what is in flight',
     );
     this.health.shutdown();
@@ -292,7 +300,7 @@ export class Collector {
     const drained = await this.delivery.drain(Math.max(0, deadline - Date.now()));
     if (!drained)
       this.logger.warn(
-        { inFlight: this.delivery.inFlight },
+        { event: 'grace_period_over', inFlight: this.delivery.inFlight },
         'grace period over: releasing undelivered events to their sources',
       );
     // Stopping outputs rejects their pending writes, which releases those batches; stream outputs
@@ -306,7 +314,7 @@ export class Collector {
     await this.taskLeases?.stop();
     await this.state.close();
     for (const target of this.targets) target.aws.destroy();
-    this.logger.info('stopped');
+    this.logger.info({ event: 'collector_stopped' }, 'stopped');
   }
 }
 

@@ -1,3 +1,4 @@
+import { Admission } from '../core/admission.js';
 import { describeError, shuttingDownError } from '../core/errors.js';
 import type { Accepted, Output } from '../outputs/output.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -28,13 +29,6 @@ interface Unconfirmed {
   readonly release: Batch['release'];
 }
 
-interface Waiter {
-  events: number;
-  bytes: number;
-  admit: () => void;
-  reject: (err: Error) => void;
-}
-
 /**
  * Fans every batch out to every output and acknowledges it when all accepted and confirmed it
  * (docs/design.md, delivery). An in-flight window (events and bytes admitted but not yet accepted)
@@ -43,25 +37,34 @@ interface Waiter {
  * are bounded by count (DeliveryLimits#maxUnconfirmed).
  */
 export class Delivery {
-  private inFlightEvents = 0;
-  private inFlightBytes = 0;
-  private readonly waiters: Waiter[] = [];
+  /** Events and bytes admitted and not yet accepted by every output. */
+  private readonly window: Admission;
+  /**
+   * One unit per accepted batch awaiting confirmation. An admission passes through it (takes a
+   * unit and gives it back at once) before the window, so it waits while the bound is reached.
+   */
+  private readonly unconfirmedRoom: Admission;
   /** Batches being written, until every output accepted them (or one failed). */
   private readonly active = new Set<Promise<void>>();
   /** Accepted batches, until every output confirmed them (or one gave them up). */
   private readonly unconfirmed = new Set<Promise<void>>();
-  private readonly maxUnconfirmed: number;
   private closed = false;
 
   constructor(
     private readonly outputs: readonly Output[],
-    private readonly limits: DeliveryLimits,
+    limits: DeliveryLimits,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     /** Told of every acknowledged batch (worker progress for health). */
     private readonly onAcknowledged: (labels: DeliveryLabels) => void = () => {},
   ) {
-    this.maxUnconfirmed = limits.maxUnconfirmed ?? Math.max(1, Math.ceil(limits.maxEvents / 10));
+    this.window = new Admission([limits.maxEvents, limits.maxBytes], ([events, bytes]) => {
+      this.metrics.inFlightEvents.set(events!);
+      this.metrics.inFlightBytes.set(bytes!);
+    });
+    this.unconfirmedRoom = new Admission([
+      limits.maxUnconfirmed ?? Math.max(1, Math.ceil(limits.maxEvents / 10)),
+    ]);
   }
 
   /**
@@ -72,69 +75,34 @@ export class Delivery {
   async admit(batch: Batch, labels: DeliveryLabels): Promise<void> {
     const events = eventCount(batch.events);
     const bytes = batchBytes(batch.events);
-    if (this.closed) {
-      const err = shuttingDownError();
-      await batch.release(err);
+    let giveBack: () => void;
+    try {
+      if (this.closed) throw shuttingDownError();
+      (await this.unconfirmedRoom.acquire([1]))();
+      // close() may have come between the grant and here: it rejected only those still waiting.
+      if (this.closed) throw shuttingDownError();
+      // A batch larger than the window is admitted alone (Admission), so it never waits forever.
+      giveBack = await this.window.acquire([events, bytes]);
+      if (this.closed) {
+        giveBack();
+        throw shuttingDownError();
+      }
+    } catch (err) {
+      await batch.release(err as Error);
       throw err;
     }
-    if (!this.fits(events, bytes)) {
-      try {
-        await new Promise<void>((admit, reject) => this.waiters.push({ events, bytes, admit, reject }));
-      } catch (err) {
-        await batch.release(err as Error);
-        throw err;
-      }
-    } else {
-      this.take(events, bytes);
-    }
     this.metrics.eventsPulled.inc(labels, events);
-    const run = this.deliver(batch, labels, events, bytes);
+    const run = this.deliver(batch, labels, events, giveBack);
     this.active.add(run);
     void run.finally(() => this.active.delete(run));
   }
 
-  private fits(events: number, bytes: number): boolean {
-    return this.waiters.length === 0 && this.hasRoom(events, bytes);
-  }
-
-  private hasRoom(events: number, bytes: number): boolean {
-    if (this.unconfirmed.size >= this.maxUnconfirmed) return false;
-    // A batch larger than the window is admitted alone, so it can never wait forever.
-    return (
-      this.inFlightEvents === 0 ||
-      (this.inFlightEvents + events <= this.limits.maxEvents &&
-        this.inFlightBytes + bytes <= this.limits.maxBytes)
-    );
-  }
-
-  private take(events: number, bytes: number): void {
-    this.inFlightEvents += events;
-    this.inFlightBytes += bytes;
-    this.metrics.inFlightEvents.set(this.inFlightEvents);
-    this.metrics.inFlightBytes.set(this.inFlightBytes);
-  }
-
-  private give(events: number, bytes: number): void {
-    this.inFlightEvents -= events;
-    this.inFlightBytes -= bytes;
-    this.admitWaiters();
-  }
-
-  /** Admits waiters in order while they fit (the first one always fits an empty window). */
-  private admitWaiters(): void {
-    while (this.waiters.length > 0) {
-      const next = this.waiters[0]!;
-      if (!this.hasRoom(next.events, next.bytes)) break;
-      this.waiters.shift();
-      this.inFlightEvents += next.events;
-      this.inFlightBytes += next.bytes;
-      next.admit();
-    }
-    this.metrics.inFlightEvents.set(this.inFlightEvents);
-    this.metrics.inFlightBytes.set(this.inFlightBytes);
-  }
-
-  private async deliver(batch: Batch, labels: DeliveryLabels, events: number, bytes: number): Promise<void> {
+  private async deliver(
+    batch: Batch,
+    labels: DeliveryLabels,
+    events: number,
+    giveBack: () => void,
+  ): Promise<void> {
     const { source, accepted, ack, release } = batch;
     const confirmations: Promise<void>[] = [];
     try {
@@ -151,7 +119,7 @@ export class Delivery {
     } catch (err) {
       this.logger.warn({ source, events, err }, `delivery failed, releasing batch: ${describeError(err)}`);
       await safely(() => release(err as Error), this.logger, source);
-      this.give(events, bytes);
+      giveBack();
       return;
     }
     // Counted at acceptance, what throughput is (confirmation may come up to resend_window_seconds
@@ -164,7 +132,7 @@ export class Delivery {
     // Taken before the window is given back, so the waiters admitted next see it.
     if (confirmations.length > 0) this.awaitConfirmation(done, confirmations);
     accepted?.();
-    this.give(events, bytes);
+    giveBack();
     if (confirmations.length === 0) await this.acknowledge(done);
   }
 
@@ -174,10 +142,11 @@ export class Delivery {
    */
   private awaitConfirmation(batch: Unconfirmed, confirmations: Promise<void>[]): void {
     const waiting = this.confirm(batch, confirmations);
+    const giveBack = this.unconfirmedRoom.hold([1]);
     this.unconfirmed.add(waiting);
     void waiting.finally(() => {
       this.unconfirmed.delete(waiting);
-      this.admitWaiters();
+      giveBack();
     });
   }
 
@@ -212,8 +181,8 @@ export class Delivery {
 
   get inFlight(): { events: number; bytes: number; batches: number; unconfirmed: number } {
     return {
-      events: this.inFlightEvents,
-      bytes: this.inFlightBytes,
+      events: this.window.held[0]!,
+      bytes: this.window.held[1]!,
       batches: this.active.size,
       unconfirmed: this.unconfirmed.size,
     };
@@ -246,7 +215,8 @@ export class Delivery {
   close(): void {
     this.closed = true;
     const err = shuttingDownError();
-    for (const w of this.waiters.splice(0)) w.reject(err);
+    this.unconfirmedRoom.rejectWaiters(err);
+    this.window.rejectWaiters(err);
   }
 }
 

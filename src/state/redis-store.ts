@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { CollectorError, ErrorCodes } from '../core/errors.js';
-import { registerSecret } from '../telemetry/secrets.js';
+import type { Secrets } from '../telemetry/secrets.js';
 import { RedisLeases, type Lease } from './leases.js';
 import type { StateStore } from './store.js';
 
@@ -22,8 +22,11 @@ export class RedisStateStore implements StateStore {
   private leaseConnection: Redis | undefined;
   private closed = false;
 
-  constructor(private readonly options: RedisStoreOptions) {
-    registerSecret(options.password);
+  constructor(
+    private readonly options: RedisStoreOptions,
+    secrets: Secrets,
+  ) {
+    secrets.register(options.password);
     this.redis = new Redis({
       host: options.host,
       port: options.port,

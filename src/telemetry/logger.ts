@@ -1,5 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
-import { scrub, scrubDeep } from './secrets.js';
+import type { Secrets } from './secrets.js';
 
 export type { Logger };
 
@@ -24,12 +24,15 @@ const REDACT_PATHS = [
 ];
 
 export interface LoggerOptions {
+  /** The process's secrets registry: every record is scrubbed of what it holds. */
+  secrets: Secrets;
   debug?: boolean;
   level?: string;
   destination?: DestinationStream;
 }
 
-export function createLogger(options: LoggerOptions = {}): Logger {
+export function createLogger(options: LoggerOptions): Logger {
+  const { secrets } = options;
   const level = options.level ?? (options.debug ? 'debug' : 'info');
   return pino(
     {
@@ -39,15 +42,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
         level: (label) => ({ level: label }),
-        log: (obj) => scrubDeep(obj) as Record<string, unknown>,
+        log: (obj) => secrets.scrubDeep(obj) as Record<string, unknown>,
       },
       serializers: {
-        err: (err: unknown) => serializeError(err),
+        err: (err: unknown) => serializeError(err, secrets),
       },
       hooks: {
         logMethod(args, method) {
           // Scrub interpolated message strings too, not only structured fields.
-          const scrubbed = args.map((a) => (typeof a === 'string' ? scrub(a) : a)) as typeof args;
+          const scrubbed = args.map((a) => (typeof a === 'string' ? secrets.scrub(a) : a)) as typeof args;
           method.apply(this, scrubbed);
         },
       },
@@ -56,14 +59,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
-function serializeError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { message: scrub(String(err)) };
-  const out: Record<string, unknown> = { type: err.name, message: scrub(err.message) };
+function serializeError(err: unknown, secrets: Secrets): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: secrets.scrub(String(err)) };
+  const out: Record<string, unknown> = { type: err.name, message: secrets.scrub(err.message) };
   const e = err as Error & { code?: unknown; details?: unknown; $metadata?: { httpStatusCode?: number } };
   if (e.code !== undefined) out.code = e.code;
-  if (e.details !== undefined) out.details = scrubDeep(e.details);
+  if (e.details !== undefined) out.details = secrets.scrubDeep(e.details);
   if (e.$metadata?.httpStatusCode !== undefined) out.httpStatus = e.$metadata.httpStatusCode;
-  if (err.cause !== undefined) out.cause = serializeError(err.cause);
+  if (err.cause !== undefined) out.cause = serializeError(err.cause, secrets);
   return out;
 }
 

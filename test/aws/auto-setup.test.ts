@@ -14,6 +14,7 @@ import type { AwsInputConfig, CollectorConfig } from '../../src/config/schema.js
 import { Collector } from '../../src/runtime/collector.js';
 import { tempDir } from '../helpers/paths.js';
 import { capturingLogger } from '../helpers/harness.js';
+import { Secrets } from '../../src/telemetry/secrets.js';
 
 const ACCOUNT = '123456789012';
 const EU = 'eu-west-1';
@@ -103,6 +104,7 @@ describe('auto_setup against the fake AWS', () => {
   const newClients = (): AwsClients => {
     const aws = new AwsClients({
       credentials: { access_key: 'AKIAAUTOSETUP', access_secret: 'auto-setup-secret-0000' },
+      secrets: new Secrets(),
       endpoint: fake.endpoint,
       stsRegion: EU,
     });
@@ -220,7 +222,7 @@ describe('auto_setup against the fake AWS', () => {
     test('logs what was created, and the exact bucket notification still to set for S3-fed queues', () => {
       const created = firstLog.filter((l) => l.status === 'created');
       assert.equal(created.length, 24);
-      assert.ok(created.every((l) => l.level === 'info' && String(l.msg).startsWith('auto_setup: ')));
+      assert.ok(created.every((l) => l.level === 'info' && l.event === 'auto_setup_step'));
       const manual = firstLog.filter((l) => l.status === 'manual');
       assert.deepEqual(manual.map((l) => l.name).sort(), [
         'devo-ncwl-cfl-t1',
@@ -228,11 +230,23 @@ describe('auto_setup against the fake AWS', () => {
         'devo-trails',
       ]);
       assert.ok(manual.every((l) => l.level === 'warn'));
-      const vpc = String(manual.find((l) => l.name === 'devo-ncwl-vpcfl-t1')!.msg);
-      assert.match(vpc, /VPC Flow Logs files in eu-west-1/);
-      assert.match(vpc, /put-bucket-notification-configuration --bucket <bucket>/);
+      const vpc = manual.find((l) => l.name === 'devo-ncwl-vpcfl-t1')!;
+      assert.equal(vpc.resource, 'S3 notification');
+      assert.equal(vpc.region, EU);
+      assert.equal(vpc.service, 'non-cloudwatch-logs');
+      assert.deepEqual(vpc.notification, {
+        QueueConfigurations: [
+          {
+            Id: 'devo-aws-collector-devo-ncwl-vpcfl-t1',
+            QueueArn: `arn:aws:sqs:${EU}:${ACCOUNT}:devo-ncwl-vpcfl-t1`,
+            Events: ['s3:ObjectCreated:*'],
+          },
+        ],
+      });
       const summary = firstLog.at(-1)!;
-      assert.equal(summary.msg, 'auto_setup done for 6 queue(s)');
+      assert.equal(summary.event, 'auto_setup_done');
+      assert.equal(summary.queues, 6);
+      assert.deepEqual(summary.incomplete, []);
       assert.equal(summary.created, 24);
     });
 
@@ -264,8 +278,9 @@ describe('auto_setup against the fake AWS', () => {
     });
 
     test('the logged bucket notification is accepted by S3 and brings new objects to the queue', async () => {
-      const vpc = String(firstLog.find((l) => l.status === 'manual' && l.name === 'devo-ncwl-vpcfl-t1')!.msg);
-      const json = /--notification-configuration '([^']+)'/.exec(vpc)![1]!;
+      const json = JSON.stringify(
+        firstLog.find((l) => l.status === 'manual' && l.name === 'devo-ncwl-vpcfl-t1')!.notification,
+      );
       fake.s3.createBucket(EU, 'flow-logs');
       await aws.s3(EU).send(
         new PutBucketNotificationConfigurationCommand({
@@ -384,16 +399,31 @@ describe('auto_setup against the fake AWS', () => {
       ],
     );
     const kept = lines().filter((l) => l.status === 'kept');
-    assert.match(
-      String(kept[0]!.msg),
-      /user-made\.fifo \(us-east-1\) exists with ContentBasedDeduplication=false/,
+    assert.deepEqual(
+      kept.map((l) => [l.resource, l.name, l.found, l.wanted]),
+      [
+        [
+          'SQS queue',
+          'user-made.fifo',
+          { ContentBasedDeduplication: 'false' },
+          { ContentBasedDeduplication: 'true' },
+        ],
+        [
+          'SQS dead-letter queue',
+          'user-made-dlq.fifo',
+          { RedrivePolicy: null },
+          { deadLetterQueue: 'user-made-dlq.fifo', maxReceiveCount: 5 },
+        ],
+        [
+          'EventBridge rule',
+          'devo-service-events-t2',
+          { State: 'ENABLED', EventPattern: userPattern },
+          { State: 'ENABLED', EventPattern: (kept[2]!.wanted as { EventPattern: string }).EventPattern },
+        ],
+      ],
     );
-    assert.match(String(kept[1]!.msg), /without a redrive policy .*user-made-dlq\.fifo after 5 receives/);
-    assert.match(
-      String(kept[2]!.msg),
-      /exists with pattern \{"source":\["aws\.guardduty"\]\}; left as it is/,
-    );
-    assert.ok(kept.every((l) => l.level === 'warn'));
+    assert.notEqual((kept[2]!.wanted as { EventPattern: string }).EventPattern, userPattern);
+    assert.ok(kept.every((l) => l.level === 'warn' && l.event === 'auto_setup_step' && l.region === US));
     const rule = await aws.eventbridge(US).send(new DescribeRuleCommand({ Name: 'devo-service-events-t2' }));
     assert.equal(rule.EventPattern, userPattern);
     const attrs = await queueAttributes(aws, US, queue);
@@ -425,9 +455,18 @@ describe('auto_setup against the fake AWS', () => {
       ],
     );
     assert.deepEqual(report.incomplete, [{ service: 'sqs-cloudwatch-consumer', region: EU }]);
-    assert.match(
-      String(lines().find((l) => l.level === 'error')!.msg),
-      /SQS queue policy odd-policy \(eu-west-1\) for sqs-cloudwatch-consumer: .*not a JSON policy document; left as it is/,
+    const failed = lines().find((l) => l.level === 'error')!;
+    assert.deepEqual(
+      [
+        failed.event,
+        failed.status,
+        failed.resource,
+        failed.name,
+        failed.service,
+        failed.region,
+        failed.denied,
+      ],
+      ['auto_setup_step', 'failed', 'SQS queue policy', 'odd-policy', 'sqs-cloudwatch-consumer', EU, false],
     );
     assert.equal((await queueAttributes(aws, EU, 'odd-policy')).Policy, 'not json');
   });
@@ -488,6 +527,7 @@ describe('auto_setup against the fake AWS', () => {
       { config: withFileOutput, file: join(dir, 'c.yaml'), dir, inlineSecrets: [] },
       {
         logger,
+        secrets: new Secrets(),
         cwd: dir,
       },
     );
@@ -507,17 +547,16 @@ describe('auto_setup against the fake AWS', () => {
       assert.ok(failure, 'the failure is logged');
       assert.equal(failure.service, 'service-events-all');
       assert.equal(failure.region, EU);
-      assert.match(
-        String(failure.msg),
-        /EventBridge rule devo-service-events-t4 \(eu-west-1\) for service-events-all: the credentials lack the IAM permission events:PutRule \(AccessDeniedException: User: .* not authorized/,
-      );
-      assert.match(
-        String(failure.msg),
-        /the service-events-all worker for eu-west-1 starts anyway and keeps retrying, and its events arrive once this exists: grant events:PutRule/,
-      );
-      const summary = lines().find((l) => String(l.msg).startsWith('auto_setup done'))!;
+      assert.equal(failure.event, 'auto_setup_step');
+      assert.equal(failure.status, 'failed');
+      assert.equal(failure.resource, 'EventBridge rule');
+      assert.equal(failure.name, 'devo-service-events-t4');
+      assert.equal(failure.denied, true, 'told apart as a missing IAM permission');
+      assert.equal((failure.err as { type: string }).type, 'AccessDeniedException');
+      const summary = lines().find((l) => l.event === 'auto_setup_done')!;
       assert.deepEqual(summary.incomplete, [`service-events-all/${EU}`]);
-      assert.ok(lines().some((l) => String(l.msg) === 'started 2 worker(s) and 1 output(s)'));
+      const started = lines().find((l) => l.event === 'collector_started')!;
+      assert.equal((started.workers as string[]).length, 2);
 
       // The Security Hub rule was made and its worker delivers.
       fake.eventbridge.putEvents(EU, [
@@ -560,7 +599,7 @@ ${accounts.map((a) => `      - { id: ${a}, target_assume_role: 'arn:aws:iam::${a
         dir,
         inlineSecrets: [],
       },
-      { logger, cwd: dir },
+      { logger, secrets: new Secrets(), cwd: dir },
     );
     try {
       await collector.start();

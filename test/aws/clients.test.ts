@@ -14,7 +14,7 @@ import {
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { FinalizeRequestMiddleware, HttpRequest } from '@smithy/types';
 import { AwsClients } from '../../src/aws/clients.js';
-import { scrub } from '../../src/telemetry/secrets.js';
+import { Secrets } from '../../src/telemetry/secrets.js';
 import { startFakeAws, type FakeAws } from '../../sandbox/fake-aws/index.js';
 
 describe('AwsClients', () => {
@@ -30,7 +30,9 @@ describe('AwsClients', () => {
     fake.sts.addRole(base);
     fake.sts.addRole(target, { externalId: 'ext-7731' });
     fake.clearRequests();
+    const secrets = new Secrets();
     const aws = new AwsClients({
+      secrets,
       credentials: {
         access_key: 'AKIAUSERUSERUSER0001',
         access_secret: 'user-secret-access-key-0001',
@@ -79,7 +81,7 @@ describe('AwsClients', () => {
         assert.notEqual(call.accessKeyId, 'AKIAUSERUSERUSER0001');
       }
       assert.equal(
-        scrub('user-secret-access-key-0001'),
+        secrets.scrub('user-secret-access-key-0001'),
         '[REDACTED]',
         'the static secret is registered for scrubbing',
       );
@@ -91,7 +93,9 @@ describe('AwsClients', () => {
   test('refreshed temporary credentials do not pile up in the secret registry', async () => {
     const role = 'arn:aws:iam::444444444444:role/devo-refresh';
     fake.sts.addRole(role);
+    const secrets = new Secrets();
     const aws = new AwsClients({
+      secrets,
       credentials: {
         access_key: 'AKIAUSERUSERUSER0003',
         access_secret: 'user-secret-access-key-0003',
@@ -111,7 +115,7 @@ describe('AwsClients', () => {
         issued.push(identity.secretAccessKey, identity.sessionToken!);
       }
       assert.equal(new Set(issued).size, 8, 'each refresh issued new credentials');
-      const scrubbed = issued.map((s) => scrub(s) === '[REDACTED]');
+      const scrubbed = issued.map((s) => secrets.scrub(s) === '[REDACTED]');
       assert.deepEqual(
         scrubbed,
         [false, false, false, false, true, true, true, true],
@@ -127,7 +131,9 @@ describe('AwsClients', () => {
     const role = 'arn:aws:iam::555555555555:role/devo-revoked';
     fake.sts.addRole(role);
     let now = 1_000_000;
+    const secrets = new Secrets();
     const aws = new AwsClients({
+      secrets,
       credentials: {
         access_key: 'AKIAUSERUSERUSER0005',
         access_secret: 'user-secret-access-key-0005',
@@ -186,7 +192,9 @@ describe('AwsClients', () => {
   test('a wrong external id is refused by STS and surfaces as an error on the data call', async () => {
     const target = 'arn:aws:iam::333333333333:role/devo-strict';
     fake.sts.addRole(target, { externalId: 'right-id' });
+    const secrets = new Secrets();
     const aws = new AwsClients({
+      secrets,
       credentials: {
         access_key: 'AKIAUSERUSERUSER0002',
         access_secret: 'user-secret-access-key-0002',
@@ -211,7 +219,9 @@ describe('AwsClients', () => {
       accessKeyId: 'AKIAUSERUSERUSER0003',
       secretAccessKey: 'user-secret-access-key-0003',
     };
+    const secrets = new Secrets();
     const aws = new AwsClients({
+      secrets,
       credentials: { access_key: credentials.accessKeyId, access_secret: credentials.secretAccessKey },
       endpoint: fake.endpoint,
       stsRegion: 'eu-west-1',

@@ -86,12 +86,16 @@ inputs:
     const run = runCli(['validate', '--config', file]);
     assert.equal(await run.exited, 2);
     const err = run.stderr();
-    assert.match(err, /5 problems/);
-    assert.match(err, /globals\.debg: unknown key \(did you mean 'debug'\?\)/);
-    assert.match(err, /outputs\.devo\.config\.key: .*required/);
-    assert.match(err, /inputs\.aws\.services\.metrics-all\.regions\[0\]: not an AWS region name/);
-    assert.match(err, /inputs\.aws\.services\.cwl_1\.log_group: required/);
-    assert.match(err, /inputs\.aws\.services\.audit-events-all\.start_time: must be an ISO-8601/);
+    assert.match(err, /^devo-aws-collector: CONFIG_INVALID: /);
+    // Every problem is listed, each on its line naming its config key.
+    const keys = [...err.matchAll(/^ {2}- (\S+):/gm)].map((m) => m[1]);
+    assert.deepEqual(keys.sort(), [
+      'globals.debg',
+      'inputs.aws.services.audit-events-all.start_time',
+      'inputs.aws.services.cwl_1.log_group',
+      'inputs.aws.services.metrics-all.regions[0]',
+      'outputs.devo.config.key',
+    ]);
     assert.doesNotMatch(err, /super-secret-inline-value/);
   });
 
@@ -105,7 +109,15 @@ inputs:
     for (const command of ['validate', 'run']) {
       const run = runCli([command, '--config', file]);
       assert.equal(await run.exited, 2);
-      assert.match(run.stderr(), /1 problem\):\n {2}- line 2, column 1: YAML syntax error UNEXPECTED_TOKEN/);
+      assert.match(run.stderr(), /^devo-aws-collector: CONFIG_INVALID: /);
+      // The one problem names its place (line and column) and the YAML parser's code.
+      assert.deepEqual(
+        [...run.stderr().matchAll(/^ {2}- (line \d+, column \d+): .*\b(UNEXPECTED_TOKEN)\b/gm)].map((m) => [
+          m[1],
+          m[2],
+        ]),
+        [['line 2, column 1', 'UNEXPECTED_TOKEN']],
+      );
       assert.doesNotMatch(run.stdout() + run.stderr(), new RegExp(`${secret}|AKIAINLINE`));
     }
   });
@@ -120,7 +132,7 @@ inputs:
   test('a missing config file is one clear message and exit code 2', async () => {
     const run = runCli(['run', '--config', join(tmp.dir, 'nope.yaml')]);
     assert.equal(await run.exited, 2);
-    assert.match(run.stderr(), /cannot read configuration file .*nope\.yaml/);
+    assert.match(run.stderr(), /^devo-aws-collector: CONFIG_UNREADABLE: .*\/nope\.yaml\b/);
   });
 });
 
@@ -171,11 +183,11 @@ inputs:
 `,
     );
     const run = runCli(['run', '--config', config], { env: { E2E_SECRET: 'e2e-secret-value-42' } });
-    await run.waitForLog('"msg":"started ');
+    await run.waitForLog('"event":"collector_started"');
     const started = run
       .stderr()
       .split('\n')
-      .find((l) => l.includes('"msg":"started '))!;
+      .find((l) => l.includes('"event":"collector_started"'))!;
     const workers = (JSON.parse(started) as { workers: string[] }).workers;
     // 6 services × 2 regions, plus a second worker for audits (api + s3) and for non-cloudwatch-logs (vpc + cloudfront).
     assert.equal(workers.length, 16, workers.join(', '));
@@ -185,7 +197,7 @@ inputs:
     run.child.kill('SIGTERM');
     assert.equal(await run.exited, 0, run.stderr());
     assert.ok(Date.now() - t0 < 5_000 + 2_000, `exited within the grace period (${Date.now() - t0} ms)`);
-    assert.match(run.stderr(), /"msg":"stopped"/);
+    assert.match(run.stderr(), /"event":"collector_stopped"/);
     assert.doesNotMatch(run.stderr(), /e2e-secret-value-42/);
   });
 
@@ -219,7 +231,7 @@ inputs:
       },
     });
     try {
-      await run.waitForLog('"msg":"started ');
+      await run.waitForLog('"event":"collector_started"');
       run.child.kill('SIGUSR2');
       await run.waitForLog('"warning":"MaxListenersExceededWarning"');
     } finally {
@@ -264,10 +276,10 @@ inputs:
 `,
     );
     const run = runCli(['run', '--config', config]);
-    await run.waitForLog('"msg":"started ');
+    await run.waitForLog('"event":"collector_started"');
     while (fake.sqs.stats('us-east-1', 'signals').inFlight === 0) await new Promise((r) => setTimeout(r, 20));
     run.child.kill('SIGTERM');
-    await run.waitForLog('shutting down');
+    await run.waitForLog('"event":"signal_received"');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(run.child.exitCode, null, 'still giving in-flight events their grace period');
     const t0 = Date.now();

@@ -70,9 +70,11 @@ describe('top', () => {
   });
 
   test('--once against nothing listening fails with a clear message', async () => {
-    const run = runCli(['top', '--once', '--url', `http://127.0.0.1:${await freePort()}`]);
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const run = runCli(['top', '--once', '--url', nowhere]);
     assert.equal(await run.exited, 1);
-    assert.match(run.stderr(), /STATUS_UNAVAILABLE|cannot reach http:\/\/127\.0\.0\.1:\d+\/status/);
+    assert.match(run.stderr(), /^devo-aws-collector: STATUS_UNAVAILABLE: /);
+    assert.ok(run.stderr().includes(`${nowhere}/status`), 'names the address it tried');
   });
 
   test(

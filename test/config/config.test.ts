@@ -7,7 +7,7 @@ import { loadConfig, parseConfigText } from '../../src/config/loader.js';
 import { isCollectorError } from '../../src/core/errors.js';
 import { logsSchema, s3LogsSchema } from '../../src/config/schema.js';
 import { definitionFor } from '../../src/services/registry.js';
-import { scrub } from '../../src/telemetry/secrets.js';
+import { Secrets } from '../../src/telemetry/secrets.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
 
 const fullExample = readFileSync(join(repoRoot, 'docs/examples/full.yaml'), 'utf8');
@@ -32,7 +32,7 @@ ${services}
 
 describe('configuration', () => {
   test('accepts every service block of the reference document, with defaults applied', () => {
-    const { config, problems } = parseConfigText(fullExample, { env });
+    const { config, problems, secretValues } = parseConfigText(fullExample, { env });
     assert.deepEqual(problems, []);
     assert.ok(config);
     const s = config.inputs.aws.services;
@@ -58,11 +58,38 @@ describe('configuration', () => {
     );
     assert.equal(config.globals.persistence.type, 'filesystem');
     assert.ok(Object.isFrozen(config.inputs.aws.services), 'validated config is frozen');
-    assert.equal(
-      scrub(`x ${env.AWS_SECRET_ACCESS_KEY} y`),
-      'x [REDACTED] y',
-      'secrets from the environment are registered for scrubbing',
+    assert.ok(
+      secretValues.includes(env.AWS_SECRET_ACCESS_KEY),
+      'secrets from the environment are handed back for registering',
     );
+  });
+
+  test('loading registers the secrets of the file in the registry it is given, even when invalid', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'c.yaml');
+      writeFileSync(
+        file,
+        minimal('      metrics-all:\n        regions: [us-east-1]\n', '\n  unknown_key: 1').replace(
+          '    id: abc',
+          '    id: abc\n    credentials:\n      access_secret: ${AWS_SECRET_ACCESS_KEY}',
+        ),
+      );
+      const secrets = new Secrets();
+      const other = new Secrets();
+      assert.throws(
+        () => loadConfig(file, secrets, env),
+        (e: unknown) => isCollectorError(e, 'CONFIG_INVALID'),
+      );
+      assert.equal(secrets.scrub(`x ${env.AWS_SECRET_ACCESS_KEY} y`), 'x [REDACTED] y');
+      assert.equal(
+        other.scrub(env.AWS_SECRET_ACCESS_KEY),
+        env.AWS_SECRET_ACCESS_KEY,
+        'registries are separate',
+      );
+    } finally {
+      cleanup();
+    }
   });
 
   test('reports every problem at once, each with its path and what was expected', () => {
@@ -284,7 +311,7 @@ inputs:
     assert.equal(problems.length, 1);
     assert.match(problems[0]!.path, /^line \d+/);
     assert.throws(
-      () => loadConfig('/nonexistent/collector.yaml'),
+      () => loadConfig('/nonexistent/collector.yaml', new Secrets()),
       (e: unknown) =>
         isCollectorError(e, 'CONFIG_UNREADABLE') && /\/nonexistent\/collector\.yaml/.test(e.message),
     );
@@ -369,7 +396,7 @@ describe('inputs.aws.accounts', () => {
   const role = (account: string) => `arn:aws:iam::${account}:role/devo`;
 
   test('ids (numbers or strings), roles, secret external ids and regions are accepted', () => {
-    const { config, problems } = parseConfigText(
+    const { config, problems, secretValues } = parseConfigText(
       withAccounts(
         `      - { id: 111111111111, target_assume_role: ${role('111111111111')}, assume_role_external_id: "\${EXT}" }\n` +
           `      - { id: "022222222222", target_assume_role: ${role('022222222222')}, regions: [eu-west-1] }`,
@@ -382,7 +409,7 @@ describe('inputs.aws.accounts', () => {
       ['111111111111', '022222222222'],
     );
     assert.deepEqual(config?.inputs.aws.accounts?.[1]?.regions, ['eu-west-1']);
-    assert.equal(scrub('id account-external-id-77'), 'id [REDACTED]', 'the external id is a secret');
+    assert.ok(secretValues.includes('account-external-id-77'), 'the external id is a secret');
   });
 
   test('every problem names its key path', () => {

@@ -98,4 +98,21 @@ describe('Admission', () => {
     abort.abort();
     assert.equal(await room.takeSome(1, abort.signal), 0);
   });
+
+  test('hold counts what cannot be refused, even beyond the capacity; acquisitions wait for it', async () => {
+    const room = new Admission([2]);
+    const gives = [room.hold([1]), room.hold([1]), room.hold([1])];
+    assert.deepEqual(room.held, [3]);
+    let granted = false;
+    const waiting = room.acquire([1], never).then((give) => ((granted = true), give));
+    gives[0]!();
+    gives[0]!();
+    await Promise.resolve();
+    assert.equal(granted, false, 'two held of two: still full');
+    gives[1]!();
+    (await waiting)();
+    assert.equal(granted, true);
+    gives[2]!();
+    assert.deepEqual(room.held, [0]);
+  });
 });

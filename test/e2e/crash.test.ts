@@ -23,7 +23,9 @@ test('SIGKILL at random moments, restart each time: every event arrives at least
       const logBefore = readFileSync(sandbox.logFile, { encoding: 'utf8', flag: 'a+' }).length;
       const child = sandbox.startCollector();
       // Once it runs (workers started), at a random moment while it pulls and delivers.
-      while (!readFileSync(sandbox.logFile, 'utf8').slice(logBefore).includes('"msg":"started ')) {
+      while (
+        !readFileSync(sandbox.logFile, 'utf8').slice(logBefore).includes('"event":"collector_started"')
+      ) {
         assert.equal(child.exitCode, null, 'the collector exited early');
         await new Promise((r) => setTimeout(r, 20));
       }

@@ -65,7 +65,7 @@ inputs:
   );
   const run = runCli(['run', '--config', config], { env: { DEVO_TOKEN: TOKEN } });
   try {
-    await run.waitForLog('"msg":"started ');
+    await run.waitForLog('"event":"collector_started"');
     await waitUntil(() => devo.requests.length > 0, 10_000, 'a refused request');
     const receivedEarly = fake.sqs.stats(REGION, 'events').received;
     // Long enough for the old behaviour to cycle every message into the DLQ many times over.

@@ -13,6 +13,7 @@ import { Metrics } from '../../src/telemetry/metrics.js';
 import { tempDir } from './paths.js';
 import { RateLimits, type RateLimitOptions } from '../../src/aws/rate-limiter.js';
 import type { DeserializeMiddleware } from '@smithy/types';
+import { Secrets } from '../../src/telemetry/secrets.js';
 
 /**
  * An output that keeps what it accepted, one event per message as outputs send them (runs of
@@ -92,6 +93,7 @@ export function createHarness(options: {
       access_key: 'AKIATESTTESTTEST',
       access_secret: 'test-secret-key-0000',
     },
+    secrets: new Secrets(),
     endpoint: options.endpoint,
     stsRegion: 'us-east-1',
   });
@@ -192,14 +194,18 @@ export function busiestWindow(times: number[], windowMs: number): number {
   return most;
 }
 
-/** A logger whose JSON lines the test can read. */
-export function capturingLogger(): {
+/** A logger whose JSON lines the test can read, scrubbed of what `secrets` holds. */
+export function capturingLogger(secrets: Secrets = new Secrets()): {
   logger: Logger;
   lines: () => Record<string, unknown>[];
   /** The lines as written, for what parsing would hide (a key written twice). */
   raw: () => string[];
 } {
   const raw: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
+  const logger = createLogger({
+    secrets,
+    level: 'debug',
+    destination: { write: (s: string) => void raw.push(s) },
+  });
   return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>), raw: () => raw };
 }

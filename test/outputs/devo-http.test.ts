@@ -97,8 +97,8 @@ describe('devo_http output', () => {
       assert.equal(devo.requests.length, 3);
       assert.equal(devo.accepted.length, 1);
       assert.equal(devo.accepted[0]!.body, batch.map((e) => `${e.message}\n`).join(''));
-      assert.ok(logs.some((l) => l.level === 'warn' && /HTTP 503/.test(l.msg)));
-      assert.ok(logs.some((l) => l.level === 'info' && /accepted again/.test(l.msg)));
+      assert.ok(logs.some((l) => l.level === 'warn' && l.event === 'output_retry' && l.status === 503));
+      assert.ok(logs.some((l) => l.level === 'info' && l.event === 'output_recovered' && l.retries === 2));
     } finally {
       await output.stop();
       await devo.close();
@@ -238,7 +238,8 @@ describe('devo_http output', () => {
     const { output, logs } = httpOutput(port);
     const write = output.write(events('t', 1));
     await new Promise((resolve) => setTimeout(resolve, 150));
-    assert.ok(logs.some((l) => l.level === 'warn' && /ECONNREFUSED/.test(l.msg)));
+    const retry = logs.find((l) => l.level === 'warn' && l.event === 'output_retry');
+    assert.equal((retry?.err as { cause: { code: string } }).cause.code, 'ECONNREFUSED');
     await output.stop();
     await assert.rejects(write, (err) => isCollectorError(err, 'OUTPUT_STOPPED'));
     assert.ok(!JSON.stringify(logs).includes(TOKEN));

@@ -181,9 +181,10 @@ describe('devo_platform output', () => {
       const write = output.write([{ tag: 't', message: 'never' }]);
       await waitUntil(() => logs.some((l) => l.level === 'error'), 5000, 'an error log');
       const error = logs.find((l) => l.level === 'error')!;
-      assert.match(
-        error.msg,
-        /output devo: cannot connect to 127\.0\.0\.1:\d+: .*server certificate rejected/,
+      const err = error.err as { code: string; details: { tlsVerification: boolean } };
+      assert.deepEqual(
+        [error.event, error.output, error.target, err.code, err.details.tlsVerification],
+        ['output_connect_failed', 'devo', `127.0.0.1:${receiver.port}`, 'OUTPUT_UNAVAILABLE', true],
       );
       assert.equal(receiver.lines.length, 0);
       await output.stop();
@@ -203,12 +204,21 @@ describe('devo_platform output', () => {
       await strict.output.start();
       const write = strict.output.write([{ tag: 't', message: 'strict' }]);
       await waitUntil(() => strict.logs.some((l) => l.level === 'error'), 5000, 'an error log');
-      assert.match(strict.logs.find((l) => l.level === 'error')!.msg, /ERR_TLS_CERT_ALTNAME_INVALID/);
+      const failed = strict.logs.find((l) => l.level === 'error')!;
+      assert.equal(failed.event, 'output_connect_failed');
+      assert.equal((failed.err as { cause: { code: string } }).cause.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
       await strict.output.stop();
       await expectStopped(write);
 
       await lax.output.start();
-      assert.ok(lax.logs.some((l) => l.level === 'warn' && /verify_hostname is false/.test(l.msg)));
+      assert.ok(
+        lax.logs.some(
+          (l) =>
+            l.level === 'warn' &&
+            l.event === 'tls_hostname_unverified' &&
+            l.configKey === 'outputs.devo.config.verify_hostname',
+        ),
+      );
       await lax.output.write([{ tag: 't', message: 'lax' }]);
       await waitUntil(() => receiver.lines.length === 1, 5000, 'the line');
       assert.match(receiver.lines[0]!, / testhost t: lax$/);
@@ -305,7 +315,14 @@ describe('devo_platform output', () => {
     const { ctx, logs } = testContext('devo', dir);
     const output = definition.create(config, ctx);
     try {
-      assert.ok(logs.some((l) => l.level === 'warn' && /type TCP/.test(l.msg)));
+      assert.ok(
+        logs.some(
+          (l) =>
+            l.level === 'warn' &&
+            l.event === 'output_unencrypted' &&
+            l.configKey === 'outputs.devo.config.type',
+        ),
+      );
       await output.write([{ tag: 'my.app.test', message: 'plain' }]);
       await waitUntil(() => receiver.lines.length === 1, 5000, 'the line');
       assert.match(receiver.lines[0]!, /^<14>\w{3} [ \d]\d \d\d:\d\d:\d\d testhost my\.app\.test: plain$/);

@@ -9,6 +9,7 @@ import { createTestPki, writeTestPki, type TestPki } from '../../sandbox/certs.j
 import type { OutputContext } from '../../src/outputs/definition.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
+import { Secrets } from '../../src/telemetry/secrets.js';
 
 export interface LogRecord {
   level: string;
@@ -19,11 +20,13 @@ export interface LogRecord {
 /** An OutputContext whose logs are kept (as the real logger writes them, scrubbing included). */
 export function testContext(name: string, configDir: string): { ctx: OutputContext; logs: LogRecord[] } {
   const logs: LogRecord[] = [];
+  const secrets = new Secrets();
   const logger = createLogger({
+    secrets,
     level: 'debug',
     destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogRecord) },
   });
-  return { ctx: { name, configDir, logger, metrics: new Metrics(), hostname: 'testhost' }, logs };
+  return { ctx: { name, configDir, logger, metrics: new Metrics(), secrets, hostname: 'testhost' }, logs };
 }
 
 /** Before the file's tests, a test PKI written to a temporary folder (removed after them), given to `use`. */

@@ -6,7 +6,7 @@ import { createCa, createTestPki, issueCertificate, type TestPki } from '../../s
 import { isCollectorError } from '../../src/core/errors.js';
 import { definition } from '../../src/outputs/devo-platform/index.js';
 import { loadTlsMaterial } from '../../src/outputs/tls-material.js';
-import { scrub } from '../../src/telemetry/secrets.js';
+import { Secrets } from '../../src/telemetry/secrets.js';
 import { tempDir, testContext } from './helpers.js';
 
 let pki: TestPki;
@@ -48,7 +48,7 @@ async function rejectsNaming(
   file: string,
   problem: RegExp,
 ): Promise<void> {
-  await assert.rejects(loadTlsMaterial(files, place()), (err: unknown) => {
+  await assert.rejects(loadTlsMaterial(files, place(), new Secrets()), (err: unknown) => {
     assert.ok(isCollectorError(err, 'TLS_MATERIAL'), String(err));
     assert.ok(err.message.includes(join(dir, file)), `${err.message} names ${file}`);
     assert.match(err.message, problem);
@@ -59,13 +59,18 @@ async function rejectsNaming(
 
 describe('TLS material', () => {
   test('loads chain (from certs/ beside the configuration), cert and key', async () => {
-    const m = await loadTlsMaterial({ ca: 'chain.crt', cert: 'client.crt', key: 'client.key' }, place());
+    const secrets = new Secrets();
+    const m = await loadTlsMaterial(
+      { ca: 'chain.crt', cert: 'client.crt', key: 'client.key' },
+      place(),
+      secrets,
+    );
     assert.equal(m.ca?.toString(), pki.ca.cert);
     assert.equal(m.cert?.toString(), pki.client.cert);
     assert.ok(m.certValidTo && m.certValidTo.getTime() > Date.now());
     assert.match(m.certSubject ?? '', /CN=test-domain/);
     // The key is registered as a secret: scrubbed wherever it would be logged.
-    assert.equal(scrub(`key: ${pki.client.key}`), 'key: [REDACTED]');
+    assert.equal(secrets.scrub(`key: ${pki.client.key}`), 'key: [REDACTED]');
   });
 
   test('a missing file is named, with where else it was looked for', async () => {

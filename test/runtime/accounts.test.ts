@@ -1,3 +1,4 @@
+import { Secrets } from '../../src/telemetry/secrets.js';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,7 +59,7 @@ ${services}
   assert.deepEqual(problems, []);
   const collector = new Collector(
     { config: config!, file: join(dir, 'c.yaml'), dir, inlineSecrets: [] },
-    { logger: capturingLogger().logger, cwd: dir },
+    { logger: capturingLogger().logger, secrets: new Secrets(), cwd: dir },
   );
   const times = (accountId?: string) =>
     fake

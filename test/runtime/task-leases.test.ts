@@ -1,3 +1,4 @@
+import { Secrets } from '../../src/telemetry/secrets.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
@@ -50,14 +51,17 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
     pull?: (key: string, r: Replica) => Promise<void>,
     ttlMs = TTL_MS,
   ): Replica {
-    const store = new RedisStateStore({
-      host: '127.0.0.1',
-      port: redis.port,
-      password: REDIS_PASSWORD,
-      db: 0,
-      tls: false,
-      key_prefix: PREFIX,
-    });
+    const store = new RedisStateStore(
+      {
+        host: '127.0.0.1',
+        port: redis.port,
+        password: REDIS_PASSWORD,
+        db: 0,
+        tls: false,
+        key_prefix: PREFIX,
+      },
+      new Secrets(),
+    );
     const clock = new SimClock(1_700_000_000_000);
     const metrics = new Metrics();
     const log = capturingLogger();

@@ -9,6 +9,7 @@ import { capturingLogger } from '../helpers/harness.js';
 import { waitUntil } from '../helpers/wait.js';
 import { Receiver, tempDir } from '../outputs/helpers.js';
 import { serviceEvent } from '../services/shared/sqs-events/fixtures.js';
+import { Secrets } from '../../src/telemetry/secrets.js';
 
 const REGION = 'eu-west-1';
 const QUEUE = 'confirm-events';
@@ -61,10 +62,11 @@ inputs:
         visibility_timeout_seconds: 10
 `);
   assert.deepEqual(problems, []);
-  const { logger, lines } = capturingLogger();
+  const secrets = new Secrets();
+  const { logger, lines } = capturingLogger(secrets);
   const c = new Collector(
     { config: config!, file: join(dir, 'c.yaml'), dir, inlineSecrets: [] },
-    { logger, cwd: dir },
+    { logger, secrets, cwd: dir },
   );
   return { collector: c, lines };
 }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisStateStore } from '../../src/state/redis-store.js';
 import { skipWithoutRedis, startRedis } from '../helpers/redis.js';
+import { Secrets } from '../../src/telemetry/secrets.js';
 
 const skip = skipWithoutRedis;
 
@@ -16,8 +17,8 @@ test('RedisStateStore: replicas share state; corrupt values are a clear error', 
     tls: false,
     key_prefix: 'dac:',
   };
-  const a = new RedisStateStore(options);
-  const b = new RedisStateStore(options);
+  const a = new RedisStateStore(options, new Secrets());
+  const b = new RedisStateStore(options, new Secrets());
   const raw = new Redis({ host: '127.0.0.1', port: redis.port, password: 'test-redis-pass' });
   try {
     assert.equal(await a.get('12351/cwl_1/eu-west-1'), undefined);

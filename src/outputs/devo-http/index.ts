@@ -5,7 +5,6 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { z } from 'zod';
 import { CollectorError, ErrorCodes, describeError } from '../../core/errors.js';
 import { singleMessages, type CollectorEvent } from '../../core/batch.js';
-import { registerSecret } from '../../telemetry/secrets.js';
 import { backoffDelay, sleep } from '../../core/backoff.js';
 import { backoffOptions, backoffSchema } from '../backoff-schema.js';
 import type { OutputContext, OutputDefinition } from '../definition.js';
@@ -241,7 +240,7 @@ export class DevoHttpOutput implements Output {
         );
       }
     }
-    registerSecret(token);
+    ctx.secrets.register(token);
     const ca =
       config.ca === undefined
         ? undefined
@@ -249,6 +248,7 @@ export class DevoHttpOutput implements Output {
             await loadTlsMaterial(
               { ca: config.ca },
               { configDir: ctx.configDir, configKey: `outputs.${this.name}.config` },
+              ctx.secrets,
             )
           ).ca;
     this.agent = new Agent({
@@ -299,7 +299,7 @@ export class DevoHttpOutput implements Output {
           this.checkUsable();
           answer = await this.request(path, body);
         } catch (err) {
-          answer = err instanceof CollectorError ? err : new Error(describeError(err));
+          answer = err instanceof CollectorError ? err : new Error(describeError(err), { cause: err });
         } finally {
           give();
         }
@@ -398,6 +398,7 @@ export class DevoHttpOutput implements Output {
       const hint = HINTS[status] ?? 'check the output configuration';
       this.ctx.logger.error(
         {
+          event: 'output_refused',
           output: this.name,
           status,
           tag,
@@ -416,9 +417,16 @@ export class DevoHttpOutput implements Output {
     this.ctx.health?.down();
     const reason = answer instanceof Error ? answer.message : `HTTP ${answer.status}`;
     const message = `output ${this.name}: request to ${this.base.origin} for tag ${tag} failed (${reason}); retrying in ${(delay / 1000).toFixed(1)} s`;
+    const fields = {
+      event: 'output_retry',
+      output: this.name,
+      tag,
+      delayMs: delay,
+      ...(answer instanceof Error ? { err: answer } : { status: answer.status }),
+    };
     // The first failure after a success is worth a warning; the retries that follow are not.
-    if (this.retrying++ === 0) this.ctx.logger.warn({ output: this.name }, message);
-    else this.ctx.logger.debug({ output: this.name }, message);
+    if (this.retrying++ === 0) this.ctx.logger.warn(fields, message);
+    else this.ctx.logger.debug(fields, message);
   }
 
   private recovered(): void {
@@ -428,6 +436,7 @@ export class DevoHttpOutput implements Output {
       this.ctx.metrics.outputRefused.set({ output: this.name }, 0);
       this.ctx.logger.info(
         {
+          event: 'output_recovered',
           output: this.name,
           status: refusal.status,
           refusedForSeconds: Math.round((this.now() - refusal.since) / 1000),
@@ -438,7 +447,7 @@ export class DevoHttpOutput implements Output {
     }
     if (this.retrying === 0) return;
     this.ctx.logger.info(
-      { output: this.name },
+      { event: 'output_recovered', output: this.name, retries: this.retrying },
       `output ${this.name}: requests accepted again after ${this.retrying} retries`,
     );
     this.retrying = 0;

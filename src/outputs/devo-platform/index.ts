@@ -49,7 +49,7 @@ export const definition: OutputDefinition<typeof schema> = {
   create: (config, ctx) => {
     if (config.type === 'TCP') {
       ctx.logger.warn(
-        { output: ctx.name },
+        { event: 'output_unencrypted', output: ctx.name, configKey: `outputs.${ctx.name}.config.type` },
         `output ${ctx.name}: type TCP sends events unencrypted and unauthenticated; Devo requires SSL`,
       );
     }

@@ -141,6 +141,7 @@ export class CloudTrailApiWorker implements ServiceWorker {
     if (start.from >= oldest) return start;
     this.ctx.logger.warn(
       {
+        event: 'start_clamped',
         worker: this.name,
         requested: new Date(start.from).toISOString(),
         from: new Date(oldest).toISOString(),

@@ -10,6 +10,7 @@ import { stateKey } from '../../../src/state/store.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { createHarness, failAfterWrites, busiestWindow } from '../../helpers/harness.js';
 import { clockAt } from '../../helpers/clock.js';
+import { Secrets } from '../../../src/telemetry/secrets.js';
 
 const SERVICE = 'audit-events-all';
 const MINUTE = 60_000;
@@ -256,6 +257,7 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
     const region = 'ca-central-1';
     const lines: string[] = [];
     const logger = createLogger({
+      secrets: new Secrets(),
       level: 'warn',
       destination: new Writable({
         write(chunk: Buffer, _enc, done) {
@@ -271,10 +273,13 @@ describe('CloudTrail LookupEvents (audits_api) against the fake AWS', () => {
       await createCloudTrailApiWorker(cfg, h.context(SERVICE, region, { clock: clockAt(() => now) }), {
         settleDelayMs: MINUTE,
       }).pull();
-      assert.ok(
-        lines.some((l) => /older than the 90 days/.test(l)),
-        lines.join(''),
-      );
+      const clamped = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.event === 'start_clamped');
+      assert.ok(clamped, lines.join(''));
+      // 90 days, less a margin of 10 minutes, whole seconds.
+      const from = Math.ceil((now - 90 * 86_400_000 + 600_000) / 1000) * 1000;
+      assert.equal(clamped.from, new Date(from).toISOString());
       const calls = fake.requestsFor({ service: 'cloudtrail', operation: 'LookupEvents', region });
       const oldest = Math.min(...calls.map((c) => Number(c.params.StartTime) * 1000));
       assert.ok(oldest >= now - 90 * 86_400_000, 'no query before the 90 days');

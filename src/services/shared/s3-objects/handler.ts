@@ -92,7 +92,13 @@ export function createS3ObjectHandler(options: S3ObjectHandlerOptions): MessageH
       ctx.metrics.errors.inc({ ...labels, code: result.corrupt.code });
       ctx.metrics.objectsCorrupt.inc({ ...labels, format: format.name });
       ctx.logger.error(
-        { ...place, offset: details.offset, eventsDelivered: result.events, err: result.corrupt },
+        {
+          event: 'object_corrupt',
+          ...place,
+          offset: details.offset,
+          eventsDelivered: result.events,
+          err: result.corrupt,
+        },
         `${result.corrupt.message}; the ${result.events} event(s) before the problem are delivered, the rest of the object is skipped (${where(m)} is deleted)`,
       );
       return;

@@ -6,7 +6,7 @@ import {
 import { ErrorCodes } from '../../../core/errors.js';
 import { backoffDelay, sleep } from '../../../core/backoff.js';
 import type { WorkerContext } from '../../definition.js';
-import { batchCall, SQS_BATCH_MAX } from './batch-call.js';
+import { batchCall, describeFailures, SQS_BATCH_MAX } from './batch-call.js';
 import { EntryBatcher } from './entry-batcher.js';
 import type { HeldMessage } from './message.js';
 import type { SqsQueue } from './queue.js';
@@ -98,7 +98,7 @@ export class MessageLifecycle {
       for (const h of todo) if (!failures.has(h)) this.finish(h);
       todo = [...failures.keys()];
       if (todo.length === 0) return;
-      const reasons = [...failures].map(([h, why]) => `${h.message.messageId}: ${why}`).join('; ');
+      const { failed, text: reasons } = describeFailures(failures);
       // Throttling is named: it says "slow down", not that the messages or their handles are bad.
       const failure = throttled
         ? { event: 'sqs_delete_throttled', code: ErrorCodes.AWS_THROTTLED }
@@ -106,7 +106,7 @@ export class MessageLifecycle {
       if (attempt + 1 >= DELETE_ATTEMPTS) {
         this.ctx.metrics.errors.inc({ ...this.labels, code: failure.code }, todo.length);
         this.ctx.logger.error(
-          { ...failure, queue: this.queue.name, messageIds: todo.map((h) => h.message.messageId) },
+          { ...failure, queue: this.queue.name, messageIds: todo.map((h) => h.message.messageId), failed },
           `${this.queue.where()}: deleting ${todo.length} delivered message(s) failed ${DELETE_ATTEMPTS} times; they will be delivered again when their visibility expires (${reasons})`,
         );
         for (const h of todo) this.finish(h);
@@ -118,6 +118,7 @@ export class MessageLifecycle {
           queue: this.queue.name,
           attempt: attempt + 1,
           messageIds: todo.map((h) => h.message.messageId),
+          failed,
         },
         `${this.queue.where()}: deleting ${todo.length} message(s) failed, retrying (${reasons})`,
       );
@@ -139,13 +140,10 @@ export class MessageLifecycle {
     for (const h of batch) this.finish(h);
     if (failures.size > 0) {
       // Harmless beyond the delay: the message becomes visible when its current timeout expires.
+      const { failed, text } = describeFailures(failures);
       this.ctx.logger.warn(
-        { queue: this.queue.name },
-        `${this.queue.where()}: releasing ${failures.size} message(s) failed; they become visible when their timeout expires (${[
-          ...failures,
-        ]
-          .map(([h, why]) => `${h.message.messageId}: ${why}`)
-          .join('; ')})`,
+        { event: 'sqs_release_failed', queue: this.queue.name, failed },
+        `${this.queue.where()}: releasing ${failures.size} message(s) failed; they become visible when their timeout expires (${text})`,
       );
     }
   }

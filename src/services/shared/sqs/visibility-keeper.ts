@@ -1,6 +1,6 @@
 import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../../telemetry/logger.js';
-import { batchCall, SQS_BATCH_MAX } from './batch-call.js';
+import { batchCall, describeFailures, SQS_BATCH_MAX, type BatchFailure } from './batch-call.js';
 import type { HeldMessage } from './message.js';
 import type { SqsQueue } from './queue.js';
 
@@ -67,19 +67,20 @@ export class VisibilityKeeper {
         ),
       () => ({ VisibilityTimeout: this.visibilityTimeoutSeconds }),
     ).then(({ failures }) => {
-      const lost: string[] = [];
+      const lost: [HeldMessage, BatchFailure][] = [];
       for (const h of batch) {
         h.extension = undefined;
         if (h.phase !== 'active' && h.phase !== 'deleting') continue;
-        const why = failures.get(h);
-        if (why === undefined) h.visibleAt = sent + this.timeoutMs;
-        else lost.push(`${h.message.messageId}: ${why}`);
+        const failure = failures.get(h);
+        if (failure === undefined) h.visibleAt = sent + this.timeoutMs;
+        else lost.push([h, failure]);
       }
       if (lost.length > 0) {
         // Tried again at the next tick while the message is still held.
+        const { failed, text } = describeFailures(lost);
         this.logger.warn(
-          { queue: this.queue.name },
-          `${this.queue.where()}: extending the visibility of ${lost.length} message(s) failed (${lost.join('; ')})`,
+          { event: 'sqs_visibility_failed', queue: this.queue.name, failed },
+          `${this.queue.where()}: extending the visibility of ${lost.length} message(s) failed (${text})`,
         );
       }
     });

@@ -11,6 +11,7 @@ import { silentLogger } from '../../../../src/telemetry/logger.js';
 import { Metrics } from '../../../../src/telemetry/metrics.js';
 import { tempDir } from '../../../helpers/paths.js';
 import { RateLimits } from '../../../../src/aws/rate-limiter.js';
+import { Secrets } from '../../../../src/telemetry/secrets.js';
 
 /**
  * The collector side of memory.test.ts, alone in its process so its RSS and heap are its own: the
@@ -51,6 +52,7 @@ const output = new SlowCountingOutput();
 const delivery = new Delivery([output], { maxEvents: 200_000, maxBytes: 256 * 1024 * 1024 }, metrics, logger);
 const aws = new AwsClients({
   credentials: { access_key: 'AKIAMEMORYMEMORY', access_secret: 'memory-secret-0000' },
+  secrets: new Secrets(),
   endpoint: settings.endpoint,
   stsRegion: REGION,
 });

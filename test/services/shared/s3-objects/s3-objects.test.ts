@@ -392,7 +392,10 @@ describe('S3 objects announced on SQS (real SDK against the fake AWS)', () => {
     const line = log.lines().find((l) => l.bucket === bucket && l.objectKey === key && l.level === 'error');
     assert.ok(line, 'the failure is logged with bucket and key');
     assert.equal(line.offset, cut, 'the compressed byte where the content ends');
-    assert.match(String(line.msg), new RegExp(`truncated gzip data.*at byte ${cut}`));
+    assert.equal(line.event, 'object_corrupt');
+    const err = line.err as { code: string; details: Record<string, unknown> };
+    assert.equal(err.code, 'OBJECT_CORRUPT');
+    assert.deepEqual([err.details.compression, err.details.problem], ['gzip', 'truncated']);
     assert.equal(line.eventsDelivered, ids.length);
   });
 
