@@ -122,7 +122,16 @@ test(
         () => later.every((id) => deliveredIds(survivor!).includes(id)),
         60_000,
         'the new events delivered by the survivor',
-      );
+      ).catch((err: unknown) => {
+        const got = new Set(deliveredIds(survivor!));
+        t.diagnostic(
+          `not delivered by the survivor (first 10): ${later
+            .filter((id) => !got.has(id))
+            .slice(0, 10)
+            .join(' ')}`,
+        );
+        throw err;
+      });
       const tookMs = Date.now() - killedAt;
       // The leases expire within a TTL of the kill, the survivor's next round (a third of the TTL)
       // takes them, its next pull (a period) reads the new events once the settle delay passed

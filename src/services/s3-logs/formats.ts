@@ -1,7 +1,5 @@
 import { JsonDocumentParser, NdjsonParser } from '../../formats/json-events.js';
 import { PlainLineParser } from '../../formats/plain-lines.js';
-import type { ScannedRecord } from '../../formats/json-scanner.js';
-import type { CollectorEvent } from '../../core/batch.js';
 import {
   awsConfigFormat,
   elbFormat,
@@ -9,7 +7,7 @@ import {
   s3AccessFormat,
 } from '../shared/s3-objects/aws-formats.js';
 import { cloudTrailFormat } from '../shared/s3-objects/cloudtrail-format.js';
-import { lineParser, type ObjectFormat } from '../shared/s3-objects/formats.js';
+import { lineParser, recordParser, type ObjectFormat } from '../shared/s3-objects/formats.js';
 import { cloudFrontFormat, vpcFlowLogsFormat } from '../shared/s3-objects/log-formats.js';
 import type { ContentFormat } from './kinds.js';
 
@@ -46,23 +44,16 @@ export function jsonFormat(tag: string, options: FormatOptions): ObjectFormat {
   return {
     name: 'json',
     accepts: () => true,
-    open(source) {
-      const parser = new JsonDocumentParser({
-        source,
-        ...(options.expandEventListFromField === undefined
-          ? {}
-          : { expandField: options.expandEventListFromField }),
-      });
-      const add = (records: ScannedRecord[], out: CollectorEvent[]): void => {
-        for (const r of records) out.push({ tag, message: r.json, plain: r.plain });
-      };
-      return {
-        push: (chunk, out) => add(parser.push(chunk), out),
-        end: (out) => add(parser.end(), out),
-        dropped: 0,
-        malformed: 0,
-      };
-    },
+    open: (source) =>
+      recordParser(
+        new JsonDocumentParser({
+          source,
+          ...(options.expandEventListFromField === undefined
+            ? {}
+            : { expandField: options.expandEventListFromField }),
+        }),
+        tag,
+      ),
   };
 }
 

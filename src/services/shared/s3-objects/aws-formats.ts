@@ -1,9 +1,7 @@
 import { awsConfigSplitter, CONFIG_WRITABILITY_CHECK_KEY } from '../../../formats/aws-config.js';
 import { JsonLinesParser } from '../../../formats/json-lines.js';
-import type { ScannedRecord } from '../../../formats/json-scanner.js';
 import { PlainLineParser } from '../../../formats/plain-lines.js';
-import type { CollectorEvent } from '../../../core/batch.js';
-import { lineParser, type LineParser, type ObjectFormat } from './formats.js';
+import { lineParser, recordParser, type LineParser, type ObjectFormat } from './formats.js';
 
 /** Every object read, each line one event of `tag` (see LineParser). */
 function lineFormat(name: string, tag: string, parser: (source: string) => LineParser): ObjectFormat {
@@ -36,17 +34,6 @@ export function awsConfigFormat(tag: string): ObjectFormat {
   return {
     name: 'awsconfig',
     accepts: (key) => !CONFIG_WRITABILITY_CHECK_KEY.test(key),
-    open(source) {
-      const splitter = awsConfigSplitter({ source });
-      const add = (items: ScannedRecord[], out: CollectorEvent[]): void => {
-        for (const item of items) out.push({ tag, message: item.json, plain: item.plain });
-      };
-      return {
-        push: (chunk, out) => add(splitter.push(chunk), out),
-        end: (out) => add(splitter.end(), out),
-        dropped: 0,
-        malformed: 0,
-      };
-    },
+    open: (source) => recordParser(awsConfigSplitter({ source }), tag),
   };
 }

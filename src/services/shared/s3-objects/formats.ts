@@ -2,6 +2,7 @@ import type { MessageSink } from '../../../formats/lines.js';
 import type { S3ObjectRef } from '../../../formats/notifications.js';
 import type { ParquetAsText } from '../../../formats/parquet.js';
 import type { CollectorEvent } from '../../../core/batch.js';
+import type { ScannedRecord } from '../../../formats/json-scanner.js';
 
 /**
  * Turns the decompressed bytes of one object into events, chunk by chunk. push() and end() append
@@ -75,5 +76,24 @@ export function lineParser(parser: LineParser, tag: string): ObjectParser {
     get malformed() {
       return parser.malformed;
     },
+  };
+}
+
+/** A streaming splitter of JSON records (formats/): each record's compact JSON one event. */
+export interface RecordSplitter {
+  push(chunk: Buffer): ScannedRecord[];
+  end(): ScannedRecord[];
+}
+
+/** An ObjectParser making a record splitter's records events of one tag. */
+export function recordParser(splitter: RecordSplitter, tag: string): ObjectParser {
+  const add = (records: ScannedRecord[], out: CollectorEvent[]): void => {
+    for (const r of records) out.push({ tag, message: r.json, plain: r.plain });
+  };
+  return {
+    push: (chunk, out) => add(splitter.push(chunk), out),
+    end: (out) => add(splitter.end(), out),
+    dropped: 0,
+    malformed: 0,
   };
 }
