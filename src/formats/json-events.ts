@@ -1,25 +1,20 @@
 import { CollectorError, ErrorCodes, isCollectorError } from '../core/errors.js';
-import {
-  DEFAULT_MAX_RECORD_BYTES,
-  JsonRecordScanner,
-  compactJsonRecord,
-  type ScannedRecord,
-} from './json-scanner.js';
+import { DEFAULT_MAX_RECORD_BYTES, JsonRecordScanner, type ScannedRecord } from './json-scanner.js';
 import { rejectedAt } from './corrupt.js';
-import { LineLogParser, type MessageSink } from './lines.js';
 
 /** Whitespace before a JSON document beyond this is not a JSON document (it is replayed to the scanner). */
 const MAX_LEADING_WHITESPACE = 64 * 1024;
 
 /**
- * Generic JSON content (the `json` and `ndjson` formats of S3 objects). Both reject (OBJECT_REJECTED)
+ * Generic JSON content (the `json` format of S3 objects; `ndjson` is JsonLinesParser refusing bad
+ * lines). Both reject (OBJECT_REJECTED)
  * content that is not what was asked for before a single event was read — the object is then not of
  * this format, and its message is kept — and report a problem found after events were read as
  * OBJECT_CORRUPT, as the other parsers do.
  */
 
 /** OBJECT_CORRUPT found before any event: the content is not of the format at all. */
-function rejectIfFirst(err: unknown, events: number): unknown {
+export function rejectIfFirst(err: unknown, events: number): unknown {
   if (events > 0 || !isCollectorError(err, ErrorCodes.OBJECT_CORRUPT)) return err;
   return new CollectorError(ErrorCodes.OBJECT_REJECTED, err.message, { cause: err, details: err.details });
 }
@@ -101,63 +96,4 @@ export class JsonDocumentParser {
     this.emitted += records.length;
     return records;
   }
-}
-
-/**
- * Newline-delimited JSON: each non-blank line one JSON object, sent as compact JSON (a line longer
- * than 8 MiB, or one that is not a JSON object, stops the object).
- */
-export class NdjsonParser extends LineLogParser {
-  private readonly source: string;
-
-  constructor(options: { source?: string } = {}) {
-    const source = options.source ?? 'NDJSON file';
-    // The separator is not used: any ASCII byte will do.
-    super({ separator: 0x09, source });
-    this.source = source;
-  }
-
-  override pushTo(chunk: Buffer, sink: MessageSink): void {
-    try {
-      super.pushTo(chunk, sink);
-    } catch (err) {
-      throw rejectIfFirst(err, this.rows);
-    }
-  }
-
-  override endTo(sink: MessageSink): void {
-    try {
-      super.endTo(sink);
-    } catch (err) {
-      throw rejectIfFirst(err, this.rows);
-    }
-  }
-
-  protected line(line: string): void {
-    let record: ScannedRecord;
-    try {
-      record = compactJsonRecord(line, this.source);
-    } catch (err) {
-      if (!isCollectorError(err)) throw err;
-      // The scanner's offset is within the line: the error names the row, and that offset.
-      const row = this.rows + 1;
-      throw new CollectorError(
-        err.code,
-        err.message.replace(/ \(at byte (\d+)\)$/, ` (row ${row}, at its byte $1)`),
-        {
-          cause: err,
-          details: { ...err.details, row, offset: 0, offsetInRow: err.details.offset },
-        },
-      );
-    }
-    this.rows++;
-    this.sink.push(record.json, record.plain);
-  }
-
-  protected asWritten(): boolean {
-    return false;
-  }
-
-  /** A line that is not a JSON object stops the object instead. */
-  readonly malformed = 0;
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isCollectorError } from '../../src/core/errors.js';
-import { JsonDocumentParser, NdjsonParser } from '../../src/formats/json-events.js';
+import { JsonDocumentParser } from '../../src/formats/json-events.js';
+import { JsonLinesParser } from '../../src/formats/json-lines.js';
 import { PlainLineParser } from '../../src/formats/plain-lines.js';
 import { MAX_JSON_DEPTH } from '../../src/formats/json-scanner.js';
 import { forEverySplit, runParser } from './helpers.js';
@@ -11,7 +12,8 @@ const json = (input: string, expandField?: string) => (chunks: Buffer[]) =>
   runParser(new JsonDocumentParser({ source: SOURCE, ...(expandField ? { expandField } : {}) }), chunks).map(
     (r) => r.json,
   );
-const lines = (make: () => NdjsonParser | PlainLineParser) => (chunks: Buffer[]) => runParser(make(), chunks);
+const lines = (make: () => JsonLinesParser | PlainLineParser) => (chunks: Buffer[]) =>
+  runParser(make(), chunks);
 
 function code(run: () => unknown): { code: string; offset: unknown } {
   try {
@@ -74,17 +76,19 @@ describe('ndjson and lines', () => {
     const input = Buffer.from('{"a": 1}\r\n\n{"b": [1, 2]}\n{"c":"é"}');
     forEverySplit(
       input,
-      lines(() => new NdjsonParser({ source: SOURCE })),
+      lines(() => new JsonLinesParser({ source: SOURCE, badLine: 'refuse' })),
       ['{"a":1}', '{"b":[1,2]}', '{"c":"é"}'],
     );
   });
 
   test('ndjson: a first line that is not a JSON object is rejected; a later one is corrupt', () => {
     assert.equal(
-      code(() => runParser(new NdjsonParser({ source: SOURCE }), [Buffer.from('plain text\n')])).code,
+      code(() =>
+        runParser(new JsonLinesParser({ source: SOURCE, badLine: 'refuse' }), [Buffer.from('plain text\n')]),
+      ).code,
       'OBJECT_REJECTED',
     );
-    const parser = new NdjsonParser({ source: SOURCE });
+    const parser = new JsonLinesParser({ source: SOURCE, badLine: 'refuse' });
     assert.deepEqual(parser.push(Buffer.from('{"a":1}\n')), ['{"a":1}']);
     assert.throws(
       () => parser.push(Buffer.from('{"a":\n')),

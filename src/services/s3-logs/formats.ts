@@ -1,4 +1,5 @@
-import { JsonDocumentParser, NdjsonParser } from '../../formats/json-events.js';
+import { JsonDocumentParser } from '../../formats/json-events.js';
+import { JsonLinesParser } from '../../formats/json-lines.js';
 import { PlainLineParser } from '../../formats/plain-lines.js';
 import {
   awsConfigFormat,
@@ -35,7 +36,7 @@ export function ndjsonFormat(tag: string): ObjectFormat {
   return {
     name: 'ndjson',
     accepts: () => true,
-    open: (source) => lineParser(new NdjsonParser({ source }), tag),
+    open: (source) => lineParser(new JsonLinesParser({ source, badLine: 'refuse' }), tag),
   };
 }
 
