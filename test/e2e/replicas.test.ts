@@ -27,6 +27,8 @@ const TRAIL_EVENTS = 800;
 const LOG_EVENTS = 200;
 const MESSAGES = 300;
 const LATER = 40;
+/** Over a bound on the survivor's catch-up: a loaded test machine's delays. */
+const SLACK_MS = 5_000;
 
 test(
   'three replicas on one Redis: every event once while they live; after two are killed the survivor takes their tasks over',
@@ -86,7 +88,7 @@ test(
         services: [
           `      audit-events-all: { types: [audits_api], regions: [${REGIONS.join(', ')}], ${window} }`,
           `      cwl_1: { types: [logs], log_group: /app, regions: [${REGIONS[0]}], ${window} }`,
-          `      service-events-all: { cloudwatch_sqs_queue_name: events, regions: [${REGIONS[0]}], visibility_timeout_seconds: ${VISIBILITY_S} }`,
+          `      service-events-all: { cloudwatch_sqs_queue_name: events, regions: [${REGIONS[0]}], visibility_timeout_seconds: ${VISIBILITY_S}, request_period_in_seconds: ${PERIOD_S} }`,
         ].join('\n'),
       });
       for (let i = 0; i < 3; i++) runs.push(startReplica(config, tmp.dir));
@@ -115,32 +117,47 @@ test(
       const [survivor, ...killed] = runs;
       for (const k of killed) assert.equal(await stopChild(k.child, 'SIGKILL'), 'SIGKILL');
       const killedAt = Date.now();
-      const later = [
-        ...REGIONS.flatMap((r) => trail(r, stamps(LATER, Date.now() - 500, Date.now()))),
-        ...logs(stamps(LATER, Date.now() - 500, Date.now())),
-        ...messages(LATER),
-      ];
-      await waitUntil(
-        () => later.every((id) => deliveredIds(survivor!).includes(id)),
-        60_000,
-        'the new events delivered by the survivor',
-      ).catch((err: unknown) => {
+      const laterByKind: Record<string, string[]> = {
+        ...Object.fromEntries(
+          REGIONS.map((r) => [`cloudtrail ${r}`, trail(r, stamps(LATER, Date.now() - 500, Date.now()))]),
+        ),
+        logs: logs(stamps(LATER, Date.now() - 500, Date.now())),
+        sqs: messages(LATER),
+      };
+      const later = Object.values(laterByKind).flat();
+      // When each kind was complete at the survivor, ms after the kill: the one that lags names the cause.
+      const caughtUp: Record<string, number> = {};
+      const survivorCaughtUp = () => {
         const got = new Set(deliveredIds(survivor!));
-        t.diagnostic(
-          `not delivered by the survivor (first 10): ${later
-            .filter((id) => !got.has(id))
-            .slice(0, 10)
-            .join(' ')}`,
-        );
-        throw err;
-      });
-      // Expected within (TTL + a lease round + period + settle) or the SQS visibility timeout (a
-      // killed replica's long poll may take new messages before its connection is seen gone); one
-      // run on Node 24 took 50 s, not yet explained (issue 14 stays open), so the time is reported
-      // here and only the 60 s wait above is asserted.
-      const expected = Math.max(TTL_S + TTL_S / 3 + PERIOD_S + SETTLE_S, VISIBILITY_S) * 1000;
-      t.diagnostic(
-        `the survivor delivered every new event ${Date.now() - killedAt} ms after the kill (expected about ${expected} ms)`,
+        for (const [kind, ids] of Object.entries(laterByKind))
+          if (caughtUp[kind] === undefined && ids.every((id) => got.has(id)))
+            caughtUp[kind] = Date.now() - killedAt;
+        return Object.keys(caughtUp).length === Object.keys(laterByKind).length;
+      };
+      await waitUntil(survivorCaughtUp, 60_000, 'the new events delivered by the survivor').catch(
+        (err: unknown) => {
+          const got = new Set(deliveredIds(survivor!));
+          t.diagnostic(
+            `caught up: ${JSON.stringify(caughtUp)}; not delivered by the survivor (first 10): ${later
+              .filter((id) => !got.has(id))
+              .slice(0, 10)
+              .join(' ')}`,
+          );
+          throw err;
+        },
+      );
+      t.diagnostic(`each kind complete at the survivor, ms after the kill: ${JSON.stringify(caughtUp)}`);
+      // A pull task moves once its lease expires (TTL), at the survivor's next lease round (a third
+      // of it), and is read at its next period once the window settled. A message a killed replica
+      // held, or that its last long poll took as it died (SQS cannot tell), returns after the
+      // visibility timeout, and the survivor's receivers, polling again within a period of an empty
+      // long poll, take it then. Slack for a loaded machine.
+      const bound = Math.max(TTL_S + TTL_S / 3 + PERIOD_S + SETTLE_S, VISIBILITY_S + PERIOD_S) * 1000;
+      const took = Math.max(...Object.values(caughtUp));
+      t.diagnostic(`the survivor delivered every new event ${took} ms after the kill (bound ${bound} ms)`);
+      assert.ok(
+        took <= bound + SLACK_MS,
+        `caught up ${took} ms after the kill: over ${bound} ms + ${SLACK_MS} ms`,
       );
       assert.deepEqual(heldTasks(survivor!).length, 3);
       await waitUntil(
