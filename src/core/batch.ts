@@ -39,6 +39,11 @@ export interface Batch {
   readonly ack: () => Promise<void>;
   /** Called once, instead of ack(), when delivery is given up (possibly after accepted()). Must not throw. */
   readonly release: (reason: Error) => Promise<void>;
+  /**
+   * Called by delivery once the batch is admitted, right before its events are written (a leased
+   * task: is the lease still this replica's?); throws to refuse the batch, which is then released.
+   */
+  readonly fence?: () => void;
 }
 
 /**

@@ -8,6 +8,14 @@ import { settleOnce, type Batch, type CollectorEvent } from './batch.js';
  * at the first released batch, so the next pull resumes from the last delivered position:
  * no gap, and duplicates at most what was in flight.
  */
+/** Checks of a batch of a leased task; each throws to refuse it (LEASE_LOST). */
+export interface BatchChecks {
+  /** Before the batch is handed to delivery (may ask Redis). */
+  guard(): Promise<void>;
+  /** Right before delivery writes it, after it waited for room (local, synchronous). */
+  fence(): void;
+}
+
 export class CheckpointSequencer<T> {
   private readonly pending: { checkpoint: T; state: 'pending' | 'acked' | 'released' }[] = [];
   private released = false;
@@ -17,15 +25,15 @@ export class CheckpointSequencer<T> {
 
   constructor(
     private readonly save: (checkpoint: T) => Promise<void>,
-    /** Checked before each batch is handed over (a leased task: is the lease still ours?); throws to refuse it. */
-    private readonly beforeDeliver?: () => Promise<void>,
+    /** A leased task's checks of its batches (runtime/task-leases.ts); absent alone. */
+    private readonly lease?: BatchChecks,
   ) {}
 
   /** A batch whose acknowledgement moves the checkpoint to `checkpoint` (once all before it are acknowledged). */
   batch(events: readonly CollectorEvent[], source: string, checkpoint: T): Batch {
     const entry = { checkpoint, state: 'pending' as 'pending' | 'acked' | 'released' };
     this.pending.push(entry);
-    return settleOnce(events, source, {
+    const batch = settleOnce(events, source, {
       ack: async () => {
         entry.state = 'acked';
         await this.advance();
@@ -36,6 +44,7 @@ export class CheckpointSequencer<T> {
         await this.advance();
       },
     });
+    return this.lease ? { ...batch, fence: this.lease.fence } : batch;
   }
 
   /**
@@ -47,7 +56,7 @@ export class CheckpointSequencer<T> {
     ctx: { deliver(batch: Batch): Promise<void>; signal: AbortSignal },
   ): Promise<boolean> {
     try {
-      await this.beforeDeliver?.();
+      await this.lease?.guard();
     } catch (err) {
       // Refused: the batch goes nowhere and holds back every later checkpoint.
       await batch.release(err as Error);

@@ -184,7 +184,7 @@ export class Collector {
             clock: systemClock,
             rateLimits: this.rateLimits,
             delivery: this.delivery,
-            ...(this.taskLeases && { leaseGuard: this.taskLeases.guard }),
+            ...(this.taskLeases && { lease: this.taskLeases.checks }),
           },
           serviceName,
           region,
@@ -292,6 +292,7 @@ export class Collector {
       'stopping: no new pulls; delivering what is in flight',
     );
     this.health.shutdown();
+    this.taskLeases?.quiesce();
     this.abort.abort();
     // Nothing new is admitted: a pull waiting for room releases its batch at once instead of
     // holding shutdown for the whole grace period.

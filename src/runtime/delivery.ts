@@ -83,9 +83,13 @@ export class Delivery {
       if (this.closed) throw shuttingDownError();
       // A batch larger than the window is admitted alone (Admission), so it never waits forever.
       giveBack = await this.window.acquire([events, bytes]);
-      if (this.closed) {
+      try {
+        if (this.closed) throw shuttingDownError();
+        // The wait for room may have outlasted the lease of the batch's task.
+        batch.fence?.();
+      } catch (err) {
         giveBack();
-        throw shuttingDownError();
+        throw err;
       }
     } catch (err) {
       await batch.release(err as Error);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CollectorError, ErrorCodes, describeError, isCollectorError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { PullTask, ServiceWorker } from '../services/definition.js';
@@ -23,7 +24,7 @@ interface TaskState {
   /** Local time until which the lease is trusted: the start of its latest renewal + TTL. */
   validUntil: number;
   pulling: boolean;
-  /** Above the fair share: give the task up when the pull under way ends. */
+  /** Above the fair share: the pull under way ends at its next batch, and the task is given up. */
   handOver: boolean;
 }
 
@@ -37,17 +38,21 @@ export interface TaskLeasesOptions {
 
 /**
  * Shares the pull tasks of replicas on one Redis: each holds at most its fair share (tasks ÷ live
- * replicas, rounded up), renews its leases every third of the TTL, takes free tasks while below
- * its share, and hands tasks over between pulls (a window boundary) while above it. A task pulls
- * only while its lease is held; its deliveries are checked against the lease and its checkpoint
- * writes fenced by it, so a replica whose lease moved on never delivers a window or moves a
- * checkpoint again. SQS services are not leased: every replica consumes their queues.
+ * replicas of the same tasks, rounded up), renews its leases every third of the TTL, takes free
+ * tasks while below its share, and hands tasks over at a window boundary while above it (idle ones
+ * first; a pulling one ends its pull before its next batch). A task pulls only while its lease is
+ * held; each batch is checked against the lease in Redis before it is handed to delivery and
+ * locally again right before it is written, and checkpoint writes are fenced by it, so a replica
+ * whose lease moved on never delivers a window or moves a checkpoint again. SQS services are not
+ * leased: every replica consumes their queues.
  */
 export class TaskLeases {
   private readonly tasks = new Map<string, TaskState>();
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private redisDown = false;
+  /** Shutting down: leases are kept (renewed) until stop(), none taken or handed over. */
+  private closing = false;
   private readonly ttlMs: number;
 
   constructor(private readonly o: TaskLeasesOptions) {
@@ -92,24 +97,49 @@ export class TaskLeases {
     };
   }
 
-  /** WorkerContext.leaseGuard: the lease the pull started under is still this replica's, here and in Redis. */
-  readonly guard = async (key: string): Promise<void> => {
-    const t = this.taskOf(key);
-    if (!t) return;
+  /** WorkerContext.lease: the checks of the batches of a leased task, by its checkpoint key. */
+  readonly checks = {
+    /** Before a batch is handed to delivery: the lease the pull started under is still this replica's, here and in Redis. */
+    guard: async (key: string): Promise<void> => {
+      const t = this.taskOf(key);
+      if (!t) return;
+      this.check(t);
+      // A rebalance asked for the task: this batch boundary is the window boundary it is given up at.
+      if (t.handOver) throw lost(t, 'handed over to another replica (rebalance)');
+      let holds: boolean;
+      try {
+        holds = await this.o.leases.holds(t.pullLease!);
+      } catch (err) {
+        throw lost(t, `redis cannot confirm the lease: ${describeError(err)}`);
+      }
+      if (!holds) {
+        this.dropped(t, 'taken');
+        throw lost(t, 'another replica took the task');
+      }
+    },
+    /**
+     * Right before delivery writes a batch (it may have waited for room in the window since the
+     * guard): the lease is still held here and cannot have expired in Redis.
+     */
+    fence: (key: string): void => {
+      const t = this.taskOf(key);
+      if (t) this.check(t);
+    },
+  };
+
+  private check(t: TaskState): void {
     const lease = t.pullLease;
     if (!lease || t.lease !== lease || this.o.clock.now() >= t.validUntil)
       throw lost(t, 'the lease is no longer held');
-    let holds: boolean;
-    try {
-      holds = await this.o.leases.holds(lease);
-    } catch (err) {
-      throw lost(t, `redis cannot confirm the lease: ${describeError(err)}`);
-    }
-    if (!holds) {
-      this.dropped(t, 'taken');
-      throw lost(t, 'another replica took the task');
-    }
-  };
+  }
+
+  /** The replicas that count each other: those of the same configuration, which lease the same tasks. */
+  private get group(): string {
+    return createHash('sha256')
+      .update([...this.tasks.keys()].sort().join('\n'))
+      .digest('hex')
+      .slice(0, 16);
+  }
 
   /** The task a checkpoint key belongs to: its own key, or a key under it (one group of an entry). */
   private taskOf(key: string): TaskState | undefined {
@@ -119,17 +149,27 @@ export class TaskLeases {
     return undefined;
   }
 
-  /** Beats, renews and balances every third of the TTL until stop(). */
+  /** Beats, renews and balances every third of the TTL until stop(); nothing without tasks. */
   start(): void {
-    this.loop ??= this.run();
+    if (this.tasks.size > 0) this.loop ??= this.run();
+  }
+
+  /**
+   * At the start of shutdown: the leases are kept and renewed until stop(), but no task is taken
+   * or handed over any more, as the batches in flight are not yet acknowledged (another replica
+   * taking a task now would read them again).
+   */
+  quiesce(): void {
+    this.closing = true;
   }
 
   /** After the last checkpoint was saved: gives every task up at once and leaves. Safe twice. */
   async stop(): Promise<void> {
+    this.closing = true;
     this.abort.abort();
     await this.loop;
     for (const t of this.tasks.values()) if (t.lease) await this.release(t, 'shutdown', 0);
-    await this.o.leases.leave().catch(() => undefined);
+    await this.o.leases.leave(this.group).catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -154,9 +194,9 @@ export class TaskLeases {
     const lease = t.lease;
     if (!lease) return;
     // A new lease: another replica may have moved the checkpoint since this one last pulled, unless
-    // its token follows this replica's previous one (nobody held the task in between: e.g. a renewal
-    // came too late under load), when the position in memory is still the task's.
-    if (t.pullLease !== lease && lease.token !== (t.pullLease?.token ?? NaN) + 1) t.task.forget();
+    // this replica was the task's last holder (nobody held it in between: e.g. a renewal came too
+    // late under load), when the position in memory is still the task's.
+    if (t.pullLease !== lease && lease.previous !== this.o.leases.replicaId) t.task.forget();
     t.pullLease = lease;
     t.pulling = true;
     try {
@@ -166,25 +206,29 @@ export class TaskLeases {
       if (!isCollectorError(err, ErrorCodes.LEASE_LOST)) throw err;
     } finally {
       t.pulling = false;
-      if (t.handOver && t.lease) await this.release(t, 'rebalance', HANDOVER_CLOSED_MS);
+      if (t.handOver && t.lease && !this.closing) await this.release(t, 'rebalance', HANDOVER_CLOSED_MS);
       t.handOver = false;
     }
   }
 
-  private async beat(): Promise<boolean> {
+  /** Live replicas of the group, this one counted; undefined when Redis cannot be reached. */
+  private async beat(): Promise<number | undefined> {
     try {
-      await this.o.leases.heartbeat();
+      return Math.max(1, await this.o.leases.beat(this.group));
     } catch (err) {
       this.unreachable(err);
-      return false;
+      return undefined;
     }
-    return true;
   }
 
-  /** One round (start() runs one every third of the TTL): beat, renew, give up beyond the share, take free tasks up to it. */
+  /**
+   * One round (start() runs one every third of the TTL): beat, renew, give up beyond the share,
+   * take free tasks up to it; while shutting down, only beat and renew.
+   */
   async round(): Promise<void> {
     const { leases, clock, metrics } = this.o;
-    const up = await this.beat();
+    const live = await this.beat();
+    const up = live !== undefined;
     for (const t of this.tasks.values()) {
       if (!t.lease) continue;
       const started = clock.now();
@@ -201,22 +245,16 @@ export class TaskLeases {
       // Unconfirmed: held until it would expire in Redis, then paused (another may take it then).
       else if (clock.now() >= t.validUntil) this.dropped(t, 'unrenewable');
     }
-    if (!up) return;
-    let live: number;
-    try {
-      live = Math.max(1, await leases.liveReplicas());
-    } catch (err) {
-      this.unreachable(err);
-      return;
-    }
+    if (!up || this.closing) return;
     if (this.redisDown) {
       this.redisDown = false;
       this.o.logger.info({ event: 'redis_reachable' }, 'redis reachable again: pull tasks resume');
     }
     metrics.replicasLive.set(live);
     const share = Math.ceil(this.tasks.size / live);
-    const held = [...this.tasks.values()].filter((t) => t.lease);
-    for (const t of held.slice(share)) {
+    // Idle tasks are given up first: a pulling one (a long backfill) stops only at its next batch.
+    const held = [...this.tasks.values()].filter((t) => t.lease).sort((a, b) => +a.pulling - +b.pulling);
+    for (const t of held.slice(0, Math.max(0, held.length - share))) {
       if (t.pulling) t.handOver = true;
       else await this.release(t, 'rebalance', HANDOVER_CLOSED_MS);
     }

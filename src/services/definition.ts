@@ -38,10 +38,13 @@ export interface WorkerContext {
    */
   deliver(batch: Batch): Promise<void>;
   /**
-   * Replicas sharing a Redis: throws LEASE_LOST unless this replica still holds the pull task whose
-   * checkpoint is at `key` (asked before each batch of a leased task is delivered). Absent alone.
+   * Replicas sharing a Redis: the checks of each batch of the pull task whose checkpoint is at
+   * `key` (see BatchChecks); each throws LEASE_LOST unless this replica still holds it. Absent alone.
    */
-  readonly leaseGuard?: (key: string) => Promise<void>;
+  readonly lease?: {
+    guard(key: string): Promise<void>;
+    fence(key: string): void;
+  };
 }
 
 /** A pull worker's task (service × region, or a log group): what replicas lease (runtime/task-leases.ts). */

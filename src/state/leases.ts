@@ -5,8 +5,10 @@ import type { Redis } from 'ioredis';
  * and a fencing token (a per-task counter, incremented at every acquisition) inside the holder's
  * value. Renewal, release and fenced checkpoint writes are Lua scripts that first check that the
  * lease still holds this exact value, so a replica whose lease expired — paused, partitioned — has
- * every later write refused atomically, even if it never noticed. Replicas announce themselves
- * with a heartbeat key each (with the same TTL); the live ones are those keys.
+ * every later write refused atomically, even if it never noticed. Replicas of one configuration
+ * (one group: the same pull tasks) announce themselves in a sorted set scored by when each one's
+ * heartbeat expires, in Redis's own time; the live ones are those not expired. Other collectors on
+ * the same Redis and key prefix, with other tasks, are not counted.
  */
 
 /** A lease this replica holds: its Redis value, `<replica>:<token>`. */
@@ -14,14 +16,19 @@ export interface Lease {
   readonly task: string;
   readonly token: number;
   readonly holder: string;
+  /** The replica that acquired the task before this lease (undefined: nobody yet). */
+  readonly previous: string | undefined;
 }
 
-// KEYS: lease, fencing counter. ARGV: replica id, ttl ms. Returns the new token, or 0 if held.
+// KEYS: lease, fencing counter, last acquirer. ARGV: replica id, ttl ms. Returns { new token, the
+// previous acquirer or false }, or { 0 } if held.
 const ACQUIRE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return { 0 } end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
-return token`;
+local previous = redis.call('GET', KEYS[3])
+redis.call('SET', KEYS[3], ARGV[1])
+return { token, previous }`;
 
 // KEYS: lease. ARGV: holder, ttl ms. 1 if still ours (and extended).
 const RENEW = `
@@ -40,10 +47,17 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
 return 1`;
 
-/** What SCAN matches literally: a key prefix may hold glob characters. */
-function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
-}
+// KEYS: the group's replicas. ARGV: replica id, ttl ms. Counts this replica live for a TTL from
+// now in Redis's time (so the replicas' clocks need not agree), drops the expired ones and returns
+// how many are live. The set itself goes when every replica of the group stopped beating.
+const BEAT = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIRE', KEYS[1], 2 * ttl)
+return redis.call('ZCARD', KEYS[1])`;
 
 export class RedisLeases {
   constructor(
@@ -60,17 +74,18 @@ export class RedisLeases {
 
   /** Takes the task if nobody holds it; undefined when another replica does. */
   async acquire(task: string): Promise<Lease | undefined> {
-    const token = Number(
-      await this.redis.eval(
-        ACQUIRE,
-        2,
-        this.leaseKey(task),
-        `${this.prefix}fence:${task}`,
-        this.replicaId,
-        this.ttlMs,
-      ),
-    );
-    return token > 0 ? { task, token, holder: `${this.replicaId}:${token}` } : undefined;
+    const [token, previous] = (await this.redis.eval(
+      ACQUIRE,
+      3,
+      this.leaseKey(task),
+      `${this.prefix}fence:${task}`,
+      `${this.prefix}acquirer:${task}`,
+      this.replicaId,
+      this.ttlMs,
+    )) as [number, string | null | undefined];
+    return token > 0
+      ? { task, token, holder: `${this.replicaId}:${token}`, previous: previous ?? undefined }
+      : undefined;
   }
 
   /** Extends the lease by a TTL; false when it is no longer ours (expired, or another took it). */
@@ -95,27 +110,18 @@ export class RedisLeases {
     );
   }
 
-  /** Says this replica is alive for one TTL. */
-  async heartbeat(): Promise<void> {
-    await this.redis.set(`${this.prefix}replica:${this.replicaId}`, '1', 'PX', this.ttlMs);
+  /** The sorted set of the live replicas of `group`. */
+  replicasKey(group: string): string {
+    return `${this.prefix}replicas:${group}`;
+  }
+
+  /** Says this replica of `group` is alive for one TTL; returns how many of the group are (this one included). */
+  async beat(group: string): Promise<number> {
+    return Number(await this.redis.eval(BEAT, 1, this.replicasKey(group), this.replicaId, this.ttlMs));
   }
 
   /** At shutdown: the others count this replica out at once. */
-  async leave(): Promise<void> {
-    await this.redis.del(`${this.prefix}replica:${this.replicaId}`);
-  }
-
-  /** Replicas whose heartbeat has not expired (this one included once it beat). */
-  async liveReplicas(): Promise<number> {
-    let cursor = '0';
-    // SCAN may return a key twice.
-    const live = new Set<string>();
-    const match = `${globEscape(this.prefix)}replica:*`;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 100);
-      cursor = next;
-      for (const k of keys) live.add(k);
-    } while (cursor !== '0');
-    return live.size;
+  async leave(group: string): Promise<void> {
+    await this.redis.zrem(this.replicasKey(group), this.replicaId);
   }
 }

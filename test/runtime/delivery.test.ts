@@ -200,6 +200,31 @@ describe('Delivery', () => {
     assert.equal(admitted, true);
   });
 
+  test('a batch whose fence refuses it once it got room is released, not written, and leaves the window', async () => {
+    const out = new ManualOutput('o');
+    const d = new Delivery([out], { maxEvents: 1, maxBytes: 1e6 }, new Metrics(), silentLogger());
+    await d.admit(recordingBatch(events(1)), labels);
+    // Its lease was fine when it asked for room, and expired while it waited for it.
+    let leaseHeld = true;
+    const waiting = {
+      ...recordingBatch(events(1)),
+      fence: () => {
+        if (!leaseHeld)
+          throw new CollectorError(ErrorCodes.LEASE_LOST, 'task t: the lease is no longer held');
+      },
+    };
+    const admitted = d.admit(waiting, labels);
+    await tick();
+    leaseHeld = false;
+    out.writes[0]!.resolve();
+    await assert.rejects(admitted, (e: unknown) => (e as CollectorError).code === ErrorCodes.LEASE_LOST);
+    assert.equal(await waiting.settled, 'released');
+    assert.equal(out.writes.length, 1, 'never written');
+    assert.equal(await d.drain(1000), true, 'its room given back');
+    await d.admit(recordingBatch(events(1)), labels);
+    assert.equal(out.writes.length, 2);
+  });
+
   test('close() rejects waiting admissions with SHUTTING_DOWN and releases their batches', async () => {
     const out = new ManualOutput('o');
     const d = new Delivery([out], { maxEvents: 1, maxBytes: 1e6 }, new Metrics(), silentLogger());

@@ -102,6 +102,11 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
       )
       .sort();
 
+  /** A replica's heartbeat expires: it leaves every group's set of live replicas. */
+  async function expireBeat(id: string): Promise<void> {
+    for (const key of await raw.keys(`${PREFIX}replicas:*`)) await raw.zrem(key, id);
+  }
+
   async function pullAll(r: Replica): Promise<void> {
     for (const w of r.workers) await w.pull();
   }
@@ -141,7 +146,8 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
     assert.deepEqual([...a.pulled, ...b.pulled, ...c.pulled].sort(), [...tasks].sort());
 
     // A dies: its heartbeat and leases expire; B and C take its tasks over (share ceil(5/2) = 3).
-    await raw.del(`${PREFIX}replica:a`, ...held(a).map((t) => `${PREFIX}lease:${t}`));
+    await expireBeat('a');
+    await raw.del(...held(a).map((t) => `${PREFIX}lease:${t}`));
     await b.leases.round();
     await c.leases.round();
     assert.deepEqual([held(b).length, held(c).length].sort(), [2, 3]);
@@ -159,7 +165,7 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
     const pull = async (k: string, r: Replica): Promise<void> => {
       if (r === a) await paused;
       for (const step of [
-        () => r.leases.guard(k),
+        () => r.leases.checks.guard(k),
         () => r.leases.state.set(k, { by: r === a ? 'a' : 'b' }),
       ]) {
         try {
@@ -176,7 +182,8 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
     await a.leases.round();
     const aPull = a.workers[0]!.pull(); // A pulls, then pauses before delivering
     // A's lease expires while it is paused; B takes the task over and moves the checkpoint.
-    await raw.del(`${PREFIX}lease:${key}`, `${PREFIX}replica:a`);
+    await raw.del(`${PREFIX}lease:${key}`);
+    await expireBeat('a');
     const b = replica('b', [key], pull);
     await b.leases.round();
     assert.deepEqual(held(b), [key]);
@@ -223,7 +230,134 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
     await a.leases.round();
     assert.deepEqual(held(a), [key]);
     await a.workers[0]!.pull();
-    assert.deepEqual(a.forgotten, [key], 'token 2 follows token 1: nobody moved the checkpoint');
+    assert.deepEqual(a.forgotten, [key], 'A was the last holder: nobody moved the checkpoint');
+  });
+
+  test('a lease whose previous holder was another replica drops the position in memory, even if its token follows ours', async () => {
+    await raw.flushdb();
+    const key = stateKey('in', 'svc', 'lost-incr');
+    const a = replica('a', [key]);
+    await a.leases.round();
+    await a.workers[0]!.pull();
+    // Redis lost A's lease and its token (a failover) and B took the task with that same token;
+    // then B's lease expired and A takes the task with the token after its own.
+    await raw.del(`${PREFIX}lease:${key}`);
+    await raw.decr(`${PREFIX}fence:${key}`);
+    const b = replica('b', [key]);
+    await b.leases.round();
+    assert.deepEqual(held(b), [key]);
+    await raw.del(`${PREFIX}lease:${key}`);
+    await expireBeat('b');
+    await a.leases.round();
+    await a.leases.round();
+    assert.deepEqual(held(a), [key]);
+    await a.workers[0]!.pull();
+    assert.deepEqual(a.forgotten, [key, key], 'B held the task in between');
+  });
+
+  test('replicas of another configuration on the same Redis and prefix are not counted', async () => {
+    await raw.flushdb();
+    const tasks = ['u0', 'u1', 'u2', 'u3'].map((t) => stateKey('in', 'svc', t));
+    const other = replica('other', [stateKey('in', 'svc', 'elsewhere')]);
+    await other.leases.round();
+    const a = replica('a', tasks);
+    await a.leases.round();
+    assert.deepEqual(held(a), [...tasks].sort(), 'alone among the replicas of its tasks: every task');
+    assert.equal(
+      (await a.metrics.registry.getSingleMetric('collector_replicas_live')?.get())?.values[0]?.value,
+      1,
+    );
+  });
+
+  test('a rebalance gives idle tasks up first, and a pulling one at its next batch', async () => {
+    await raw.flushdb();
+    const tasks = ['v0', 'v1', 'v2'].map((t) => stateKey('in', 'svc', t));
+    const [p0, p1, idle] = tasks as [string, string, string];
+
+    let firstBatches = 0;
+    let bothDelivered!: () => void;
+    const delivered = new Promise<void>((r) => (bothDelivered = r));
+    let nextBatch!: () => void;
+    const paused = new Promise<void>((r) => (nextBatch = r));
+    const outcomes: string[] = [];
+    // Two tasks' pulls deliver a batch, then wait before their second; the third stays idle.
+    const a = replica('a', tasks, async (k, r) => {
+      if (k === idle) return;
+      await r.leases.checks.guard(k);
+      if (++firstBatches === 2) bothDelivered();
+      await paused;
+      try {
+        await r.leases.checks.guard(k);
+        outcomes.push(`${k}: delivered`);
+      } catch (err) {
+        assert.ok(isCollectorError(err, ErrorCodes.LEASE_LOST));
+        outcomes.push(`${k}: ${ErrorCodes.LEASE_LOST}`);
+        throw err;
+      }
+    });
+    await a.leases.round();
+    assert.deepEqual(held(a), [...tasks].sort());
+    const pulls = [a.workers[0]!.pull(), a.workers[1]!.pull()];
+    await delivered;
+    // Two replicas join: A's share is 1 of 3. The idle task goes at once; of the pulling ones, one
+    // keeps its lease until its pull ends.
+    for (const id of ['b', 'c']) await replica(id, tasks).leases.round();
+    await a.leases.round();
+    assert.deepEqual(held(a), [p0, p1].sort(), 'the idle task first');
+    // At its next batch the handed-over pull ends (that batch refused: the next holder reads it
+    // from the checkpoint) and its task is given up; the other goes on.
+    nextBatch();
+    await Promise.all(pulls);
+    const kept = outcomes.filter((o) => o.endsWith('delivered')).map((o) => o.split(':')[0]);
+    assert.equal(kept.length, 1, outcomes.join(', '));
+    assert.deepEqual(outcomes.length, 2);
+    assert.deepEqual(held(a), kept);
+    assert.equal(
+      a.log.lines().filter((l) => l.event === 'lease_released' && l.reason === 'rebalance').length,
+      2,
+    );
+  });
+
+  test('shutting down: leases are renewed but no task is taken or handed over until stop()', async () => {
+    await raw.flushdb();
+    const tasks = ['w0', 'w1'].map((t) => stateKey('in', 'svc', t));
+    const a = replica('a', tasks);
+    await a.leases.round();
+    assert.deepEqual(held(a), [...tasks].sort());
+    a.leases.quiesce();
+    const b = replica('b', tasks);
+    await b.leases.round();
+    await a.leases.round();
+    assert.deepEqual(held(a), [...tasks].sort(), 'no rebalance while the batches in flight settle');
+    assert.ok(
+      Number(await raw.pttl(`${PREFIX}lease:${tasks[0]}`)) > TTL_MS - 5_000,
+      'renewed while quiescing',
+    );
+    await a.leases.stop();
+    assert.deepEqual(held(a), []);
+  });
+
+  test('the fence refuses a batch whose lease expired while it waited for room after the guard', async () => {
+    await raw.flushdb();
+    const key = stateKey('in', 'svc', 'fence');
+    const ttl = 3_000;
+    const a = replica(
+      'a',
+      [key],
+      async (k, r) => {
+        await r.leases.checks.guard(k);
+        // The batch waits for room in the delivery window longer than the lease lives.
+        r.clock.time += ttl;
+        assert.throws(
+          () => r.leases.checks.fence(k),
+          (err) => isCollectorError(err, ErrorCodes.LEASE_LOST),
+        );
+      },
+      ttl,
+    );
+    await a.leases.round();
+    await a.workers[0]!.pull();
+    assert.deepEqual(a.pulled, [key]);
   });
 
   test('redis lost while running: leases are not renewed, tasks pause once they would expire, and resume', async () => {

@@ -75,13 +75,16 @@ export class LogsWorker implements ServiceWorker {
     const tag = fixedTag(ctx, { kind: 'logs', defaultTag: TAG_CLOUDWATCH_LOGS, tag: config.tag, accountId });
     const readers = [...this.groups.values()];
     const failures: unknown[] = [];
+    // The entry's lease moved on (replicas): the whole task stops, no group reads another page.
+    let leaseLost = false;
     const fail = (reader: GroupReader, err: unknown): false => {
       if (this.discovers && isCollectorError(err, ErrorCodes.LOG_GROUP_NOT_FOUND)) {
         // Deleted since the last discovery: dropped now rather than failing every pull until then.
         this.drop(reader.target.label, 'not_found');
       } else {
         failures.push(err);
-        if (readers.length > 1)
+        // A lost lease is the task's, not a group's failure (logged where found).
+        if (readers.length > 1 && !isCollectorError(err, ErrorCodes.LEASE_LOST))
           ctx.logger.warn(
             { event: 'log_group_read_failed', worker: reader.name, logGroup: reader.target.label, err },
             'reading a log group failed; the other groups go on, the pull is retried',
@@ -93,6 +96,7 @@ export class LogsWorker implements ServiceWorker {
     // A group done with its pages waits for their acknowledgement apart, not holding a lane.
     const finishing: Promise<unknown>[] = [];
     const finish = (reader: GroupReader, err?: unknown): false => {
+      if (isCollectorError(err, ErrorCodes.LEASE_LOST)) leaseLost = true;
       finishing.push(
         reader.finish().then(
           () => err !== undefined && fail(reader, err),
@@ -119,6 +123,7 @@ export class LogsWorker implements ServiceWorker {
         LANES,
         async (reader) => {
           try {
+            if (leaseLost) return finish(reader);
             return (await reader.page(client, limiter, tag)) || finish(reader);
           } catch (err) {
             return finish(reader, err);

@@ -91,13 +91,14 @@ export class WindowCursor<T> {
 
   /** Checkpoints of this pull's batches: each becomes the position once delivered, and is saved. */
   sequencer(): CheckpointSequencer<T> {
-    const { leaseGuard } = this.ctx;
+    const { lease } = this.ctx;
+    const { key } = this.spec;
     return new CheckpointSequencer<T>(
       async (checkpoint) => {
         this.reached = checkpoint;
         await this.save(checkpoint);
       },
-      leaseGuard && (() => leaseGuard(this.spec.key)),
+      lease && { guard: () => lease.guard(key), fence: () => lease.fence(key) },
     );
   }
 

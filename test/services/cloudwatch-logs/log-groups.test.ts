@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startFakeAws, type FakeAws, type FakeRequest } from '../../../sandbox/fake-aws/index.js';
 import { logsSchema } from '../../../src/config/schema.js';
+import { CollectorError, ErrorCodes, isCollectorError } from '../../../src/core/errors.js';
 import { LIMITER_WINDOW_MS } from '../../../src/aws/rate-limiter.js';
 import { LogsWorker, readIntervalSeconds } from '../../../src/services/cloudwatch-logs/index.js';
 import { runScheduled, SimClock } from '../../helpers/clock.js';
@@ -174,6 +175,37 @@ describe('CloudWatch Logs: many log groups from one entry, on a simulated clock'
           ['/svc/b', 10],
         ]),
       );
+    } finally {
+      await close();
+    }
+  });
+
+  test('a lease lost mid-pull stops every group of the entry at once, with no warning per group', async () => {
+    const t0 = Math.floor(Date.now() / SECOND) * SECOND;
+    const { fake, h, clock, logs, close } = await simulated(t0);
+    try {
+      const names = Array.from({ length: 30 }, (_, i) => `/lease/g${String(i).padStart(2, '0')}`);
+      for (const name of names) seed(fake, name, 10, t0 - 10 * MINUTE);
+      const config = logsSchema.parse({
+        regions: [REGION],
+        types: ['logs'],
+        log_group_prefix: '/lease/',
+        start_time: new Date(t0 - 15 * MINUTE).toISOString(),
+      });
+      // Replicas: the entry's lease moves on after 3 batches.
+      let batches = 0;
+      const lease = {
+        guard: async (key: string) => {
+          if (++batches > 3) throw new CollectorError(ErrorCodes.LEASE_LOST, `task ${key}: taken`);
+        },
+        fence: () => undefined,
+      };
+      const worker = new LogsWorker(config, h.context('cwl_lease', REGION, { clock, lease }));
+      await assert.rejects(worker.pull(), (err) => isCollectorError(err, ErrorCodes.LEASE_LOST));
+      const calls = fake.requestsFor({ service: 'logs', operation: 'FilterLogEvents' }).length;
+      // Those under way when the loss was found finish; no group starts another read.
+      assert.ok(calls <= 3 + 5 + 1, `${calls} FilterLogEvents calls for 30 groups`);
+      assert.equal(logs().filter((l) => l.event === 'log_group_read_failed').length, 0);
     } finally {
       await close();
     }
