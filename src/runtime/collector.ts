@@ -66,7 +66,7 @@ export interface CollectorOptions {
  */
 export class Collector {
   readonly metrics = new Metrics();
-  readonly health = new Health();
+  readonly health: Health;
   readonly delivery: Delivery;
   readonly outputs: Output[];
   readonly state: StateStore;
@@ -90,6 +90,7 @@ export class Collector {
   ) {
     this.config = loaded.config;
     this.logger = options.logger;
+    this.health = new Health(Date.now, this.config.globals.persistence.type !== 'redis');
     // Every worker's AWS calls listen to this signal while under way: more than Node's default of
     // 10 listeners is normal (services × regions × concurrent calls), not a leak.
     setMaxListeners(0, this.abort.signal);

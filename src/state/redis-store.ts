@@ -15,6 +15,11 @@ export interface RedisStoreOptions {
 
 /** Longest wait for a lease command: a renewal stuck on a lost connection must not outlast the lease. */
 const LEASE_COMMAND_TIMEOUT_MS = 2_000;
+/**
+ * Longest wait for a state read or write: a Redis cut off without the connection closing (a
+ * partition) fails the pull with a clear error, retried, instead of hanging it for TCP's minutes.
+ */
+const STATE_COMMAND_TIMEOUT_MS = 10_000;
 
 /** State kept in Redis. A SET is atomic, so readers see the previous or the new value. */
 export class RedisStateStore implements StateStore {
@@ -25,6 +30,7 @@ export class RedisStateStore implements StateStore {
   constructor(
     private readonly options: RedisStoreOptions,
     secrets: Secrets,
+    commandTimeoutMs = STATE_COMMAND_TIMEOUT_MS,
   ) {
     secrets.register(options.password);
     this.redis = new Redis({
@@ -33,6 +39,7 @@ export class RedisStateStore implements StateStore {
       db: options.db,
       lazyConnect: true,
       maxRetriesPerRequest: 5,
+      commandTimeout: commandTimeoutMs,
       ...(options.password ? { password: options.password } : {}),
       ...(options.tls ? { tls: {} } : {}),
     });

@@ -184,7 +184,15 @@ export class Health {
   private readonly outputs: OutputHealth[] = [];
   private shuttingDown = false;
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly clock: () => number = Date.now,
+    /**
+     * Whether a restart may fix a failing state store (a file store: a full or read-only disk an
+     * operator frees). A shared Redis may not: its outage is ridden out in place (pull tasks pause,
+     * SQS services go on), and a restarted process could not start until it is back.
+     */
+    private readonly restartFixesState = true,
+  ) {}
 
   worker(labels: WorkerLabels, periodMs: number, position?: () => WorkerPosition): WorkerHealth {
     const w = new WorkerHealth(labels, periodMs, this.clock, position);
@@ -246,9 +254,10 @@ export class Health {
     };
   }
 
-  /** /healthz: alive, no worker stuck, no process-level condition. */
+  /** /healthz: alive, no worker stuck, no process-level condition a restart may fix. */
   live(): HealthReport {
-    return this.report(this.conditions().length === 0 && !this.workers.some((w) => w.stuck));
+    const failing = this.restartFixesState && this.conditions().length > 0;
+    return this.report(!failing && !this.workers.some((w) => w.stuck));
   }
 
   /** /readyz: every output connected once and none refused for good, every worker started, not shutting down. */

@@ -39,3 +39,41 @@ test('RedisStateStore: replicas share state; corrupt values are a clear error', 
     await redis.stop();
   }
 });
+
+test(
+  'RedisStateStore: a Redis that stops answering fails a read or write after the command timeout, naming it',
+  { skip },
+  async () => {
+    const redis = await startRedis();
+    const options = {
+      host: '127.0.0.1',
+      port: redis.port,
+      password: 'test-redis-pass',
+      db: 0,
+      tls: false,
+      key_prefix: 'dac:',
+    };
+    const store = new RedisStateStore(options, new Secrets(), 200);
+    const raw = new Redis({ host: '127.0.0.1', port: redis.port, password: 'test-redis-pass' });
+    try {
+      await store.open();
+      // Redis holds every command of its clients for a second: as a partition that does not close the connection.
+      await raw.call('CLIENT', 'PAUSE', '1000', 'ALL');
+      const started = Date.now();
+      await assert.rejects(store.get('k'), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'STATE_UNREADABLE');
+        assert.match(err.message, new RegExp(`redis 127.0.0.1:${redis.port} key dac:k`));
+        return true;
+      });
+      await assert.rejects(
+        store.set('k', 1),
+        (err: Error & { code?: string }) => err.code === 'STATE_WRITE_FAILED',
+      );
+      assert.ok(Date.now() - started < 1000, 'not held until Redis answers');
+    } finally {
+      raw.disconnect();
+      await store.close();
+      await redis.stop();
+    }
+  },
+);

@@ -179,6 +179,16 @@ describe('status server', () => {
     assert.equal(health.live().ok, true);
   });
 
+  test('with a shared Redis, whose outage is ridden out in place, state conditions are reported but keep /healthz up', () => {
+    const health = new Health(() => 5_000, false);
+    const w = health.worker({ service: 'cwl_1', region: 'eu-west-1', task: 'cwl_1/eu-west-1' }, 60_000);
+    w.start();
+    w.pullStarted();
+    w.pullFinished('STATE_UNREADABLE');
+    assert.equal(health.live().ok, true);
+    assert.deepEqual(health.live().conditions, [{ code: 'STATE_UNREADABLE', since: 5_000 }]);
+  });
+
   test('a checkpoint that cannot be saved (the worker pulls on from memory) is a condition on /healthz', () => {
     const now = 7_000;
     let unsavedSince: number | undefined = 2_000;
