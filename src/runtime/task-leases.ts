@@ -13,6 +13,8 @@ import type { Metrics } from '../telemetry/metrics.js';
  * (LookupEvents: 2 a second per region) count calls over one second, whoever makes them.
  */
 const HANDOVER_CLOSED_MS = 1_100;
+/** After a heartbeat or lease is due to expire in Redis, the round that acts on it comes this much later. */
+const EXPIRY_MARGIN_MS = 20;
 
 interface TaskState {
   readonly task: PullTask;
@@ -53,6 +55,11 @@ export class TaskLeases {
   private redisDown = false;
   /** Shutting down: leases are kept (renewed) until stop(), none taken or handed over. */
   private closing = false;
+  /**
+   * When the next round is due sooner than a third of the TTL: another replica's heartbeat, or the
+   * lease of a task this replica wants, expires then (a dead replica's tasks move at once).
+   */
+  private wakeInMs: number | undefined;
   private readonly ttlMs: number;
 
   constructor(private readonly o: TaskLeasesOptions) {
@@ -178,7 +185,7 @@ export class TaskLeases {
     // Beat once and wait a round before taking anything, so replicas started together count each
     // other first and split the tasks without handing them over.
     await this.beat();
-    while (await clock.sleep(every, this.abort.signal)) {
+    while (await clock.sleep(Math.min(every, this.wakeInMs ?? every), this.abort.signal)) {
       try {
         await this.round();
       } catch (err) {
@@ -214,11 +221,18 @@ export class TaskLeases {
   /** Live replicas of the group, this one counted; undefined when Redis cannot be reached. */
   private async beat(): Promise<number | undefined> {
     try {
-      return Math.max(1, await this.o.leases.beat(this.group));
+      const { live, nextExpiryMs } = await this.o.leases.beat(this.group);
+      this.wakeIn(nextExpiryMs);
+      return Math.max(1, live);
     } catch (err) {
       this.unreachable(err);
       return undefined;
     }
+  }
+
+  private wakeIn(expiresInMs: number | undefined): void {
+    if (expiresInMs !== undefined)
+      this.wakeInMs = Math.min(this.wakeInMs ?? Infinity, expiresInMs + EXPIRY_MARGIN_MS);
   }
 
   /**
@@ -227,6 +241,7 @@ export class TaskLeases {
    */
   async round(): Promise<void> {
     const { leases, clock, metrics } = this.o;
+    this.wakeInMs = undefined;
     const live = await this.beat();
     const up = live !== undefined;
     for (const t of this.tasks.values()) {
@@ -264,14 +279,17 @@ export class TaskLeases {
     for (const t of free) {
       if (holding >= share) break;
       const started = clock.now();
-      let lease: Lease | undefined;
+      let lease: Lease | { heldForMs: number };
       try {
         lease = await leases.acquire(t.task.key);
       } catch (err) {
         this.unreachable(err);
         return;
       }
-      if (!lease) continue;
+      if ('heldForMs' in lease) {
+        this.wakeIn(lease.heldForMs);
+        continue;
+      }
       t.lease = lease;
       t.validUntil = started + this.ttlMs;
       holding++;

@@ -21,9 +21,9 @@ export interface Lease {
 }
 
 // KEYS: lease, fencing counter, last acquirer. ARGV: replica id, ttl ms. Returns { new token, the
-// previous acquirer or false }, or { 0 } if held.
+// previous acquirer or false }, or { 0, ms until the holder's lease expires } if held.
 const ACQUIRE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return { 0 } end
+if redis.call('EXISTS', KEYS[1]) == 1 then return { 0, redis.call('PTTL', KEYS[1]) } end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
 local previous = redis.call('GET', KEYS[3])
@@ -49,7 +49,8 @@ return 1`;
 
 // KEYS: the group's replicas. ARGV: replica id, ttl ms. Counts this replica live for a TTL from
 // now in Redis's time (so the replicas' clocks need not agree), drops the expired ones and returns
-// how many are live. The set itself goes when every replica of the group stopped beating.
+// { how many are live, ms until the next other replica's heartbeat expires, or -1 }. The set
+// itself goes when every replica of the group stopped beating.
 const BEAT = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -57,7 +58,12 @@ local ttl = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('PEXPIRE', KEYS[1], 2 * ttl)
-return redis.call('ZCARD', KEYS[1])`;
+local next = -1
+local first = redis.call('ZRANGE', KEYS[1], 0, 1, 'WITHSCORES')
+for i = 1, #first, 2 do
+  if first[i] ~= ARGV[1] then next = tonumber(first[i + 1]) - now break end
+end
+return { redis.call('ZCARD', KEYS[1]), next }`;
 
 export class RedisLeases {
   constructor(
@@ -72,9 +78,9 @@ export class RedisLeases {
     return `${this.prefix}lease:${task}`;
   }
 
-  /** Takes the task if nobody holds it; undefined when another replica does. */
-  async acquire(task: string): Promise<Lease | undefined> {
-    const [token, previous] = (await this.redis.eval(
+  /** Takes the task if nobody holds it; when another replica does, how long its lease lasts yet. */
+  async acquire(task: string): Promise<Lease | { heldForMs: number }> {
+    const [token, second] = (await this.redis.eval(
       ACQUIRE,
       3,
       this.leaseKey(task),
@@ -82,10 +88,10 @@ export class RedisLeases {
       `${this.prefix}acquirer:${task}`,
       this.replicaId,
       this.ttlMs,
-    )) as [number, string | null | undefined];
-    return token > 0
-      ? { task, token, holder: `${this.replicaId}:${token}`, previous: previous ?? undefined }
-      : undefined;
+    )) as [number, string | number | null | undefined];
+    if (token === 0) return { heldForMs: Number(second) };
+    const previous = typeof second === 'string' ? second : undefined;
+    return { task, token, holder: `${this.replicaId}:${token}`, previous };
   }
 
   /** Extends the lease by a TTL; false when it is no longer ours (expired, or another took it). */
@@ -115,9 +121,19 @@ export class RedisLeases {
     return `${this.prefix}replicas:${group}`;
   }
 
-  /** Says this replica of `group` is alive for one TTL; returns how many of the group are (this one included). */
-  async beat(group: string): Promise<number> {
-    return Number(await this.redis.eval(BEAT, 1, this.replicasKey(group), this.replicaId, this.ttlMs));
+  /**
+   * Says this replica of `group` is alive for one TTL; returns how many of the group are (this one
+   * included), and in how long the next other one's heartbeat expires unless it beats again.
+   */
+  async beat(group: string): Promise<{ live: number; nextExpiryMs: number | undefined }> {
+    const [live, next] = (await this.redis.eval(
+      BEAT,
+      1,
+      this.replicasKey(group),
+      this.replicaId,
+      this.ttlMs,
+    )) as [number, number];
+    return { live: Number(live), nextExpiryMs: next < 0 ? undefined : Number(next) };
   }
 
   /** At shutdown: the others count this replica out at once. */

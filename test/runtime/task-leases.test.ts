@@ -50,6 +50,7 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
     tasks: string[],
     pull?: (key: string, r: Replica) => Promise<void>,
     ttlMs = TTL_MS,
+    clock = new SimClock(1_700_000_000_000),
   ): Replica {
     const store = new RedisStateStore(
       {
@@ -62,7 +63,6 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
       },
       new Secrets(),
     );
-    const clock = new SimClock(1_700_000_000_000);
     const metrics = new Metrics();
     const log = capturingLogger();
     const leases = new TaskLeases({
@@ -253,6 +253,47 @@ describe('TaskLeases on a real redis-server', { skip }, () => {
     assert.deepEqual(held(a), [key]);
     await a.workers[0]!.pull();
     assert.deepEqual(a.forgotten, [key, key], 'B held the task in between');
+  });
+
+  test('a dead replica’s tasks are taken in the round right after its heartbeat and leases expire', async () => {
+    await raw.flushdb();
+    const tasks = ['y0', 'y1'].map((t) => stateKey('in', 'svc', t));
+    const a = replica('a', tasks);
+    await a.leases.round();
+    assert.deepEqual(held(a), [...tasks].sort());
+    // A dies: its heartbeat runs out in Redis within a second, its leases 300 ms later.
+    const [sec, usec] = (await raw.time()) as [string, string];
+    const redisNow = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+    await raw.zadd((await raw.keys(`${PREFIX}replicas:*`))[0]!, redisNow + 1000, 'a');
+    for (const t of tasks) await raw.pexpire(`${PREFIX}lease:${t}`, 1300);
+    // B's lease loop on a clock whose sleeps the test ends.
+    const sleeps: number[] = [];
+    const gates: (() => void)[] = [];
+    const clock = new (class extends SimClock {
+      override async sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+        sleeps.push(ms);
+        await new Promise<void>((r) => gates.push(r));
+        return super.sleep(ms, signal);
+      }
+    })(1_700_000_000_000);
+    const b = replica('b', tasks, undefined, TTL_MS, clock);
+    const next = async (): Promise<void> => {
+      const n = sleeps.length;
+      gates.shift()!();
+      while (sleeps.length === n) await new Promise((r) => setTimeout(r, 5));
+    };
+    b.leases.start();
+    while (sleeps.length === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(sleeps[0]! <= 1000 + 20, `first round in ${sleeps[0]} ms: when A's heartbeat expires`);
+    await next();
+    assert.deepEqual(held(b), [], 'A still counted (no time passed): B has its share of 1, held by A');
+    assert.ok(sleeps[1]! <= 1300 + 20, `next round in ${sleeps[1]} ms: when A's lease of it expires`);
+    await new Promise((r) => setTimeout(r, 1400));
+    await next();
+    assert.deepEqual(held(b), [...tasks].sort(), 'A gone: B takes both');
+    assert.equal(sleeps[2], TTL_MS / 3, 'alone: back to a round every third of the TTL');
+    gates.shift()!();
+    await b.leases.stop();
   });
 
   test('replicas of another configuration on the same Redis and prefix are not counted', async () => {

@@ -88,15 +88,17 @@ describe('FileStateStore', () => {
         await new Promise((r) => child.once('close', r));
         const lines = out.trim().split('\n');
         const printed = Number(lines[lines.length - 1]?.replace('ready ', ''));
-        const value = await new FileStateStore(stateDir).get<number>('k');
-        assert.equal(typeof value, 'number', `round ${round}: state did not load`);
+        const saved = await new FileStateStore(stateDir).get<number>('k');
+        // Only a writer killed before its very first save completed (a loaded machine) leaves none.
+        assert.ok(saved !== undefined || printed === 0, `round ${round}: state did not load`);
+        const value = saved ?? 0;
         // The value saved last (printed), or the one being written when killed (saved, not yet printed).
         assert.ok(
           value === printed || value === printed + 1,
           `round ${round}: loaded ${value}, last saved ${printed}`,
         );
-        assert.ok(value! >= lastSaved, `round ${round}: went back from ${lastSaved} to ${value}`);
-        lastSaved = value!;
+        assert.ok(value >= lastSaved, `round ${round}: went back from ${lastSaved} to ${value}`);
+        lastSaved = value;
       }
       assert.ok(lastSaved > 50, `writers made progress (${lastSaved} saves)`);
     } finally {
