@@ -14,7 +14,7 @@ export interface RedisStoreOptions {
 }
 
 /** Longest wait for a lease command: a renewal stuck on a lost connection must not outlast the lease. */
-const LEASE_COMMAND_TIMEOUT_MS = 2_000;
+export const LEASE_COMMAND_TIMEOUT_MS = 2_000;
 
 /** State kept in Redis. A SET is atomic, so readers see the previous or the new value. */
 export class RedisStateStore implements StateStore {
