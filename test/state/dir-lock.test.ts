@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -18,6 +18,13 @@ function deadPid(): number {
   return Number(
     spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString(),
   );
+}
+
+/** Another live process (the caller kills it). */
+async function idleProcess(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
+  await once(child, 'spawn');
+  return child;
 }
 
 /** Field 22 of /proc/<pid>/stat (start time in ticks after boot), read here independently of the lock's code. */
@@ -104,9 +111,8 @@ test(
   { skip: !linux && 'no /proc' },
   async () => {
     const { dir, cleanup } = tempDir();
-    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
+    const other = await idleProcess();
     try {
-      await once(other, 'spawn');
       const pid = other.pid!;
       writeLock(dir, { pid, host, start: procStart(pid), boot: bootId() });
       await assert.rejects(lockDirectory(dir), (err) => {
@@ -129,9 +135,8 @@ test(
 
 test('an old lock (pid and host only): a dead pid’s or our own pid’s is taken over, a live process’s refused', async () => {
   const { dir, cleanup } = tempDir();
-  const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
+  const other = await idleProcess();
   try {
-    await once(other, 'spawn');
     writeLock(dir, { pid: deadPid(), host });
     await takeAndRelease(dir);
     writeLock(dir, { pid: process.pid, host });
