@@ -151,7 +151,8 @@ function parseOwner(text: string): Owner | undefined {
   } catch {
     return undefined;
   }
-  if (!Number.isSafeInteger(owner.pid) || typeof owner.host !== 'string') return undefined;
+  // kill(0 or less, 0) would ask about a process group or every process, not one process.
+  if (!Number.isSafeInteger(owner.pid) || owner.pid! <= 0 || typeof owner.host !== 'string') return undefined;
   return {
     pid: owner.pid!,
     host: owner.host,
