@@ -92,7 +92,8 @@ const VERIFY_CODES = new Set([
 ]);
 /** Warn this long before the client certificate expires. */
 const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
-const CLOSE_TIMEOUT_MS = 5_000;
+/** Longest wait, closing a connection gracefully, for the receiver to close after reading everything. */
+export const CLOSE_TIMEOUT_MS = 5_000;
 /** See ConnectionPoolOptions#idleConfirmMs: a reconnect at most about this often, only when idle. */
 const IDLE_CONFIRM_MS = 1_000;
 

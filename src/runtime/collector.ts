@@ -30,7 +30,9 @@ import { runWorker } from './scheduler.js';
 import { TaskLeases } from './task-leases.js';
 
 /** Longest wait for workers to hand back what they hold (SQS releases) at shutdown. */
-const WORKER_STOP_TIMEOUT_MS = 10_000;
+export const WORKER_STOP_TIMEOUT_MS = 10_000;
+/** Longest wait at shutdown, once the outputs closed, for what they accepted to be confirmed. */
+export const CONFIRM_DRAIN_TIMEOUT_MS = 5_000;
 
 interface RunningWorker {
   worker: ServiceWorker;
@@ -308,7 +310,7 @@ export class Collector {
     // Stopping outputs rejects their pending writes, which releases those batches; stream outputs
     // close gracefully, confirming what their receivers read and giving up (releasing) the rest.
     await Promise.allSettled(this.outputs.map((o) => o.stop()));
-    await this.delivery.drain(5_000, 'confirmed');
+    await this.delivery.drain(CONFIRM_DRAIN_TIMEOUT_MS, 'confirmed');
     // Releasing SQS messages needs AWS; if AWS is unreachable, their visibility timeout releases them.
     await withTimeout(Promise.allSettled(this.workers.map((w) => w.worker.stop())), WORKER_STOP_TIMEOUT_MS);
     await this.status?.close();

@@ -14,7 +14,7 @@ export interface RedisStoreOptions {
 }
 
 /** Longest wait for a lease command: a renewal stuck on a lost connection must not outlast the lease. */
-const LEASE_COMMAND_TIMEOUT_MS = 2_000;
+export const LEASE_COMMAND_TIMEOUT_MS = 2_000;
 /**
  * Longest wait for a state read or write: a Redis cut off without the connection closing (a
  * partition) fails the pull with a clear error, retried, instead of hanging it for TCP's minutes.

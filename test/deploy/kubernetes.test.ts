@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { parseConfigText } from '../../src/config/loader.js';
+import type { CollectorConfig } from '../../src/config/schema.js';
+import { CLOSE_TIMEOUT_MS } from '../../src/outputs/stream-output.js';
+import { CONFIRM_DRAIN_TIMEOUT_MS, WORKER_STOP_TIMEOUT_MS } from '../../src/runtime/collector.js';
+import { definitionFor } from '../../src/services/registry.js';
+import { LEASE_COMMAND_TIMEOUT_MS } from '../../src/state/redis-store.js';
 import { STATUS_PATHS } from '../../src/telemetry/status-server.js';
+import { createHarness } from '../helpers/harness.js';
 import { repoRoot } from '../helpers/paths.js';
 
 interface Probe {
@@ -51,6 +57,44 @@ function configuration(): ReturnType<typeof parseConfigText> {
   });
 }
 
+/** The pull tasks of `config`, which its replicas lease: the workers its services create with a `task`. */
+async function pullTasks(config: CollectorConfig): Promise<number> {
+  const h = createHarness({ endpoint: 'http://127.0.0.1:9' });
+  let tasks = 0;
+  for (const [name, service] of Object.entries(config.inputs.aws.services)) {
+    if (!service) continue;
+    for (const region of service.regions)
+      for (const worker of definitionFor(name, service).createWorkers(
+        service as never,
+        h.context(name, region),
+      ))
+        if (worker.task) tasks++;
+  }
+  await h.close();
+  return tasks;
+}
+
+/**
+ * The longest a replica's shutdown (Collector.shutdown) can take, in seconds: what is in flight is
+ * delivered within shutdown_grace_seconds; the outputs close gracefully (a stream connection waits
+ * up to CLOSE_TIMEOUT_MS for its receiver to close); the confirmation drain; the workers' stop (SQS
+ * releases). Then the leases, with Redis hung so that every command times out: the round under way
+ * (a beat, a renewal per held task, the replica count) and a release per held task and the leave.
+ * A replica holds every pull task when the others are gone.
+ */
+async function shutdownBudgetSeconds(config: CollectorConfig): Promise<number> {
+  const tasks = await pullTasks(config);
+  assert.ok(tasks > 0, 'the ConfigMap has pull tasks to lease');
+  const leaseCommands = 1 + tasks + 1 + tasks + 1;
+  const ms =
+    config.globals.shutdown_grace_seconds * 1000 +
+    CLOSE_TIMEOUT_MS +
+    CONFIRM_DRAIN_TIMEOUT_MS +
+    WORKER_STOP_TIMEOUT_MS +
+    leaseCommands * LEASE_COMMAND_TIMEOUT_MS;
+  return ms / 1000;
+}
+
 test('the ConfigMap holds a valid configuration that serves the status server on the pod IP', () => {
   const { config, problems } = configuration();
   assert.deepEqual(problems, []);
@@ -58,7 +102,7 @@ test('the ConfigMap holds a valid configuration that serves the status server on
   assert.equal(config!.globals.persistence.type, 'redis');
 });
 
-test('every container has probes, resources and a non-root, read-only security context; the collector’s match the status server', () => {
+test('every container has probes, resources and a non-root, read-only security context; the collector’s match the status server', async () => {
   const { config } = configuration();
   const statusPort = config!.globals.status_port!;
   const workloads = [...byKind('Deployment'), ...byKind('StatefulSet')];
@@ -88,8 +132,12 @@ test('every container has probes, resources and a non-root, read-only security c
   assert.ok(port?.name, `the container declares status_port ${statusPort}`);
   assert.deepEqual(collector.livenessProbe!.httpGet, { path: STATUS_PATHS.live, port: port.name });
   assert.deepEqual(collector.readinessProbe!.httpGet, { path: STATUS_PATHS.ready, port: port.name });
-  // The pod is killed only after the collector's own shutdown could finish (grace + 5 s of closing).
-  assert.ok(pod.terminationGracePeriodSeconds! > config!.globals.shutdown_grace_seconds + 5);
+  // The pod is killed only after the collector's own shutdown could finish, with 10 s to spare.
+  const budget = await shutdownBudgetSeconds(config!);
+  assert.ok(
+    pod.terminationGracePeriodSeconds! >= budget + 10,
+    `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} < shutdown budget ${budget} s + 10 s`,
+  );
 
   const [service] = byKind('Service').filter((s) => s.metadata.name === 'devo-aws-collector-metrics');
   assert.deepEqual(
