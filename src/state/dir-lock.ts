@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CollectorError, ErrorCodes } from '../core/errors.js';
@@ -16,6 +16,18 @@ const MAX_LOCK_BYTES = 1024;
 /** Stale locks taken over in one call: each needs a holder that died at once after taking over. */
 const MAX_TAKEOVERS = 3;
 
+export interface LockTiming {
+  /** The owner touches its lock this often (its modification time says it lives). */
+  refreshMs: number;
+  /**
+   * A lock whose owner cannot be checked (another host: a shared volume, or a container restarted
+   * under a new hostname) is stale once not touched for this long; the margin covers clock skew.
+   */
+  staleMs: number;
+}
+
+const TIMING: LockTiming = { refreshMs: 15_000, staleMs: 60_000 };
+
 interface Owner {
   pid: number;
   host: string;
@@ -28,16 +40,18 @@ interface Found {
   ino: number;
   text: string;
   owner: Owner | undefined;
+  /** Last touched (epoch ms). */
+  mtimeMs: number;
 }
 
 /**
  * Makes `dir` this process's alone: two collectors on one folder would race on its checkpoints.
  * The lock file is written whole beside it and hard-linked into place (link fails if it exists),
- * so it is never seen half-written. A lock whose process is gone (dead, or another incarnation of
- * its pid) on this host is taken over; one from another host (a shared volume) cannot be checked
- * and is refused. Returns the release.
+ * so it is never seen half-written, and touched every `refreshMs` while held. A lock whose process
+ * is gone (dead, or another incarnation of its pid) on this host is taken over; one from another
+ * host cannot be checked, and is taken over once not touched for `staleMs`. Returns the release.
  */
-export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
+export async function lockDirectory(dir: string, timing: LockTiming = TIMING): Promise<() => Promise<void>> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, LOCK_FILE);
   const me: Owner = {
@@ -53,19 +67,38 @@ export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
       const found = await readLock(file);
       if (found === undefined) continue; // released meanwhile
       const owner = found.owner;
-      if (takeovers >= MAX_TAKEOVERS || owner?.host !== me.host || (await holds(owner, me)))
-        throw locked(dir, file, owner);
-      const busy = await takeOver(file, found, tmp, me);
-      if (busy) throw locked(dir, file, busy.owner);
+      if (takeovers >= MAX_TAKEOVERS || (await held(found, me, timing)))
+        throw locked(dir, file, owner, timing);
+      const busy = await takeOver(file, found, tmp, me, timing);
+      if (busy) throw locked(dir, file, busy.owner, timing);
     }
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
+  const text = JSON.stringify(me);
+  const ours = async (): Promise<boolean> => (await readLock(file))?.text === text;
+  // Touched only while still ours: a lock another process took over is never kept alive from here.
+  const refresh = setInterval(() => {
+    void ours().then(
+      async (yes) => {
+        if (yes) await utimes(file, new Date(), new Date());
+      },
+      () => undefined,
+    );
+  }, timing.refreshMs);
+  refresh.unref();
   return async () => {
+    clearInterval(refresh);
     // Only our own lock: never remove one another process took over.
-    const owner = (await readLock(file))?.owner;
-    if (owner?.pid === me.pid && owner.host === me.host) await unlink(file).catch(() => undefined);
+    if (await ours()) await unlink(file).catch(() => undefined);
   };
+}
+
+/** Whether the owner of `found` still holds it: checked on this host, by its touches from another. */
+async function held(found: Found, me: Owner, timing: LockTiming): Promise<boolean> {
+  const { owner } = found;
+  if (owner?.host === me.host) return holds(owner, me);
+  return Date.now() - found.mtimeMs < timing.staleMs;
 }
 
 /**
@@ -77,7 +110,13 @@ export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
  * is named after both. Markers go only once the stale lock is gone, so none is ever taken twice
  * while it matters. Returns the marker of a live process taking over now (it wins), else undefined.
  */
-async function takeOver(file: string, stale: Found, tmp: string, me: Owner): Promise<Found | undefined> {
+async function takeOver(
+  file: string,
+  stale: Found,
+  tmp: string,
+  me: Owner,
+  timing: LockTiming,
+): Promise<Found | undefined> {
   const markers: string[] = [];
   for (let chain = stale.text; ;) {
     const marker = takeoverMarker(file, chain);
@@ -87,7 +126,7 @@ async function takeOver(file: string, stale: Found, tmp: string, me: Owner): Pro
     }
     const holder = await readLock(marker);
     if (holder === undefined) continue; // its holder finished: ours to take now
-    if (holder.owner?.host !== me.host || (await holds(holder.owner, me))) return holder;
+    if (await held(holder, me, timing)) return holder;
     markers.push(marker);
     chain += holder.text;
   }
@@ -116,10 +155,14 @@ async function holds(owner: Owner, me: Owner): Promise<boolean> {
   return start === undefined || start === owner.start;
 }
 
-function locked(dir: string, file: string, owner: Owner | undefined): CollectorError {
+function locked(dir: string, file: string, owner: Owner | undefined, timing: LockTiming): CollectorError {
+  const elsewhere =
+    owner?.host === hostname()
+      ? ''
+      : ` (a lock from another host is taken over once not touched for ${timing.staleMs / 1000} s)`;
   return new CollectorError(
     ErrorCodes.STATE_LOCKED,
-    `state directory ${dir} is in use by process ${owner?.pid ?? '?'} on ${owner?.host ?? '?'} (${file}); run one collector per state directory, or share a redis between replicas`,
+    `state directory ${dir} is in use by process ${owner?.pid ?? '?'} on ${owner?.host ?? '?'} (${file})${elsewhere}; run one collector per state directory, or share a redis between replicas`,
     { details: { directory: dir, pid: owner?.pid, host: owner?.host } },
   );
 }
@@ -139,8 +182,8 @@ async function linked(from: string, to: string): Promise<boolean> {
 async function readLock(file: string): Promise<Found | undefined> {
   const read = await readSmall(file, MAX_LOCK_BYTES);
   if (read === undefined) return undefined;
-  const { ino, text } = read;
-  return { ino, text: text ?? '', owner: text === undefined ? undefined : parseOwner(text) };
+  const { ino, mtimeMs, text } = read;
+  return { ino, mtimeMs, text: text ?? '', owner: text === undefined ? undefined : parseOwner(text) };
 }
 
 /** The owner in a lock's text; a lock written before `start` and `boot` existed has only pid and host. */
@@ -182,22 +225,25 @@ async function readProc(path: string): Promise<string | undefined> {
  * The inode and text (at most `max` bytes) of the file at `path`; undefined if there is none, no
  * text if it cannot be read or is longer. /proc files report no size: read, not stat.
  */
-async function readSmall(path: string, max: number): Promise<{ ino: number; text?: string } | undefined> {
+async function readSmall(
+  path: string,
+  max: number,
+): Promise<{ ino: number; mtimeMs: number; text?: string } | undefined> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : { ino: -1 };
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : { ino: -1, mtimeMs: Date.now() };
   }
   try {
-    const { ino } = await handle.stat();
+    const { ino, mtimeMs } = await handle.stat();
     const buffer = Buffer.alloc(max + 1);
     let length = 0;
     for (let n = 1; n > 0 && length <= max; length += n)
       n = (await handle.read(buffer, length, max + 1 - length)).bytesRead;
-    return length > max ? { ino } : { ino, text: buffer.toString('utf8', 0, length) };
+    return length > max ? { ino, mtimeMs } : { ino, mtimeMs, text: buffer.toString('utf8', 0, length) };
   } catch {
-    return { ino: -1 };
+    return { ino: -1, mtimeMs: Date.now() };
   } finally {
     await handle.close();
   }

@@ -79,7 +79,7 @@ async function pullTasks(config: CollectorConfig): Promise<number> {
  * delivered within shutdown_grace_seconds; the outputs close gracefully (a stream connection waits
  * up to CLOSE_TIMEOUT_MS for its receiver to close); the confirmation drain; the workers' stop (SQS
  * releases). Then the leases, with Redis hung so that every command times out: the round under way
- * (a beat, a renewal per held task, the replica count) and a release per held task and the leave.
+ * (a beat, a renewal per held task, a failed acquisition) and a release per held task and the leave.
  * A replica holds every pull task when the others are gone.
  */
 async function shutdownBudgetSeconds(config: CollectorConfig): Promise<number> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -179,6 +179,47 @@ test('a takeover marker left by a process that died while taking over does not b
     writeFileSync(join(dir, LOCK_FILE), stale);
     writeFileSync(takeoverMarker(join(dir, LOCK_FILE), stale), JSON.stringify({ pid: deadPid(), host }));
     await takeAndRelease(dir);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a lock from another host (a shared volume, a container restarted under a new name) is held while touched, taken over once stale', async () => {
+  const { dir, cleanup } = tempDir();
+  const timing = { refreshMs: 20, staleMs: 5_000 };
+  try {
+    const lock = join(dir, LOCK_FILE);
+    writeLock(dir, { pid: 1, host: 'collector-7f9c-old' });
+    await assert.rejects(lockDirectory(dir, timing), (err) => {
+      assert.ok(isCollectorError(err, ErrorCodes.STATE_LOCKED));
+      assert.deepEqual(err.details, { directory: dir, pid: 1, host: 'collector-7f9c-old' });
+      assert.match(err.message, /taken over once not touched for 5 s/);
+      return true;
+    });
+    // Its owner stopped touching it longer ago than staleMs (the default: 60 s): gone.
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(lock, old, old);
+    await takeAndRelease(dir);
+    // Unreadable as a lock, and stale: taken over too.
+    writeFileSync(lock, 'not a lock');
+    utimesSync(lock, old, old);
+    await takeAndRelease(dir);
+  } finally {
+    cleanup();
+  }
+});
+
+test('the owner touches its lock while it holds it, and stops once released', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lock = join(dir, LOCK_FILE);
+    const release = await lockDirectory(dir, { refreshMs: 20, staleMs: 5_000 });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(Date.now() - statSync(lock).mtimeMs < 1_000, 'touched again');
+    await release();
+    assert.deepEqual(readdirSync(dir), []);
   } finally {
     cleanup();
   }
