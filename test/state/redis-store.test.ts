@@ -7,16 +7,13 @@ import { Secrets } from '../../src/telemetry/secrets.js';
 
 const skip = skipWithoutRedis;
 
+function storeOptions(port: number) {
+  return { host: '127.0.0.1', port, password: 'test-redis-pass', db: 0, tls: false, key_prefix: 'dac:' };
+}
+
 test('RedisStateStore: replicas share state; corrupt values are a clear error', { skip }, async () => {
   const redis = await startRedis();
-  const options = {
-    host: '127.0.0.1',
-    port: redis.port,
-    password: 'test-redis-pass',
-    db: 0,
-    tls: false,
-    key_prefix: 'dac:',
-  };
+  const options = storeOptions(redis.port);
   const a = new RedisStateStore(options, new Secrets());
   const b = new RedisStateStore(options, new Secrets());
   const raw = new Redis({ host: '127.0.0.1', port: redis.port, password: 'test-redis-pass' });
@@ -45,14 +42,7 @@ test(
   { skip },
   async () => {
     const redis = await startRedis();
-    const options = {
-      host: '127.0.0.1',
-      port: redis.port,
-      password: 'test-redis-pass',
-      db: 0,
-      tls: false,
-      key_prefix: 'dac:',
-    };
+    const options = storeOptions(redis.port);
     const store = new RedisStateStore(options, new Secrets(), 200);
     const raw = new Redis({ host: '127.0.0.1', port: redis.port, password: 'test-redis-pass' });
     try {
