@@ -61,6 +61,8 @@ export class TaskLeases {
    */
   private wakeInMs: number | undefined;
   private readonly ttlMs: number;
+  /** See `group` (set once the tasks are known: at the first round). */
+  private groupId: string | undefined;
 
   constructor(private readonly o: TaskLeasesOptions) {
     this.ttlMs = o.leases.ttlMs;
@@ -78,6 +80,7 @@ export class TaskLeases {
       handOver: false,
     };
     this.tasks.set(task.key, t);
+    this.groupId = undefined;
     this.o.metrics.leaseHeld.set(t.labels, 0);
     return {
       name: worker.name,
@@ -97,8 +100,9 @@ export class TaskLeases {
       set: (key, value) => {
         const t = this.taskOf(key);
         if (!t) return store.set(key, value);
-        const lease = t.pullLease;
-        if (!lease || t.lease !== lease) return Promise.reject(lost(t, 'the lease is no longer held'));
+        // Redis refuses the write if the lease moved on (the fence): no local expiry check needed.
+        const lease = heldPullLease(t);
+        if (!lease) return Promise.reject(lost(t, 'the lease is no longer held'));
         return store.setFenced(leases, lease, key, value);
       },
     };
@@ -115,7 +119,7 @@ export class TaskLeases {
       if (t.handOver) throw lost(t, 'handed over to another replica (rebalance)');
       let holds: boolean;
       try {
-        holds = await this.o.leases.holds(t.pullLease!);
+        holds = await this.o.leases.holds(heldPullLease(t)!);
       } catch (err) {
         throw lost(t, `redis cannot confirm the lease: ${describeError(err)}`);
       }
@@ -135,17 +139,16 @@ export class TaskLeases {
   };
 
   private check(t: TaskState): void {
-    const lease = t.pullLease;
-    if (!lease || t.lease !== lease || this.o.clock.now() >= t.validUntil)
-      throw lost(t, 'the lease is no longer held');
+    if (!heldPullLease(t) || this.o.clock.now() >= t.validUntil) throw lost(t, 'the lease is no longer held');
   }
 
   /** The replicas that count each other: those of the same configuration, which lease the same tasks. */
   private get group(): string {
-    return createHash('sha256')
+    this.groupId ??= createHash('sha256')
       .update([...this.tasks.keys()].sort().join('\n'))
       .digest('hex')
       .slice(0, 16);
+    return this.groupId;
   }
 
   /** The task a checkpoint key belongs to: its own key, or a key under it (one group of an entry). */
@@ -358,6 +361,11 @@ export class TaskLeases {
       `redis unreachable: leases cannot be renewed; pull tasks pause once their leases expire (SQS services go on): ${describeError(err)}`,
     );
   }
+}
+
+/** The lease the task's pull started under, while it is still the one held. */
+function heldPullLease(t: TaskState): Lease | undefined {
+  return t.pullLease !== undefined && t.lease === t.pullLease ? t.pullLease : undefined;
 }
 
 function lost(t: TaskState, why: string): CollectorError {

@@ -97,7 +97,7 @@ export async function lockDirectory(dir: string, timing: LockTiming = TIMING): P
 /** Whether the owner of `found` still holds it: checked on this host, by its touches from another. */
 async function held(found: Found, me: Owner, timing: LockTiming): Promise<boolean> {
   const { owner } = found;
-  if (owner?.host === me.host) return holds(owner, me);
+  if (owner?.host === me.host) return stillRuns(owner, me);
   return Date.now() - found.mtimeMs < timing.staleMs;
 }
 
@@ -146,7 +146,7 @@ export function takeoverMarker(file: string, chain: string): string {
  * incarnation must run: same boot, same start time (a container's new PID 1, or a pid now used by
  * another program, holds nothing). Our own pid holds a lock only if this very process wrote it.
  */
-async function holds(owner: Owner, me: Owner): Promise<boolean> {
+async function stillRuns(owner: Owner, me: Owner): Promise<boolean> {
   if (owner.boot !== undefined && me.boot !== undefined && owner.boot !== me.boot) return false;
   if (owner.pid === me.pid) return me.start !== undefined && owner.start === me.start;
   if (!alive(owner.pid)) return false;

@@ -17,9 +17,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { startFakeAws, type FakeAws } from '../../sandbox/fake-aws/index.js';
 import { clients, rejection } from './clients.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const REGION = 'eu-west-1';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // Tests use their own queues, so they run side by side (several wait on real visibility timeouts).
 describe('fake SQS', { concurrency: true }, () => {

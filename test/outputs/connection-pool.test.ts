@@ -4,8 +4,8 @@ import { describe, test } from 'node:test';
 import { ConnectionPool, type ConnectionPoolOptions } from '../../src/outputs/connection-pool.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { waitUntil } from '../helpers/wait.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A pool of one TCP connection to 127.0.0.1:`port` (asked at each connection when a function). */

@@ -15,9 +15,9 @@ import {
   queueWithDeadLetters,
   snsNotification,
 } from '../shared/s3-objects/fixtures.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const REGION = 'eu-west-1';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const KEY = (n: number, ext: string): string =>
   `AWSLogs/123456789012/vpcflowlogs/eu-west-1/2026/11/20/123456789012_vpcflowlogs_eu-west-1_fl-0a1b2c3d4e5f6a7b8_20261120T18${String(n).padStart(2, '0')}Z_5f2c7a1e.log.${ext}`;
 

@@ -17,11 +17,11 @@ import {
   snsNotification,
   vpcFlowFile,
 } from '../shared/s3-objects/fixtures.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const REGION = 'eu-west-1';
 const SERVICE = 'lb_logs';
 const ACCOUNT = '123456789012';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const gz = (text: string) => gzipSync(Buffer.from(text));
 
 const ALB_KEY = `AWSLogs/${ACCOUNT}/elasticloadbalancing/${REGION}/2026/11/20/${ACCOUNT}_elasticloadbalancing_${REGION}_app.my-lb.1234567890abcdef_20261120T1805Z_172.160.001.192_20sg8hgm.log.gz`;

@@ -29,11 +29,11 @@ import {
   snsNotification,
   vpcFlowFile,
 } from './fixtures.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const REGION = 'eu-west-1';
 const AUDIT = 'audit-events-all';
 const NCWL = 'non-cloudwatch-logs';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `body`'s first `limit` bytes, then a connection reset. */
 function cutAfter(body: Readable, limit: number): Readable {

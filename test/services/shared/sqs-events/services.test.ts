@@ -20,8 +20,8 @@ import {
 import { capturingLogger, createHarness, type Harness } from '../../../helpers/harness.js';
 import { waitUntil } from '../../../helpers/wait.js';
 import { guardDutyEvent, securityHubEventWith, serviceEvent } from './fixtures.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FAST = { waitTimeSeconds: 0 };
 
 /** Pulls `worker` until `done()` (as the scheduler would, without waiting for periods). */

@@ -11,9 +11,9 @@ import {
 import { createLogger } from '../../../../src/telemetry/logger.js';
 import { capturingLogger, createHarness, type Harness } from '../../../helpers/harness.js';
 import { waitUntil } from '../../../helpers/wait.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const REGION = 'eu-west-1';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('SqsConsumer (real SDK against the fake SQS)', () => {
   let fake: FakeAws;
